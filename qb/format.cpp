@@ -1,0 +1,112 @@
+#include "format.hpp"
+
+#include <ctime>
+#include <iomanip>
+#include <sstream>
+
+namespace qube::qb {
+
+namespace {
+
+std::string when(const Json& j, const char* key) {
+  const Time t = get_time(j, key);
+  if (!t) return "-";
+  std::time_t secs = static_cast<std::time_t>(*t);
+  std::tm tm{};
+  localtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+std::string text(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return "-";
+  if (it->is_string()) return it->get<std::string>().empty() ? "-" : it->get<std::string>();
+  return it->dump();
+}
+
+std::string seconds(double s) {
+  std::ostringstream o;
+  o << std::fixed << std::setprecision(s < 10 ? 2 : 1) << s << "s";
+  return o.str();
+}
+
+std::string memory(std::int64_t kb) {
+  if (kb <= 0) return "-";
+  std::ostringstream o;
+  if (kb >= 1024 * 1024) o << std::fixed << std::setprecision(1) << kb / (1024.0 * 1024.0) << "G";
+  else if (kb >= 1024) o << std::fixed << std::setprecision(1) << kb / 1024.0 << "M";
+  else o << kb << "K";
+  return o.str();
+}
+
+}  // namespace
+
+void print_jobs(std::ostream& out, const Json& jobs) {
+  out << std::left << std::setw(7) << "ID" << std::setw(24) << "NAME" << std::setw(12) << "USER"
+      << std::setw(10) << "STATUS" << std::setw(6) << "PRI" << std::setw(6) << "CPUS" << std::setw(12)
+      << "DONE" << "SUBMITTED\n";
+  for (const auto& j : jobs) {
+    const Json& p = get_object(j, "progress");
+    std::string done = get_int(p, "total") == 0
+                           ? "-"
+                           : std::to_string(get_int(p, "complete")) + "/" + std::to_string(get_int(p, "total"));
+    std::string name = text(j, "name");
+    if (name.size() > 22) name = name.substr(0, 21) + "~";
+    out << std::setw(7) << get_int(j, "id") << std::setw(24) << name << std::setw(12) << text(j, "user")
+        << std::setw(10) << text(j, "status") << std::setw(6) << get_int(j, "priority") << std::setw(6)
+        << get_int(j, "cpus") << std::setw(12) << done << when(j, "timesubmit") << "\n";
+  }
+}
+
+void print_job(std::ostream& out, const Json& j) {
+  out << "job " << get_int(j, "id") << "  " << text(j, "name") << "\n"
+      << "  status    " << text(j, "status");
+  if (!get_string(j, "reason").empty()) out << "  (" << get_string(j, "reason") << ")";
+  out << "\n  type      " << text(j, "type") << "   user " << text(j, "user") << "   priority "
+      << get_int(j, "priority") << "   cpus " << get_int(j, "cpus") << "   pgrp " << get_int(j, "pgrp") << "\n"
+      << "  submitted " << when(j, "timesubmit") << "   started " << when(j, "timestart") << "   ended "
+      << when(j, "timecomplete") << "\n";
+  if (!get_string(j, "range").empty()) out << "  range     " << get_string(j, "range") << "\n";
+  const Json& agenda = get_array(j, "agenda");
+  if (!agenda.empty()) {
+    out << "\n  " << std::left << std::setw(14) << "ITEM" << std::setw(10) << "STATUS" << std::setw(16) << "HOST"
+        << std::setw(6) << "EXIT" << std::setw(5) << "TRY" << std::setw(16) << "STARTED" << std::setw(9)
+        << "WALL" << std::setw(9) << "CPU" << std::setw(8) << "PEAKMEM" << "REASON\n";
+    for (const auto& i : agenda) {
+      out << "  " << std::setw(14) << text(i, "name") << std::setw(10) << text(i, "status") << std::setw(16)
+          << text(i, "host") << std::setw(6) << text(i, "exitcode") << std::setw(5) << get_int(i, "attempts")
+          << std::setw(16) << when(i, "timestart") << std::setw(9)
+          << (get_time(i, "timecomplete") ? seconds(get_double(i, "walltime")) : "-") << std::setw(9)
+          << (get_time(i, "timecomplete") ? seconds(get_double(i, "cputime")) : "-") << std::setw(8)
+          << memory(get_int(i, "peak_rss_kb")) << get_string(i, "reason") << "\n";
+    }
+  }
+  const Json& instances = get_array(j, "instances");
+  if (!instances.empty()) {
+    out << "\n  " << std::left << std::setw(10) << "INSTANCE" << std::setw(10) << "STATUS" << std::setw(16)
+        << "HOST" << std::setw(6) << "EXIT" << std::setw(16) << "STARTED" << std::setw(16) << "ENDED"
+        << "REASON\n";
+    for (const auto& s : instances)
+      out << "  " << std::setw(10) << (std::to_string(get_int(j, "id")) + "." + std::to_string(get_int(s, "subid")))
+          << std::setw(10) << text(s, "status") << std::setw(16) << text(s, "host") << std::setw(6)
+          << text(s, "exitcode") << std::setw(16) << when(s, "timestart") << std::setw(16)
+          << when(s, "timecomplete") << get_string(s, "reason") << "\n";
+  }
+}
+
+void print_hosts(std::ostream& out, const Json& hosts) {
+  out << std::left << std::setw(20) << "NAME" << std::setw(8) << "STATE" << std::setw(8) << "SLOTS"
+      << std::setw(10) << "MEMORY" << std::setw(18) << "LAST HEARTBEAT" << "JOB TYPES\n";
+  for (const auto& h : hosts) {
+    std::string types;
+    for (const auto& t : get_array(h, "jobtypes")) types += (types.empty() ? "" : ",") + t.get<std::string>();
+    out << std::setw(20) << text(h, "name") << std::setw(8) << text(h, "state") << std::setw(8)
+        << (std::to_string(get_int(h, "slots_used")) + "/" + std::to_string(get_int(h, "slots")))
+        << std::setw(10) << (std::to_string(get_int(h, "memory_mb")) + "M") << std::setw(18)
+        << when(h, "last_heartbeat") << types << "\n";
+  }
+}
+
+}  // namespace qube::qb

@@ -1,0 +1,48 @@
+#pragma once
+// The client side of the supervisor's client API, used by qbsub, qb and scripts.
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "qube/json.hpp"
+
+namespace qube {
+
+// The request failed: unreachable supervisor, timeout or an error reply.
+struct ClientError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The supervisor's client endpoint: the flag, else $QB_SUPERVISOR, else the
+// `supervisor` key of the client config ($QB_CONFIG, ~/.config/qube/client.yaml,
+// <prefix>/etc/qube/client.yaml), else tcp://127.0.0.1:50002.
+std::string resolve_supervisor(const std::string& flag_value);
+
+// The user name recorded as a job's owner: $QB_USER, else the OS login.
+std::string current_user();
+
+class Client {
+ public:
+  explicit Client(std::string endpoint,
+                  std::chrono::milliseconds timeout = default_timeout());
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Sends a request and waits for its reply; returns the reply body (ok == true)
+  // or throws ClientError with the supervisor's message.
+  Json request(const std::string& type, const Json& body);
+  const std::string& endpoint() const { return endpoint_; }
+
+  // $QB_TIMEOUT seconds if set, else 5 s.
+  static std::chrono::milliseconds default_timeout();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::string endpoint_;
+  std::chrono::milliseconds timeout_;
+};
+
+}  // namespace qube

@@ -1,0 +1,42 @@
+#pragma once
+// Model <-> JSON. This is both the `--json` output of the tools and the shape of
+// message bodies on the wire (the codec turns it into MessagePack).
+// Decoding throws qube::FormatError naming the offending field.
+#include <stdexcept>
+
+#include "qube/model.hpp"
+
+namespace qube {
+
+struct FormatError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+Json to_json(const AgendaItem& item);
+Json to_json(const Instance& inst);
+Json to_json(const Callback& cb);
+Json to_json(const JobSpec& spec);
+// Summary form (`qb jobs`) leaves out agenda and instances.
+Json to_json(const Job& job, bool with_agenda = true);
+Json to_json(const Host& host);
+
+AgendaItem item_from_json(const Json& j);
+Instance instance_from_json(const Json& j);
+Callback callback_from_json(const Json& j);
+JobSpec spec_from_json(const Json& j);
+Job job_from_json(const Json& j);
+Host host_from_json(const Json& j);
+
+// Typed field access for untrusted JSON: a missing key gives the fallback, a key of
+// the wrong type throws FormatError("field 'x' must be a string").
+std::string get_string(const Json& j, const char* key, std::string fallback = {});
+std::int64_t get_int(const Json& j, const char* key, std::int64_t fallback = 0);
+int get_int32(const Json& j, const char* key, int fallback = 0);  // range-checked
+double get_double(const Json& j, const char* key, double fallback = 0);
+bool get_bool(const Json& j, const char* key, bool fallback = false);
+Time get_time(const Json& j, const char* key);
+const Json& get_object(const Json& j, const char* key);  // empty object if missing
+const Json& get_array(const Json& j, const char* key);   // empty array if missing
+void require_object(const Json& j, const char* what);
+
+}  // namespace qube

@@ -1,0 +1,46 @@
+#pragma once
+// Running a child process for a job type: output streamed as it comes, and the
+// figures a farm keeps per frame (exit code or signal, wall and CPU time, peak RSS).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace qube {
+
+enum class Stream : std::uint8_t { out, err };
+
+struct ProcessResult {
+  int exitcode = -1;            // exit status, or 128+signal when killed
+  std::optional<int> signal;    // the signal that ended it, if any
+  double walltime = 0;
+  double cputime = 0;           // user + system, children included
+  std::uint64_t peak_rss_kb = 0;
+  std::string error;            // could not start: why
+};
+
+using OutputSink = std::function<void(Stream, std::string_view)>;
+
+// Starts argv[0] (searched in PATH) with exactly `env` as its environment, in
+// `cwd` if not empty, in the caller's process group, and dies with its parent.
+// Blocks until it ends, passing its output to `sink` as it arrives.
+ProcessResult run_process(const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env,
+                          const std::string& cwd, const OutputSink& sink);
+
+// Splits a command line into argv. A line with nothing a shell would interpret
+// is split on whitespace and run directly (no shell process per frame); anything
+// else runs as {"/bin/sh", "-c", line}.
+std::vector<std::string> command_argv(const std::string& cmdline);
+
+// Quotes argv for a shell so that command_argv() gives it back: used by qbsub to
+// store `qbsub cmd args...` as one cmdline string, as Qube does.
+std::string shell_join(const std::vector<std::string>& argv);
+
+// The calling process's environment as a map.
+std::map<std::string, std::string> current_environment();
+
+}  // namespace qube

@@ -1,0 +1,34 @@
+#pragma once
+// Sending and receiving protocol messages over ZeroMQ sockets. Receiving drains
+// every frame of a message even when it is malformed, so one bad message never
+// desynchronises the stream that follows it.
+#include <optional>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "qube/protocol.hpp"
+
+namespace qube::transport {
+
+struct Incoming {
+  std::string routing_id;            // ROUTER sockets only
+  std::optional<proto::Message> msg;  // empty when the message was malformed
+  std::string error;                  // why it was malformed
+};
+
+// Receives one whole message without blocking; nullopt when none is waiting.
+std::optional<Incoming> receive(zmq::socket_t& socket, bool router);
+
+// Sends without blocking. Returns false when the peer is gone or too slow
+// (EHOSTUNREACH/EAGAIN); never blocks the caller's event loop.
+bool send(zmq::socket_t& socket, const proto::Message& msg,
+          const std::string* routing_id = nullptr);
+
+// Applies the options every socket of ours needs: linger, message size cap.
+void configure(zmq::socket_t& socket);
+
+// "tcp://*:50002" -> "tcp://127.0.0.1:50002": an address a local client can dial.
+std::string connectable(const std::string& bound_endpoint);
+
+}  // namespace qube::transport

@@ -1,0 +1,112 @@
+#include "qube/client.hpp"
+
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+
+#include <yaml-cpp/yaml.h>
+
+#include "qube/paths.hpp"
+#include "qube/transport.hpp"
+
+namespace qube {
+
+namespace {
+
+std::string supervisor_from_config() {
+  std::vector<std::filesystem::path> candidates;
+  if (const char* c = std::getenv("QB_CONFIG")) candidates.emplace_back(c);
+  if (const char* home = std::getenv("HOME"))
+    candidates.push_back(std::filesystem::path(home) / ".config/qube/client.yaml");
+  candidates.push_back(default_config_dir() / "client.yaml");
+  for (const auto& path : candidates) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) continue;
+    try {
+      YAML::Node node = YAML::LoadFile(path.string());
+      if (node["supervisor"]) return node["supervisor"].as<std::string>();
+    } catch (const std::exception&) {
+      // An unreadable client config is ignored in favour of the next one.
+    }
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string resolve_supervisor(const std::string& flag_value) {
+  if (!flag_value.empty()) return flag_value;
+  if (const char* env = std::getenv("QB_SUPERVISOR"); env && *env) return env;
+  if (auto c = supervisor_from_config(); !c.empty()) return c;
+  return "tcp://127.0.0.1:50002";
+}
+
+std::string current_user() {
+  if (const char* u = std::getenv("QB_USER"); u && *u) return u;
+  if (const passwd* pw = getpwuid(geteuid())) return pw->pw_name;
+  if (const char* u = std::getenv("USER"); u && *u) return u;
+  return "unknown";
+}
+
+std::chrono::milliseconds Client::default_timeout() {
+  if (const char* t = std::getenv("QB_TIMEOUT")) {
+    char* end = nullptr;
+    const double s = std::strtod(t, &end);
+    if (end != t && s > 0) return std::chrono::milliseconds(static_cast<long>(s * 1000));
+  }
+  return std::chrono::seconds(5);
+}
+
+struct Client::Impl {
+  zmq::context_t ctx{1};
+  zmq::socket_t socket{ctx, zmq::socket_type::dealer};
+  std::uint64_t next_id = std::random_device{}();
+};
+
+Client::Client(std::string endpoint, std::chrono::milliseconds timeout)
+    : impl_(std::make_unique<Impl>()), endpoint_(std::move(endpoint)), timeout_(timeout) {
+  transport::configure(impl_->socket);
+  try {
+    impl_->socket.connect(endpoint_);
+  } catch (const zmq::error_t& e) {
+    throw ClientError("invalid supervisor endpoint '" + endpoint_ + "': " + e.what());
+  }
+}
+
+Client::~Client() = default;
+
+Json Client::request(const std::string& type, const Json& body) {
+  proto::Message req{type, ++impl_->next_id, body};
+  // A DEALER queues the message until the connection is up; the timeout below
+  // covers a supervisor that never answers.
+  if (!transport::send(impl_->socket, req)) {
+    zmq::pollitem_t out{impl_->socket.handle(), 0, ZMQ_POLLOUT, 0};
+    zmq::poll(&out, 1, timeout_);
+    if (!transport::send(impl_->socket, req))
+      throw ClientError("cannot reach the supervisor at " + endpoint_);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      throw ClientError("no answer from the supervisor at " + endpoint_ + " within " +
+                        std::to_string(timeout_.count() / 1000.0).substr(0, 4) +
+                        " s (is qbsupervisor running? set --supervisor or QB_SUPERVISOR)");
+    zmq::pollitem_t in{impl_->socket.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&in, 1, left);
+    if (!(in.revents & ZMQ_POLLIN)) continue;
+    auto got = transport::receive(impl_->socket, false);
+    if (!got) continue;
+    if (!got->msg) throw ClientError("bad reply from the supervisor: " + got->error);
+    if (got->msg->id != req.id) continue;  // a late reply to an earlier request
+    const Json& b = got->msg->body;
+    if (!get_bool(b, "ok")) throw ClientError(get_string(b, "error", "request failed"));
+    return b;
+  }
+}
+
+}  // namespace qube

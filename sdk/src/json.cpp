@@ -1,0 +1,314 @@
+#include "qube/json.hpp"
+
+#include <cstdint>
+
+namespace qube {
+
+namespace {
+
+[[noreturn]] void wrong_type(const char* key, const char* expected) {
+  throw FormatError(std::string("field '") + key + "' must be " + expected);
+}
+
+Json time_json(const Time& t) { return t ? Json(*t) : Json(nullptr); }
+
+template <typename T>
+Json opt_json(const std::optional<T>& v) {
+  return v ? Json(*v) : Json(nullptr);
+}
+
+std::optional<int> get_opt_int(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number_integer()) wrong_type(key, "an integer");
+  return it->get<int>();
+}
+
+template <typename Enum>
+Enum get_enum(const Json& j, const char* key, Enum fallback,
+              std::optional<Enum> (*parse)(std::string_view)) {
+  auto it = j.find(key);
+  if (it == j.end()) return fallback;
+  if (!it->is_string()) wrong_type(key, "a string");
+  auto v = parse(it->get_ref<const std::string&>());
+  if (!v) throw FormatError(std::string("field '") + key + "' has unknown value '" +
+                            it->get<std::string>() + "'");
+  return *v;
+}
+
+std::map<std::string, std::string> get_string_map(const Json& j, const char* key) {
+  std::map<std::string, std::string> out;
+  for (const auto& [k, v] : get_object(j, key).items()) {
+    if (!v.is_string()) throw FormatError(std::string("field '") + key + "." + k + "' must be a string");
+    out[k] = v.get<std::string>();
+  }
+  return out;
+}
+
+std::vector<std::string> get_string_list(const Json& j, const char* key) {
+  std::vector<std::string> out;
+  for (const auto& v : get_array(j, key)) {
+    if (!v.is_string()) throw FormatError(std::string("field '") + key + "' must hold strings");
+    out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+void require_object(const Json& j, const char* what) {
+  if (!j.is_object()) throw FormatError(std::string(what) + " must be a map");
+}
+
+std::string get_string(const Json& j, const char* key, std::string fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  if (!it->is_string()) wrong_type(key, "a string");
+  return it->get<std::string>();
+}
+
+std::int64_t get_int(const Json& j, const char* key, std::int64_t fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  if (!it->is_number_integer()) wrong_type(key, "an integer");
+  return it->get<std::int64_t>();
+}
+
+double get_double(const Json& j, const char* key, double fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  if (!it->is_number()) wrong_type(key, "a number");
+  return it->get<double>();
+}
+
+int get_int32(const Json& j, const char* key, int fallback) {
+  const std::int64_t v = get_int(j, key, fallback);
+  if (v < INT32_MIN || v > INT32_MAX) throw FormatError(std::string("field '") + key + "' is out of range");
+  return static_cast<int>(v);
+}
+
+bool get_bool(const Json& j, const char* key, bool fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return fallback;
+  if (!it->is_boolean()) wrong_type(key, "true or false");
+  return it->get<bool>();
+}
+
+Time get_time(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  if (!it->is_number()) wrong_type(key, "a time in seconds");
+  return it->get<double>();
+}
+
+const Json& get_object(const Json& j, const char* key) {
+  static const Json empty = Json::object();
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return empty;
+  if (!it->is_object()) wrong_type(key, "a map");
+  return *it;
+}
+
+const Json& get_array(const Json& j, const char* key) {
+  static const Json empty = Json::array();
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return empty;
+  if (!it->is_array()) wrong_type(key, "a list");
+  return *it;
+}
+
+Json to_json(const AgendaItem& i) {
+  return Json{{"name", i.name},
+              {"status", to_string(i.status)},
+              {"attempts", i.attempts},
+              {"attempt_id", i.attempt_id},
+              {"host", i.host.empty() ? Json(nullptr) : Json(i.host)},
+              {"subid", i.subid},
+              {"exitcode", opt_json(i.exitcode)},
+              {"signal", opt_json(i.signal)},
+              {"timestart", time_json(i.timestart)},
+              {"timecomplete", time_json(i.timecomplete)},
+              {"walltime", i.walltime},
+              {"cputime", i.cputime},
+              {"peak_rss_kb", i.peak_rss_kb},
+              {"reason", i.reason},
+              {"resultpackage", i.resultpackage}};
+}
+
+AgendaItem item_from_json(const Json& j) {
+  require_object(j, "agenda item");
+  AgendaItem i;
+  i.name = get_string(j, "name");
+  i.status = get_enum(j, "status", WorkStatus::pending, parse_work_status);
+  i.attempts = static_cast<std::uint32_t>(get_int(j, "attempts"));
+  i.attempt_id = static_cast<std::uint64_t>(get_int(j, "attempt_id"));
+  i.host = get_string(j, "host");
+  i.subid = static_cast<std::int32_t>(get_int(j, "subid", -1));
+  i.exitcode = get_opt_int(j, "exitcode");
+  i.signal = get_opt_int(j, "signal");
+  i.timestart = get_time(j, "timestart");
+  i.timecomplete = get_time(j, "timecomplete");
+  i.walltime = get_double(j, "walltime");
+  i.cputime = get_double(j, "cputime");
+  i.peak_rss_kb = static_cast<std::uint64_t>(get_int(j, "peak_rss_kb"));
+  i.reason = get_string(j, "reason");
+  i.resultpackage = get_object(j, "resultpackage");
+  return i;
+}
+
+Json to_json(const Instance& s) {
+  return Json{{"subid", s.subid},
+              {"host", s.host.empty() ? Json(nullptr) : Json(s.host)},
+              {"status", to_string(s.status)},
+              {"timestart", time_json(s.timestart)},
+              {"timecomplete", time_json(s.timecomplete)},
+              {"exitcode", opt_json(s.exitcode)},
+              {"reason", s.reason}};
+}
+
+Instance instance_from_json(const Json& j) {
+  require_object(j, "instance");
+  Instance s;
+  s.subid = static_cast<std::int32_t>(get_int(j, "subid"));
+  s.host = get_string(j, "host");
+  s.status = get_enum(j, "status", JobStatus::pending, parse_job_status);
+  s.timestart = get_time(j, "timestart");
+  s.timecomplete = get_time(j, "timecomplete");
+  s.exitcode = get_opt_int(j, "exitcode");
+  s.reason = get_string(j, "reason");
+  return s;
+}
+
+Json to_json(const Callback& c) {
+  return Json{{"triggers", c.triggers}, {"language", c.language}, {"code", c.code}};
+}
+
+Callback callback_from_json(const Json& j) {
+  require_object(j, "callback");
+  return Callback{get_string(j, "triggers"), get_string(j, "language"), get_string(j, "code")};
+}
+
+Json to_json(const JobSpec& s) {
+  Json cbs = Json::array();
+  for (const auto& c : s.callbacks) cbs.push_back(to_json(c));
+  return Json{{"name", s.name},         {"type", s.type},
+              {"user", s.user},         {"priority", s.priority},
+              {"cpus", s.cpus},         {"label", s.label},
+              {"range", s.range},       {"chunk", s.chunk},
+              {"partitions", s.partitions}, {"padding", s.padding},
+              {"agenda", s.agenda},     {"package", s.package},
+              {"env", s.env},           {"callbacks", cbs},
+              {"dependency", s.dependency}, {"blocked", s.blocked},
+              {"cwd", s.cwd}};
+}
+
+JobSpec spec_from_json(const Json& j) {
+  require_object(j, "job");
+  JobSpec s;
+  s.name = get_string(j, "name");
+  s.type = get_string(j, "type", s.type);
+  s.user = get_string(j, "user");
+  s.priority = get_int32(j, "priority", s.priority);
+  s.cpus = get_int32(j, "cpus", s.cpus);
+  s.label = get_string(j, "label");
+  s.range = get_string(j, "range");
+  s.chunk = get_int32(j, "chunk", s.chunk);
+  s.partitions = get_int32(j, "partitions", s.partitions);
+  s.padding = get_int32(j, "padding", s.padding);
+  s.agenda = get_string_list(j, "agenda");
+  auto pkg = j.find("package");
+  if (pkg != j.end() && !pkg->is_null()) {
+    if (!pkg->is_object()) throw FormatError("field 'package' must be a map");
+    s.package = *pkg;
+  }
+  s.env = get_string_map(j, "env");
+  for (const auto& c : get_array(j, "callbacks")) s.callbacks.push_back(callback_from_json(c));
+  s.dependency = get_string(j, "dependency");
+  s.blocked = get_bool(j, "blocked");
+  s.cwd = get_string(j, "cwd");
+  return s;
+}
+
+Json to_json(const Job& job, bool with_agenda) {
+  Json j = {{"id", job.id},
+            {"name", job.spec.name},
+            {"status", to_string(job.status)},
+            {"priority", job.spec.priority},
+            {"user", job.spec.user},
+            {"type", job.spec.type},
+            {"cpus", job.spec.cpus},
+            {"pgrp", job.pgrp},
+            {"label", job.spec.label},
+            {"pid", job.pid},
+            {"timesubmit", time_json(job.timesubmit)},
+            {"timestart", time_json(job.timestart)},
+            {"timecomplete", time_json(job.timecomplete)},
+            {"reason", job.reason},
+            {"range", job.spec.range},
+            {"chunk", job.spec.chunk},
+            {"padding", job.spec.padding},
+            {"package", job.spec.package},
+            {"env", job.spec.env},
+            {"cwd", job.spec.cwd}};
+  const Progress p = progress_of(job);
+  j["progress"] = {{"total", p.total},     {"pending", p.pending}, {"running", p.running},
+                   {"complete", p.complete}, {"failed", p.failed}};
+  if (with_agenda) {
+    Json agenda = Json::array();
+    for (const auto& i : job.agenda) agenda.push_back(to_json(i));
+    Json instances = Json::array();
+    for (const auto& s : job.instances) instances.push_back(to_json(s));
+    j["agenda"] = std::move(agenda);
+    j["instances"] = std::move(instances);
+  }
+  return j;
+}
+
+Job job_from_json(const Json& j) {
+  require_object(j, "job");
+  Job job;
+  job.id = static_cast<JobId>(get_int(j, "id"));
+  // The job's "agenda" holds item records; the spec's holds item names.
+  Json spec = j;
+  spec.erase("agenda");
+  job.spec = spec_from_json(spec);
+  job.status = get_enum(j, "status", JobStatus::pending, parse_job_status);
+  job.pgrp = static_cast<JobId>(get_int(j, "pgrp"));
+  job.pid = static_cast<JobId>(get_int(j, "pid"));
+  job.timesubmit = get_time(j, "timesubmit");
+  job.timestart = get_time(j, "timestart");
+  job.timecomplete = get_time(j, "timecomplete");
+  job.reason = get_string(j, "reason");
+  for (const auto& i : get_array(j, "agenda")) job.agenda.push_back(item_from_json(i));
+  for (const auto& s : get_array(j, "instances")) job.instances.push_back(instance_from_json(s));
+  return job;
+}
+
+Json to_json(const Host& h) {
+  return Json{{"name", h.name},
+              {"state", to_string(h.state)},
+              {"slots", h.slots},
+              {"slots_used", h.slots_used},
+              {"memory_mb", h.memory_mb},
+              {"jobtypes", h.jobtypes},
+              {"address", h.address},
+              {"last_heartbeat", time_json(h.last_heartbeat)},
+              {"registered", time_json(h.registered)}};
+}
+
+Host host_from_json(const Json& j) {
+  require_object(j, "host");
+  Host h;
+  h.name = get_string(j, "name");
+  h.state = get_enum(j, "state", HostState::active, parse_host_state);
+  h.slots = get_int32(j, "slots", 1);
+  h.slots_used = get_int32(j, "slots_used", 0);
+  h.memory_mb = static_cast<std::uint64_t>(get_int(j, "memory_mb"));
+  h.jobtypes = get_string_list(j, "jobtypes");
+  h.address = get_string(j, "address");
+  h.last_heartbeat = get_time(j, "last_heartbeat");
+  h.registered = get_time(j, "registered");
+  return h;
+}
+
+}  // namespace qube

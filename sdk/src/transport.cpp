@@ -1,0 +1,67 @@
+#include "qube/transport.hpp"
+
+#include <vector>
+
+#include "qube/codec.hpp"
+
+namespace qube::transport {
+
+void configure(zmq::socket_t& socket) {
+  socket.set(zmq::sockopt::linger, 0);
+  socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMaxMessageBytes));
+}
+
+std::optional<Incoming> receive(zmq::socket_t& socket, bool router) {
+  std::vector<zmq::message_t> frames;
+  while (true) {
+    zmq::message_t frame;
+    auto got = socket.recv(frame, frames.empty() ? zmq::recv_flags::dontwait : zmq::recv_flags::none);
+    if (!got) return std::nullopt;
+    const bool more = frame.more();
+    if (frames.size() < 8) frames.push_back(std::move(frame));  // excess frames are dropped
+    if (!more) break;
+  }
+  Incoming in;
+  std::size_t first = 0;
+  if (router) {
+    in.routing_id = frames[0].to_string();
+    first = 1;
+  }
+  if (frames.size() != first + 2) {
+    in.error = "expected 2 frames (header, body), got " + std::to_string(frames.size() - first);
+    return in;
+  }
+  try {
+    in.msg = proto::decode(frames[first].to_string_view(), frames[first + 1].to_string_view());
+  } catch (const std::exception& e) {
+    in.error = e.what();
+  }
+  return in;
+}
+
+bool send(zmq::socket_t& socket, const proto::Message& msg, const std::string* routing_id) {
+  const std::string header = proto::encode_header(msg);
+  const std::string body = qube::encode(msg.body);
+  try {
+    if (routing_id) {
+      if (!socket.send(zmq::buffer(*routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+        return false;
+    }
+    if (!socket.send(zmq::buffer(header), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
+      return false;
+    return socket.send(zmq::buffer(body), zmq::send_flags::dontwait).has_value();
+  } catch (const zmq::error_t&) {
+    return false;  // EHOSTUNREACH: the peer is gone
+  }
+}
+
+std::string connectable(const std::string& bound) {
+  for (const char* wildcard : {"://*:", "://0.0.0.0:"}) {
+    const auto at = bound.find(wildcard);
+    if (at != std::string::npos)
+      return bound.substr(0, at) + "://127.0.0.1:" + bound.substr(at + std::string(wildcard).size());
+  }
+  return bound;
+}
+
+}  // namespace qube::transport

@@ -1,0 +1,80 @@
+#include "qube/validate.hpp"
+
+#include "qube/range.hpp"
+
+namespace qube {
+
+bool is_valid_type_name(const std::string& type) {
+  if (type.empty() || type.size() > 64) return false;
+  for (char c : type)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '_' || c == '-' || c == '.'))
+      return false;
+  return true;
+}
+
+bool is_valid_env_name(const std::string& name) {
+  if (name.empty() || name.size() > 255) return false;
+  if (name[0] >= '0' && name[0] <= '9') return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+      return false;
+  return true;
+}
+
+namespace {
+
+// Job types whose package needs a command line.
+bool needs_cmdline(const std::string& type) { return type == "cmdline" || type == "cmdrange"; }
+
+}  // namespace
+
+std::vector<std::string> validate(const JobSpec& s) {
+  std::vector<std::string> errors;
+  auto err = [&](std::string m) { errors.push_back(std::move(m)); };
+
+  if (s.name.size() > kMaxNameLength)
+    err("name: longer than " + std::to_string(kMaxNameLength) + " characters");
+  if (!is_valid_type_name(s.type))
+    err("type: '" + s.type + "' is not a job type name (letters, digits, '_', '-', '.')");
+  if (s.priority < 1 || s.priority > 9999)
+    err("priority: must be between 1 (most urgent) and 9999, got " + std::to_string(s.priority));
+  if (s.cpus < 1 || s.cpus > kMaxCpus)
+    err("cpus: must be between 1 and " + std::to_string(kMaxCpus) + ", got " +
+        std::to_string(s.cpus));
+  if (s.chunk < 1) err("chunk: must be at least 1, got " + std::to_string(s.chunk));
+  if (s.partitions < 0) err("partitions: must not be negative, got " + std::to_string(s.partitions));
+  if (s.padding < 0 || s.padding > 32)
+    err("padding: must be between 0 and 32, got " + std::to_string(s.padding));
+  if (s.label.size() > kMaxNameLength) err("label: longer than 255 characters");
+  if (!s.range.empty() && !s.agenda.empty())
+    err("agenda: give either a range or a list of agenda items, not both");
+  if (!s.range.empty()) {
+    try {
+      parse_range(s.range);
+    } catch (const RangeError& e) {
+      err(std::string("range: ") + e.what());
+    }
+  }
+  if (s.agenda.size() > kMaxFramesPerJob) err("agenda: too many items");
+  for (const auto& name : s.agenda) {
+    if (name.empty() || name.size() > kMaxAgendaNameLength) {
+      err("agenda: item names must be 1 to 255 characters");
+      break;
+    }
+  }
+  if (!s.package.is_object()) err("package: must be a map");
+  if (needs_cmdline(s.type)) {
+    auto it = s.package.find("cmdline");
+    if (it == s.package.end() || !it->is_string() || it->get<std::string>().empty())
+      err("package: job type '" + s.type + "' needs a command ('cmdline')");
+  }
+  if (s.type == "cmdrange" && s.range.empty() && s.agenda.empty())
+    err("range: job type 'cmdrange' needs a frame range");
+  if (s.env.size() > kMaxEnvEntries) err("env: more than 1000 variables");
+  for (const auto& [k, v] : s.env)
+    if (!is_valid_env_name(k)) err("env: '" + k + "' is not a valid variable name");
+  return errors;
+}
+
+}  // namespace qube

@@ -1,0 +1,22 @@
+#pragma once
+// qbsupervisor's settings: one typed table of defaults (config.cpp), overridden by
+// config/supervisor.yaml, overridden by command-line flags.
+#include <filesystem>
+#include <string>
+
+namespace qube::supervisor {
+
+struct Config {
+  std::string workers_endpoint = "tcp://*:50001";
+  std::string clients_endpoint = "tcp://*:50002";
+  std::filesystem::path data_dir = "qube-data";
+  double heartbeat_interval = 2.0;  // seconds between worker heartbeats
+  int heartbeat_misses = 3;         // missed heartbeats before a worker is down
+  std::string log_level = "info";
+};
+
+// Reads a YAML file over the defaults; throws std::runtime_error naming the
+// file and the key on a bad value. Relative paths are taken from the file's directory.
+Config load_config(const std::filesystem::path& file, Config base = {});
+
+}  // namespace qube::supervisor

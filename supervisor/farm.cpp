@@ -1,0 +1,584 @@
+#include "farm.hpp"
+
+#include <chrono>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "qube/range.hpp"
+#include "qube/validate.hpp"
+
+namespace qube::supervisor {
+
+namespace {
+
+double steady_now() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::vector<AgendaItem> build_agenda(const JobSpec& spec) {
+  std::vector<AgendaItem> agenda;
+  auto add = [&](std::string name) {
+    AgendaItem item;
+    item.name = std::move(name);
+    agenda.push_back(std::move(item));
+  };
+  if (!spec.range.empty())
+    for (const auto& run : make_items(parse_range(spec.range), static_cast<std::size_t>(spec.chunk),
+                                      static_cast<std::size_t>(spec.partitions)))
+      add(run.name());
+  for (const auto& name : spec.agenda) add(name);
+  return agenda;
+}
+
+std::vector<JobId> id_list(const Json& body) {
+  std::vector<JobId> ids;
+  for (const auto& v : get_array(body, "ids")) {
+    if (!v.is_number_integer() || v.get<std::int64_t>() < 1) throw FormatError("ids must be positive integers");
+    ids.push_back(v.get<JobId>());
+  }
+  return ids;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- restore
+
+void Farm::restore(std::vector<Job> jobs) {
+  for (auto& job : jobs) {
+    next_id_ = std::max(next_id_, job.id + 1);
+    JobState& js = jobs_[job.id];
+    js.job = std::move(job);
+    for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
+      auto& item = js.job.agenda[i];
+      if (item.status == WorkStatus::running) {
+        item.status = WorkStatus::pending;
+        item.reason = "requeued: the supervisor restarted while it ran";
+        mark_item(js.job.id, i);
+      }
+      if (item.status == WorkStatus::pending) js.pending.insert(i);
+    }
+    for (auto& inst : js.job.instances) {
+      if (!is_terminal(inst.status)) {
+        inst.status = JobStatus::failed;
+        inst.reason = "lost: the supervisor restarted";
+        inst.timecomplete = now_seconds();
+        mark_instance(js.job.id, inst.subid);
+      }
+    }
+    update_status(js);
+    requeue_queue_entry(js);
+  }
+  schedule_needed = true;
+}
+
+// ---------------------------------------------------------------- clients
+
+Json Farm::submit(const Json& body) {
+  const Json& list = get_array(body, "jobs");
+  if (list.empty()) throw std::runtime_error("submit: no jobs given");
+  std::vector<JobSpec> specs;
+  for (std::size_t n = 0; n < list.size(); ++n) {
+    JobSpec spec = spec_from_json(list[n]);
+    auto errors = validate(spec);
+    if (!errors.empty()) {
+      std::string msg = "job " + std::to_string(n + 1) + " is invalid: " + errors[0];
+      for (std::size_t i = 1; i < errors.size(); ++i) msg += "; " + errors[i];
+      throw std::runtime_error(msg);
+    }
+    if (spec.user.empty()) spec.user = "unknown";
+    specs.push_back(std::move(spec));
+  }
+  // All jobs of one submission are accepted together, as one process group.
+  Json ids = Json::array(), warnings = Json::array();
+  const JobId pgrp = next_id_;
+  const double now = now_seconds();
+  for (auto& spec : specs) {
+    Job job;
+    job.agenda = build_agenda(spec);
+    job.id = next_id_++;
+    job.pgrp = pgrp;
+    job.spec = std::move(spec);
+    job.timesubmit = now;
+    job.status = job.spec.blocked ? JobStatus::blocked : JobStatus::pending;
+    bool offered = false;
+    for (const auto& [name, h] : hosts_)
+      for (const auto& t : h.host.jobtypes) offered = offered || t == job.spec.type;
+    if (!offered)
+      warnings.push_back("job " + std::to_string(job.id) + ": no connected worker offers job type '" +
+                         job.spec.type + "' yet; it waits until one does");
+    JobState& js = jobs_[job.id];
+    js.job = std::move(job);
+    for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
+      js.pending.insert(i);
+      mark_item(js.job.id, i);
+    }
+    dirty_jobs.insert(js.job.id);
+    requeue_queue_entry(js);
+    ids.push_back(js.job.id);
+    spdlog::info("job {} submitted by {}: {} ({} items, cpus {}, priority {})", js.job.id,
+                 js.job.spec.user, js.job.spec.name, js.job.agenda.size(), js.job.spec.cpus,
+                 js.job.spec.priority);
+  }
+  schedule_needed = true;
+  return Json{{"ids", ids}, {"warnings", warnings}};
+}
+
+Json Farm::list_jobs(const Json& body) const {
+  const auto ids = id_list(body);
+  const std::string user = get_string(body, "user");
+  const std::string status = get_string(body, "status");
+  Json out = Json::array();
+  auto add = [&](const JobState& js) {
+    if (!user.empty() && js.job.spec.user != user) return;
+    if (!status.empty() && to_string(js.job.status) != status) return;
+    out.push_back(to_json(js.job, false));
+  };
+  if (ids.empty()) {
+    for (const auto& [id, js] : jobs_) add(js);
+  } else {
+    for (JobId id : ids) {
+      auto it = jobs_.find(id);
+      if (it == jobs_.end()) throw std::runtime_error("no job " + std::to_string(id));
+      add(it->second);
+    }
+  }
+  return Json{{"jobs", out}};
+}
+
+Json Farm::show_job(const Json& body) const {
+  const auto id = static_cast<JobId>(get_int(body, "id"));
+  const JobState* js = job(id);
+  if (!js) throw std::runtime_error("no job " + std::to_string(id));
+  return Json{{"job", to_json(js->job, true)}};
+}
+
+Json Farm::list_hosts() const {
+  Json out = Json::array();
+  for (const auto& [name, h] : hosts_) out.push_back(to_json(h.host));
+  return Json{{"hosts", out}};
+}
+
+Json Farm::kill_jobs(const Json& body) {
+  const auto ids = id_list(body);
+  if (ids.empty()) throw std::runtime_error("kill: no job ids given");
+  Json killed = Json::array(), errors = Json::array();
+  for (JobId id : ids) {
+    JobState* js = find_job(id);
+    if (!js) {
+      errors.push_back("no job " + std::to_string(id));
+      continue;
+    }
+    if (is_terminal(js->job.status)) {
+      errors.push_back("job " + std::to_string(id) + " is already " + std::string(to_string(js->job.status)));
+      continue;
+    }
+    const std::string who = get_string(body, "user", "unknown");
+    for (auto& [subid, run] : js->running) {
+      const auto& inst = js->job.instances[static_cast<std::size_t>(subid)];
+      auto h = hosts_.find(inst.host);
+      if (h != hosts_.end())
+        send_worker(h->second.routing_id, proto::Message{proto::kKillInstance, 0, Json{{"job", id}, {"subid", subid}}});
+      if (run.item) release_item(*js, *run.item, WorkStatus::killed, "killed by " + who);
+      run.item.reset();
+    }
+    for (std::size_t i : js->pending) {
+      js->job.agenda[i].status = WorkStatus::killed;
+      js->job.agenda[i].reason = "killed by " + who;
+      mark_item(id, i);
+    }
+    js->pending.clear();
+    js->job.status = JobStatus::killed;
+    js->job.reason = "killed by " + who;
+    js->job.timecomplete = now_seconds();
+    dirty_jobs.insert(id);
+    requeue_queue_entry(*js);
+    killed.push_back(id);
+    spdlog::info("job {} killed by {}", id, who);
+  }
+  return Json{{"killed", killed}, {"errors", errors}};
+}
+
+// ---------------------------------------------------------------- workers
+
+void Farm::on_register(const std::string& rid, const Json& body, const std::string& client_endpoint,
+                       double heartbeat_interval, std::uint64_t msg_id) {
+  Host facts = host_from_json(body);
+  if (facts.name.empty() || facts.name.size() > 255) throw FormatError("register: a worker needs a name");
+  if (facts.slots < 0 || facts.slots > 100000) throw FormatError("register: slots out of range");
+  auto [it, fresh] = hosts_.try_emplace(facts.name);
+  HostRecord& h = it->second;
+  if (!fresh) {
+    // The same host again: a restarted worker, or one that lost its connection.
+    // Whatever it ran before is gone; its work goes back to pending.
+    lose_host_work(h, "lost: worker " + facts.name + " restarted");
+    rid_to_host_.erase(h.routing_id);
+  }
+  const Time registered = now_seconds();
+  h.host = facts;
+  h.host.state = HostState::active;
+  h.host.slots_used = 0;
+  h.host.registered = registered;
+  h.host.last_heartbeat = registered;
+  h.routing_id = rid;
+  h.last_seen = steady_now();
+  rid_to_host_[rid] = facts.name;
+  spdlog::info("worker {} registered: {} slots, {} MB, job types [{}]", facts.name, facts.slots,
+               facts.memory_mb, fmt::join(facts.jobtypes, ", "));
+  send_worker(rid, proto::Message{proto::kRegistered, msg_id,
+                                  Json{{"heartbeat_interval", heartbeat_interval},
+                                       {"client_endpoint", client_endpoint}}});
+  schedule_needed = true;
+}
+
+void Farm::on_heartbeat(const std::string& rid, std::uint64_t msg_id) {
+  HostRecord* h = find_host_rid(rid);
+  if (!h || h->host.state == HostState::down) {
+    // A supervisor that restarted, or a worker it gave up on: start over.
+    outbox.push_back(Outgoing{rid, false, proto::Message{proto::kReregister, msg_id, Json::object()}});
+    return;
+  }
+  h->last_seen = steady_now();
+  h->host.last_heartbeat = now_seconds();
+  send_worker(rid, proto::Message{proto::kHeartbeatAck, msg_id, Json::object()});
+}
+
+JobState* Farm::checked_instance(const std::string& rid, const Json& body, std::int32_t& subid) {
+  HostRecord* h = find_host_rid(rid);
+  const auto id = static_cast<JobId>(get_int(body, "job"));
+  subid = static_cast<std::int32_t>(get_int(body, "subid", -1));
+  JobState* js = find_job(id);
+  if (!h || !js || !js->running.count(subid) ||
+      js->job.instances[static_cast<std::size_t>(subid)].host != h->host.name)
+    return nullptr;
+  return js;
+}
+
+bool Farm::owns_instance(const std::string& rid, JobId id, std::int32_t subid) const {
+  auto h = rid_to_host_.find(rid);
+  auto js = jobs_.find(id);
+  if (h == rid_to_host_.end() || js == jobs_.end() || subid < 0 ||
+      static_cast<std::size_t>(subid) >= js->second.job.instances.size())
+    return false;
+  return js->second.job.instances[static_cast<std::size_t>(subid)].host == h->second;
+}
+
+void Farm::on_work_request(const std::string& rid, const Json& body) {
+  std::int32_t subid = -1;
+  JobState* js = checked_instance(rid, body, subid);
+  if (!js) return;  // stale: the instance was killed or lost meanwhile
+  RunningInstance& run = js->running[subid];
+  run.requested = true;
+  const JobId id = js->job.id;
+  Json reply{{"job", id}, {"subid", subid}};
+  const bool live = js->job.status == JobStatus::running || js->job.status == JobStatus::pending;
+  if (live && js->job.agenda.empty() && !run.ran_once) {
+    run.ran_once = true;
+    reply["index"] = -1;
+    reply["item"] = "";
+    reply["attempt"] = 1;
+  } else if (live && !js->pending.empty() && !run.item) {
+    const std::size_t index = *js->pending.begin();
+    js->pending.erase(js->pending.begin());
+    AgendaItem& item = js->job.agenda[index];
+    const auto& inst = js->job.instances[static_cast<std::size_t>(subid)];
+    item.status = WorkStatus::running;
+    item.attempts += 1;
+    item.attempt_id = item.attempts;
+    item.host = inst.host;
+    item.subid = subid;
+    item.timestart = now_seconds();
+    item.timecomplete.reset();
+    item.exitcode.reset();
+    item.signal.reset();
+    item.reason.clear();
+    run.item = index;
+    mark_item(id, index);
+    reply["index"] = index;
+    reply["item"] = item.name;
+    reply["attempt"] = item.attempt_id;
+  } else {
+    reply["done"] = true;
+  }
+  send_worker(rid, proto::Message{proto::kWork, 0, std::move(reply)});
+  requeue_queue_entry(*js);
+}
+
+void Farm::on_work_result(const std::string& rid, const Json& body) {
+  std::int32_t subid = -1;
+  JobState* js = checked_instance(rid, body, subid);
+  if (!js) return;
+  RunningInstance& run = js->running[subid];
+  const std::int64_t index = get_int(body, "index", -2);
+  const auto status = parse_work_status(get_string(body, "status"));
+  if (!status || (*status != WorkStatus::complete && *status != WorkStatus::failed))
+    throw FormatError("work_result: status must be complete or failed");
+  if (index == -1) {
+    auto& inst = js->job.instances[static_cast<std::size_t>(subid)];
+    inst.exitcode = static_cast<int>(get_int(body, "exitcode", *status == WorkStatus::complete ? 0 : 1));
+    inst.reason = get_string(body, "reason");
+    run.failed_run = *status != WorkStatus::complete;
+    mark_instance(js->job.id, subid);
+    return;
+  }
+  if (index < 0 || !run.item || static_cast<std::size_t>(index) != *run.item) return;
+  AgendaItem& item = js->job.agenda[static_cast<std::size_t>(index)];
+  if (static_cast<std::uint64_t>(get_int(body, "attempt")) != item.attempt_id ||
+      item.status != WorkStatus::running)
+    return;  // a late report of an earlier attempt
+  item.status = *status;
+  item.timecomplete = now_seconds();
+  if (body.contains("exitcode") && !body["exitcode"].is_null())
+    item.exitcode = static_cast<int>(get_int(body, "exitcode"));
+  if (body.contains("signal") && !body["signal"].is_null())
+    item.signal = static_cast<int>(get_int(body, "signal"));
+  item.walltime = get_double(body, "walltime");
+  item.cputime = get_double(body, "cputime");
+  item.peak_rss_kb = static_cast<std::uint64_t>(get_int(body, "peak_rss_kb"));
+  item.reason = get_string(body, "reason");
+  item.resultpackage = get_object(body, "resultpackage");
+  run.item.reset();
+  mark_item(js->job.id, static_cast<std::size_t>(index));
+  update_status(*js);
+}
+
+void Farm::on_instance_done(const std::string& rid, const Json& body) {
+  std::int32_t subid = -1;
+  JobState* js = checked_instance(rid, body, subid);
+  if (!js) return;
+  const std::string reported = get_string(body, "status", "failed");
+  const std::string reason = get_string(body, "reason");
+  JobStatus status = reported == "complete" ? JobStatus::complete : JobStatus::failed;
+  if (js->job.status == JobStatus::killed) status = JobStatus::killed;
+  if (js->running[subid].failed_run) status = JobStatus::failed;
+  auto& inst = js->job.instances[static_cast<std::size_t>(subid)];
+  if (body.contains("exitcode") && body["exitcode"].is_number_integer() && !inst.exitcode)
+    inst.exitcode = body["exitcode"].get<int>();
+  const bool never_started = status == JobStatus::failed && !js->running[subid].requested;
+  end_instance(*js, subid, status, reason);
+  if (never_started && ++js->startup_failures >= kMaxStartupFailures)
+    fail_job(*js, "instances fail to start: " + reason);
+}
+
+void Farm::fail_job(JobState& js, const std::string& reason) {
+  for (std::size_t i : js.pending) {
+    js.job.agenda[i].status = WorkStatus::failed;
+    js.job.agenda[i].reason = reason;
+    js.job.agenda[i].timecomplete = now_seconds();
+    mark_item(js.job.id, i);
+  }
+  js.pending.clear();
+  if (js.job.agenda.empty() || js.running.empty()) {
+    js.job.status = JobStatus::failed;
+    js.job.timecomplete = now_seconds();
+  }
+  js.job.reason = reason;
+  dirty_jobs.insert(js.job.id);
+  requeue_queue_entry(js);
+  spdlog::warn("job {} failed: {}", js.job.id, reason);
+}
+
+void Farm::check_heartbeats(double now_steady, double timeout) {
+  for (auto& [name, h] : hosts_) {
+    if (h.host.state == HostState::down || now_steady - h.last_seen <= timeout) continue;
+    spdlog::warn("worker {} missed its heartbeats for {:.1f} s: marked down", name, now_steady - h.last_seen);
+    h.host.state = HostState::down;
+    lose_host_work(h, "lost: worker " + name + " stopped heartbeating");
+    schedule_needed = true;
+  }
+}
+
+// ---------------------------------------------------------------- scheduling
+
+bool Farm::wants_instance(const JobState& js) const {
+  if (js.job.status != JobStatus::pending && js.job.status != JobStatus::running) return false;
+  const auto running = static_cast<int>(js.running.size());
+  if (running >= js.job.spec.cpus) return false;
+  if (js.job.agenda.empty()) return static_cast<int>(js.job.instances.size()) < js.job.spec.cpus;
+  std::size_t idle = 0;
+  for (const auto& [subid, run] : js.running)
+    if (!run.item) ++idle;
+  return js.pending.size() > idle;
+}
+
+void Farm::requeue_queue_entry(JobState& js) {
+  const QueueKey key{js.job.spec.priority, js.job.id};
+  if (wants_instance(js)) {
+    if (queue_.insert(key).second) schedule_needed = true;
+  } else {
+    queue_.erase(key);
+  }
+}
+
+void Farm::schedule() {
+  schedule_needed = false;
+  for (auto& [name, h] : hosts_) {
+    if (h.host.state != HostState::active) continue;
+    while (h.host.slots_used < h.host.slots) {
+      JobState* chosen = nullptr;
+      for (const QueueKey& key : queue_) {
+        JobState& js = jobs_.at(key.id);
+        for (const auto& t : h.host.jobtypes)
+          if (t == js.job.spec.type) chosen = &js;
+        if (chosen) break;
+      }
+      if (!chosen) break;
+      start_instance(*chosen, h);
+    }
+  }
+  // Say why jobs still wait, in words a wrangler can act on.
+  for (const QueueKey& key : queue_) {
+    JobState& js = jobs_.at(key.id);
+    if (!js.running.empty()) continue;
+    bool offered = false;
+    for (const auto& [name, h] : hosts_)
+      if (h.host.state == HostState::active)
+        for (const auto& t : h.host.jobtypes) offered = offered || t == js.job.spec.type;
+    std::string reason = offered ? "waiting for a free slot"
+                                 : "waiting for a worker that offers job type '" + js.job.spec.type + "'";
+    if (js.job.reason != reason) {
+      js.job.reason = reason;
+      dirty_jobs.insert(js.job.id);
+    }
+  }
+}
+
+void Farm::start_instance(JobState& js, HostRecord& h) {
+  Instance inst;
+  inst.subid = static_cast<std::int32_t>(js.job.instances.size());
+  inst.host = h.host.name;
+  inst.status = JobStatus::running;
+  inst.timestart = now_seconds();
+  js.job.instances.push_back(inst);
+  js.running[inst.subid] = RunningInstance{};
+  h.instances.emplace(js.job.id, inst.subid);
+  h.host.slots_used += 1;
+  mark_instance(js.job.id, inst.subid);
+  if (!js.job.timestart) js.job.timestart = inst.timestart;
+  js.job.reason.clear();
+  update_status(js);
+  requeue_queue_entry(js);
+  const auto& s = js.job.spec;
+  Json info{{"id", js.job.id}, {"subid", inst.subid}, {"pgrp", js.job.pgrp}, {"name", s.name},
+            {"type", s.type},  {"user", s.user},      {"package", s.package}, {"env", s.env},
+            {"padding", s.padding}, {"cwd", s.cwd}};
+  send_worker(h.routing_id, proto::Message{proto::kStartInstance, 0, Json{{"job", info}}});
+  spdlog::info("instance {}.{} started on {}", js.job.id, inst.subid, h.host.name);
+}
+
+void Farm::release_item(JobState& js, std::size_t index, WorkStatus to, const std::string& reason) {
+  AgendaItem& item = js.job.agenda[index];
+  if (item.status != WorkStatus::running) return;
+  item.status = to;
+  item.reason = reason;
+  if (to == WorkStatus::pending) {
+    js.pending.insert(index);
+  } else {
+    item.timecomplete = now_seconds();
+  }
+  mark_item(js.job.id, index);
+}
+
+void Farm::end_instance(JobState& js, std::int32_t subid, JobStatus status, const std::string& reason) {
+  auto run = js.running.find(subid);
+  if (run == js.running.end()) return;
+  if (run->second.item) {
+    // The instance ended while it held an item: its process died under it.
+    release_item(js, *run->second.item, status == JobStatus::killed ? WorkStatus::killed : WorkStatus::failed,
+                 reason.empty() ? "the instance ended while running this item" : reason);
+  }
+  js.running.erase(run);
+  auto& inst = js.job.instances[static_cast<std::size_t>(subid)];
+  inst.status = status;
+  inst.timecomplete = now_seconds();
+  if (!reason.empty()) inst.reason = reason;
+  mark_instance(js.job.id, subid);
+  auto h = hosts_.find(inst.host);
+  if (h != hosts_.end() && h->second.instances.erase({js.job.id, subid}))
+    h->second.host.slots_used = std::max(0, h->second.host.slots_used - 1);
+  update_status(js);
+  requeue_queue_entry(js);
+  schedule_needed = true;
+}
+
+void Farm::lose_host_work(HostRecord& h, const std::string& reason) {
+  const auto instances = h.instances;
+  for (const auto& [id, subid] : instances) {
+    JobState* js = find_job(id);
+    if (!js) continue;
+    auto run = js->running.find(subid);
+    if (run != js->running.end() && run->second.item) {
+      // Not the work's fault: it runs again elsewhere.
+      release_item(*js, *run->second.item, WorkStatus::pending, reason);
+      run->second.item.reset();
+    }
+    end_instance(*js, subid, js->job.status == JobStatus::killed ? JobStatus::killed : JobStatus::failed, reason);
+  }
+  h.instances.clear();
+  h.host.slots_used = 0;
+}
+
+void Farm::update_status(JobState& js) {
+  Job& job = js.job;
+  JobStatus next = job.status;
+  if (job.status == JobStatus::killed || job.status == JobStatus::blocked) {
+    next = job.status;
+  } else if (!job.agenda.empty()) {
+    bool all_done = js.pending.empty();
+    bool any_failed = false;
+    for (const auto& item : job.agenda) {
+      if (!is_terminal(item.status)) all_done = false;
+      if (item.status == WorkStatus::failed || item.status == WorkStatus::killed) any_failed = true;
+    }
+    if (all_done) next = any_failed ? JobStatus::failed : JobStatus::complete;
+    else next = js.running.empty() ? JobStatus::pending : JobStatus::running;
+  } else {
+    int finished = 0, failed = 0;
+    for (const auto& inst : job.instances) {
+      if (is_terminal(inst.status)) ++finished;
+      if (inst.status == JobStatus::failed || inst.status == JobStatus::killed) ++failed;
+    }
+    if (finished >= job.spec.cpus && js.running.empty())
+      next = failed ? JobStatus::failed : JobStatus::complete;
+    else next = js.running.empty() ? JobStatus::pending : JobStatus::running;
+  }
+  if (next != job.status) {
+    job.status = next;
+    if (is_terminal(next)) {
+      job.timecomplete = now_seconds();
+      job.reason.clear();
+      spdlog::info("job {} {}", job.id, to_string(next));
+    }
+  }
+  dirty_jobs.insert(job.id);
+}
+
+// ---------------------------------------------------------------- lookups
+
+JobState* Farm::find_job(JobId id) {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : &it->second;
+}
+
+const JobState* Farm::job(JobId id) const {
+  auto it = jobs_.find(id);
+  return it == jobs_.end() ? nullptr : &it->second;
+}
+
+HostRecord* Farm::find_host_rid(const std::string& rid) {
+  auto it = rid_to_host_.find(rid);
+  if (it == rid_to_host_.end()) return nullptr;
+  auto h = hosts_.find(it->second);
+  return h == hosts_.end() ? nullptr : &h->second;
+}
+
+const HostRecord* Farm::host_by_rid(const std::string& rid) const {
+  return const_cast<Farm*>(this)->find_host_rid(rid);
+}
+
+void Farm::send_worker(const std::string& rid, proto::Message msg) {
+  outbox.push_back(Outgoing{rid, false, std::move(msg)});
+}
+
+}  // namespace qube::supervisor

@@ -1,0 +1,111 @@
+#pragma once
+// The supervisor's in-memory model and every state transition of jobs, agenda
+// items, instances and hosts. No sockets here: transitions mark what must be
+// stored (dirty sets) and queue what must be sent (outbox); the server commits the
+// one and then sends the other, so nothing is acted on before it is durable.
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "order.hpp"
+#include "qube/protocol.hpp"
+
+namespace qube::supervisor {
+
+struct RunningInstance {
+  std::optional<std::size_t> item;  // the agenda item it holds (agenda jobs)
+  bool ran_once = false;            // agenda-less jobs: the one run was handed out
+  bool failed_run = false;          // agenda-less jobs: that run failed
+  bool requested = false;           // it asked for work at least once
+};
+
+// Instances of one job that may end without ever asking for work (a module that
+// will not load, a missing executable) before the job fails instead of looping.
+inline constexpr int kMaxStartupFailures = 3;
+
+struct JobState {
+  Job job;
+  std::set<std::size_t> pending;              // indices of pending agenda items
+  std::map<std::int32_t, RunningInstance> running;  // by subid
+  int startup_failures = 0;
+};
+
+struct HostRecord {
+  Host host;
+  std::string routing_id;
+  double last_seen = 0;  // steady clock seconds
+  std::set<std::pair<JobId, std::int32_t>> instances;
+};
+
+struct Outgoing {
+  std::string routing_id;  // empty: a client reply whose routing id is in `client`
+  bool to_client = false;
+  proto::Message msg;
+};
+
+class Farm {
+ public:
+  // Rebuilds the model from the store. Work that was running when the previous
+  // supervisor stopped goes back to pending: its workers re-register and are
+  // told to drop it, and a late result carries a stale attempt id.
+  void restore(std::vector<Job> jobs);
+
+  // Client requests. Each returns the reply body or throws std::runtime_error.
+  Json submit(const Json& body);
+  Json list_jobs(const Json& body) const;
+  Json show_job(const Json& body) const;
+  Json list_hosts() const;
+  Json kill_jobs(const Json& body);
+
+  // Worker messages, identified by the routing id they came from.
+  void on_register(const std::string& rid, const Json& body, const std::string& client_endpoint,
+                   double heartbeat_interval, std::uint64_t msg_id);
+  void on_heartbeat(const std::string& rid, std::uint64_t msg_id);
+  void on_work_request(const std::string& rid, const Json& body);
+  void on_work_result(const std::string& rid, const Json& body);
+  void on_instance_done(const std::string& rid, const Json& body);
+  // Where a log chunk goes: the instance must belong to the sending worker.
+  bool owns_instance(const std::string& rid, JobId job, std::int32_t subid) const;
+
+  // Marks workers that missed their heartbeats as down and requeues their work.
+  void check_heartbeats(double now_steady, double timeout);
+  // Starts instances on hosts with free slots, best job first.
+  void schedule();
+
+  const HostRecord* host_by_rid(const std::string& rid) const;
+  const JobState* job(JobId id) const;
+
+  // What the server must store and send after this round.
+  std::set<JobId> dirty_jobs;
+  std::set<std::pair<JobId, std::size_t>> dirty_items;
+  std::set<std::pair<JobId, std::int32_t>> dirty_instances;
+  std::vector<Outgoing> outbox;
+  bool schedule_needed = false;
+
+ private:
+  JobState* find_job(JobId id);
+  HostRecord* find_host_rid(const std::string& rid);
+  void send_worker(const std::string& rid, proto::Message msg);
+  bool wants_instance(const JobState& js) const;
+  void requeue_queue_entry(JobState& js);
+  void start_instance(JobState& js, HostRecord& host);
+  void end_instance(JobState& js, std::int32_t subid, JobStatus status, const std::string& reason);
+  void release_item(JobState& js, std::size_t index, WorkStatus to, const std::string& reason);
+  void lose_host_work(HostRecord& host, const std::string& reason);
+  void update_status(JobState& js);
+  void fail_job(JobState& js, const std::string& reason);
+  void mark_item(JobId id, std::size_t index) { dirty_items.emplace(id, index); }
+  void mark_instance(JobId id, std::int32_t subid) { dirty_instances.emplace(id, subid); }
+  JobState* checked_instance(const std::string& rid, const Json& body, std::int32_t& subid);
+
+  std::map<JobId, JobState> jobs_;
+  std::map<std::string, HostRecord> hosts_;   // by name
+  std::map<std::string, std::string> rid_to_host_;
+  std::set<QueueKey> queue_;                  // jobs that want another instance
+  JobId next_id_ = 1;
+};
+
+}  // namespace qube::supervisor

@@ -1,0 +1,27 @@
+#pragma once
+// Output of instances, kept as files: <data>/logs/<job>/<subid>.out and .err.
+// Kept apart from the database so that a chatty frame never slows a commit.
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "qube/model.hpp"
+
+namespace qube::supervisor {
+
+class LogStore {
+ public:
+  explicit LogStore(std::filesystem::path root) : root_(std::move(root)) {}
+  void append(JobId job, std::int32_t subid, bool err, std::string_view data);
+  // Up to `limit` bytes from `offset` of one instance's stream; sets `size` to the
+  // stream's whole length so that a follower knows where to continue.
+  std::string read(JobId job, std::int32_t subid, bool err, std::uint64_t offset,
+                   std::size_t limit, std::uint64_t& size) const;
+  void remove(JobId job) const;
+
+ private:
+  std::filesystem::path file(JobId job, std::int32_t subid, bool err) const;
+  std::filesystem::path root_;
+};
+
+}  // namespace qube::supervisor

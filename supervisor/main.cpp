@@ -1,0 +1,59 @@
+// qbsupervisor: holds the jobs, matches them to workers, records every result.
+#include <csignal>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "config.hpp"
+#include "qube/paths.hpp"
+#include "server.hpp"
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop = true; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"qbsupervisor: the Qube supervisor daemon"};
+  std::string config_file, data, workers, clients, log_level;
+  app.add_option("--config", config_file, "configuration file (default: <prefix>/etc/qube/supervisor.yaml)");
+  app.add_option("--data", data, "directory for the store and logs");
+  app.add_option("--workers", workers, "endpoint workers connect to, e.g. tcp://*:50001");
+  app.add_option("--clients", clients, "endpoint qbsub and qb connect to, e.g. tcp://*:50002");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  using namespace qube::supervisor;
+  Config config;
+  try {
+    std::filesystem::path file = config_file;
+    if (file.empty() && std::filesystem::exists(qube::default_config_dir() / "supervisor.yaml"))
+      file = qube::default_config_dir() / "supervisor.yaml";
+    if (!file.empty()) config = load_config(file);
+  } catch (const std::exception& e) {
+    std::cerr << "qbsupervisor: " << e.what() << "\n";
+    return 2;
+  }
+  if (const char* d = std::getenv("QB_DATA"); d && data.empty()) data = d;
+  if (!data.empty()) config.data_dir = data;
+  if (!workers.empty()) config.workers_endpoint = workers;
+  if (!clients.empty()) config.clients_endpoint = clients;
+  if (!log_level.empty()) config.log_level = log_level;
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    Server server(config);
+    server.run(g_stop);
+  } catch (const std::exception& e) {
+    spdlog::critical("qbsupervisor: {}", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,16 @@
+#pragma once
+// The order in which pending work is considered: priority first (Qube: 1 is the
+// most urgent), then job id (first come, first served).
+#include <compare>
+
+#include "qube/model.hpp"
+
+namespace qube::supervisor {
+
+struct QueueKey {
+  int priority = kDefaultPriority;
+  JobId id = 0;
+  auto operator<=>(const QueueKey&) const = default;
+};
+
+}  // namespace qube::supervisor

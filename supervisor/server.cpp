@@ -1,0 +1,207 @@
+#include "server.hpp"
+
+#include <chrono>
+#include <fstream>
+
+#include <spdlog/spdlog.h>
+
+#include "qube/transport.hpp"
+#include "qube/version.hpp"
+
+namespace qube::supervisor {
+
+namespace {
+
+double steady_now() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+// Messages handled per socket per round, so that one busy peer cannot starve the
+// other socket or delay a commit indefinitely.
+constexpr int kBatch = 1000;
+// Largest slice of a log returned by one request.
+constexpr std::size_t kLogSlice = 4 * 1024 * 1024;
+
+}  // namespace
+
+Server::Server(Config config) : config_(std::move(config)), logs_(config_.data_dir / "logs") {
+  std::filesystem::create_directories(config_.data_dir);
+  store_ = open_sqlite_store((config_.data_dir / "qube.db").string());
+  farm_.restore(store_->load([](const std::string& bad) {
+    spdlog::error("store: skipping unreadable row ({})", bad);
+  }));
+  commit();
+
+  for (auto* s : {&workers_, &clients_}) {
+    transport::configure(*s);
+    s->set(zmq::sockopt::router_mandatory, 1);
+  }
+  workers_.bind(config_.workers_endpoint);
+  clients_.bind(config_.clients_endpoint);
+  const std::string workers_at = workers_.get(zmq::sockopt::last_endpoint);
+  client_endpoint_ = clients_.get(zmq::sockopt::last_endpoint);
+  spdlog::info("qbsupervisor {} listening: workers {}, clients {}, data {}", kQubeVersion, workers_at,
+               client_endpoint_, config_.data_dir.string());
+  // For scripts and tests that bind port 0: the endpoints really bound.
+  std::ofstream(config_.data_dir / "endpoints.json")
+      << Json{{"workers", transport::connectable(workers_at)},
+              {"clients", transport::connectable(client_endpoint_)},
+              {"pid", ::getpid()}}
+             .dump()
+      << "\n";
+}
+
+void Server::run(const std::atomic<bool>& stop) {
+  const double heartbeat_timeout = config_.heartbeat_interval * config_.heartbeat_misses;
+  double next_check = steady_now() + config_.heartbeat_interval;
+  while (!stop) {
+    zmq::pollitem_t items[] = {{workers_.handle(), 0, ZMQ_POLLIN, 0},
+                               {clients_.handle(), 0, ZMQ_POLLIN, 0}};
+    const auto wait_ms = std::max(0L, static_cast<long>((next_check - steady_now()) * 1000));
+    try {
+      zmq::poll(items, 2, std::chrono::milliseconds(std::min(wait_ms, 500L)));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      throw;
+    }
+    for (int n = 0; n < kBatch; ++n) {
+      auto in = transport::receive(workers_, true);
+      if (!in) break;
+      if (!in->msg) {
+        spdlog::warn("rejected a malformed message from a worker: {}", in->error);
+        continue;
+      }
+      try {
+        handle_worker(in->routing_id, *in->msg);
+      } catch (const std::exception& e) {
+        spdlog::warn("rejected '{}' from a worker: {}", in->msg->type, e.what());
+      }
+    }
+    for (int n = 0; n < kBatch; ++n) {
+      auto in = transport::receive(clients_, true);
+      if (!in) break;
+      if (!in->msg) {
+        spdlog::warn("rejected a malformed client message: {}", in->error);
+        client_replies_.emplace_back(in->routing_id,
+                                     proto::Message{proto::kReply, 0, Json{{"ok", false}, {"error", in->error}}});
+        continue;
+      }
+      client_replies_.emplace_back(in->routing_id, handle_client(*in->msg));
+    }
+    if (steady_now() >= next_check) {
+      farm_.check_heartbeats(steady_now(), heartbeat_timeout);
+      next_check = steady_now() + std::min(1.0, config_.heartbeat_interval);
+    }
+    if (farm_.schedule_needed) farm_.schedule();
+    commit();
+    flush();
+  }
+  spdlog::info("qbsupervisor stopping");
+}
+
+void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
+  namespace p = proto;
+  const Json& b = msg.body;
+  if (msg.type == p::kRegister) {
+    farm_.on_register(rid, b, client_endpoint_, config_.heartbeat_interval, msg.id);
+    return;
+  }
+  if (msg.type == p::kHeartbeat) {
+    farm_.on_heartbeat(rid, msg.id);
+    return;
+  }
+  if (!farm_.host_by_rid(rid)) {
+    farm_.outbox.push_back(Outgoing{rid, false, p::Message{p::kReregister, msg.id, Json::object()}});
+    return;
+  }
+  if (msg.type == p::kWorkRequest) {
+    farm_.on_work_request(rid, b);
+  } else if (msg.type == p::kWorkResult) {
+    farm_.on_work_result(rid, b);
+  } else if (msg.type == p::kInstanceDone) {
+    farm_.on_instance_done(rid, b);
+  } else if (msg.type == p::kLog) {
+    const auto job = static_cast<JobId>(get_int(b, "job"));
+    const auto subid = static_cast<std::int32_t>(get_int(b, "subid", -1));
+    if (!farm_.owns_instance(rid, job, subid)) return;
+    const auto it = b.find("data");
+    if (it == b.end() || !(it->is_binary() || it->is_string())) throw FormatError("log: data must be bytes");
+    const bool err = get_string(b, "stream") == "err";
+    if (it->is_binary()) {
+      const auto& bin = it->get_binary();
+      logs_.append(job, subid, err, std::string_view(reinterpret_cast<const char*>(bin.data()), bin.size()));
+    } else {
+      logs_.append(job, subid, err, it->get_ref<const std::string&>());
+    }
+  } else {
+    throw FormatError("unknown message type '" + msg.type + "'");
+  }
+}
+
+proto::Message Server::handle_client(const proto::Message& msg) {
+  namespace p = proto;
+  try {
+    const Json& b = msg.body;
+    if (msg.type == p::kSubmit) return p::reply_ok(msg, farm_.submit(b));
+    if (msg.type == p::kJobs) return p::reply_ok(msg, farm_.list_jobs(b));
+    if (msg.type == p::kShow) return p::reply_ok(msg, farm_.show_job(b));
+    if (msg.type == p::kHosts) return p::reply_ok(msg, farm_.list_hosts());
+    if (msg.type == p::kKill) return p::reply_ok(msg, farm_.kill_jobs(b));
+    if (msg.type == p::kPing)
+      return p::reply_ok(msg, Json{{"version", kQubeVersion}, {"protocol", kProtocolVersion},
+                                   {"time", now_seconds()}});
+    if (msg.type == p::kOutput) {
+      const auto id = static_cast<JobId>(get_int(b, "id"));
+      const JobState* js = farm_.job(id);
+      if (!js) throw std::runtime_error("no job " + std::to_string(id));
+      const auto subid = static_cast<std::int32_t>(get_int(b, "subid", -1));
+      if (subid >= static_cast<std::int32_t>(js->job.instances.size()))
+        throw std::runtime_error("job " + std::to_string(id) + " has no instance " + std::to_string(subid));
+      const bool err = get_string(b, "stream") == "err";
+      const auto offset = static_cast<std::uint64_t>(std::max<std::int64_t>(0, get_int(b, "offset")));
+      // One instance, or all of them in order when no subid is given.
+      Json parts = Json::array();
+      const std::int32_t first = subid < 0 ? 0 : subid;
+      const std::int32_t last = subid < 0 ? static_cast<std::int32_t>(js->job.instances.size()) - 1 : subid;
+      for (std::int32_t s = first; s <= last; ++s) {
+        std::uint64_t size = 0;
+        std::string data = logs_.read(id, s, err, subid < 0 ? 0 : offset, kLogSlice, size);
+        parts.push_back(Json{{"subid", s},
+                             {"size", size},
+                             {"data", Json::binary(std::vector<std::uint8_t>(data.begin(), data.end()))}});
+      }
+      return p::reply_ok(msg, Json{{"parts", parts}, {"status", to_string(js->job.status)}});
+    }
+    return p::reply_error(msg, "unknown request '" + msg.type + "'");
+  } catch (const std::exception& e) {
+    return p::reply_error(msg, e.what());
+  }
+}
+
+void Server::commit() {
+  if (farm_.dirty_jobs.empty() && farm_.dirty_items.empty() && farm_.dirty_instances.empty()) return;
+  store_->begin();
+  for (JobId id : farm_.dirty_jobs)
+    if (const JobState* js = farm_.job(id)) store_->put_job(js->job);
+  for (const auto& [id, index] : farm_.dirty_items)
+    if (const JobState* js = farm_.job(id)) store_->put_item(id, index, js->job.agenda[index]);
+  for (const auto& [id, subid] : farm_.dirty_instances)
+    if (const JobState* js = farm_.job(id))
+      store_->put_instance(id, js->job.instances[static_cast<std::size_t>(subid)]);
+  store_->commit();
+  farm_.dirty_jobs.clear();
+  farm_.dirty_items.clear();
+  farm_.dirty_instances.clear();
+}
+
+void Server::flush() {
+  for (auto& out : farm_.outbox)
+    if (!transport::send(workers_, out.msg, &out.routing_id))
+      spdlog::debug("worker gone before '{}' could be sent", out.msg.type);
+  farm_.outbox.clear();
+  for (auto& [rid, msg] : client_replies_) transport::send(clients_, msg, &rid);
+  client_replies_.clear();
+}
+
+}  // namespace qube::supervisor

@@ -1,0 +1,40 @@
+#pragma once
+// The supervisor's event loop: one thread owns the Farm; each round receives what
+// is waiting on both sockets, applies it, schedules, commits all changes in one
+// transaction, and only then sends replies and dispatches.
+#include <atomic>
+#include <memory>
+
+#include <zmq.hpp>
+
+#include "config.hpp"
+#include "farm.hpp"
+#include "logs.hpp"
+#include "store/store.hpp"
+
+namespace qube::supervisor {
+
+class Server {
+ public:
+  explicit Server(Config config);
+  // Runs until `stop` becomes true.
+  void run(const std::atomic<bool>& stop);
+
+ private:
+  void handle_worker(const std::string& rid, const proto::Message& msg);
+  proto::Message handle_client(const proto::Message& msg);
+  void commit();
+  void flush();
+
+  Config config_;
+  std::unique_ptr<Store> store_;
+  LogStore logs_;
+  Farm farm_;
+  zmq::context_t ctx_{1};
+  zmq::socket_t workers_{ctx_, zmq::socket_type::router};
+  zmq::socket_t clients_{ctx_, zmq::socket_type::router};
+  std::string client_endpoint_;  // as bound, for workers to pass to jobs
+  std::vector<std::pair<std::string, proto::Message>> client_replies_;
+};
+
+}  // namespace qube::supervisor

@@ -1,0 +1,32 @@
+#pragma once
+// Durable storage of jobs, agenda items and instances. The supervisor's event loop
+// owns the in-memory model and writes changes here in group commits: many changes,
+// one transaction, and nothing is acknowledged to a peer before it is committed.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "qube/model.hpp"
+
+namespace qube::supervisor {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual void begin() = 0;
+  virtual void commit() = 0;
+  // Writes the job's own fields (not agenda or instances).
+  virtual void put_job(const Job& job) = 0;
+  virtual void put_item(JobId job, std::size_t index, const AgendaItem& item) = 0;
+  virtual void put_instance(JobId job, const Instance& inst) = 0;
+  virtual void remove_job(JobId job) = 0;
+  // Loads every job with its agenda and instances. A stored row that cannot be
+  // read is reported through `on_bad_row` and skipped, never fatal.
+  virtual std::vector<Job> load(const std::function<void(const std::string&)>& on_bad_row) = 0;
+};
+
+// SQLite in WAL mode at `path`; creates the schema if needed.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path);
+
+}  // namespace qube::supervisor

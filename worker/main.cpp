@@ -1,0 +1,70 @@
+// qbworker: runs instances of jobs on this host for the supervisor.
+#include <csignal>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include "config.hpp"
+#include "jobtype_registry.hpp"
+#include "qube/paths.hpp"
+#include "worker.hpp"
+
+namespace {
+std::atomic<bool> g_stop{false};
+void on_signal(int) { g_stop = true; }
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"qbworker: the Qube worker daemon"};
+  std::string config_file, supervisor, name, jobtypes, modules, log_level;
+  int slots = 0;
+  app.add_option("--config", config_file, "configuration file (default: <prefix>/etc/qube/worker.yaml)");
+  app.add_option("--supervisor", supervisor, "the supervisor's worker endpoint, e.g. tcp://farm:50001");
+  app.add_option("--name", name, "name to register under (default: host name)");
+  app.add_option("--slots", slots, "instances to run at once (default: cores)")->check(CLI::Range(1, 100000));
+  app.add_option("--jobtypes", jobtypes, "directory of job-type descriptions (*.yaml)");
+  app.add_option("--modules", modules, "directory where job-type modules named by file name are found");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  using namespace qube::worker;
+  Config config;
+  try {
+    std::filesystem::path file = config_file;
+    if (file.empty() && std::filesystem::exists(qube::default_config_dir() / "worker.yaml"))
+      file = qube::default_config_dir() / "worker.yaml";
+    if (!file.empty()) config = load_config(file);
+  } catch (const std::exception& e) {
+    std::cerr << "qbworker: " << e.what() << "\n";
+    return 2;
+  }
+  if (!supervisor.empty()) config.supervisor = supervisor;
+  if (!name.empty()) config.name = name;
+  if (slots > 0) config.slots = slots;
+  if (!jobtypes.empty()) config.jobtypes = std::filesystem::absolute(jobtypes);
+  if (!modules.empty()) config.modules = std::filesystem::absolute(modules);
+  if (!log_level.empty()) config.log_level = log_level;
+  apply_defaults(config);
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  std::vector<std::string> problems;
+  auto types = scan_jobtypes(config.jobtypes, config.modules, problems);
+  for (const auto& p : problems) spdlog::warn("job types: {}", p);
+  if (types.empty()) spdlog::warn("no job types found in {}: this worker can run nothing", config.jobtypes.string());
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    Worker worker(config, std::move(types));
+    worker.run(g_stop);
+  } catch (const std::exception& e) {
+    spdlog::critical("qbworker: {}", e.what());
+    return 1;
+  }
+  return 0;
+}
