@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Qube builds with. Idempotent: does nothing when
+# they are all present. Runs apt-get through sudo when not root.
+set -euo pipefail
+PACKAGES=(cmake ninja-build g++ pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libboost-dev
+          libboost-filesystem-dev libyaml-cpp-dev libspdlog-dev libgtest-dev libcli11-dev
+          libsqlite3-dev nlohmann-json3-dev)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
