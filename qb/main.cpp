@@ -78,12 +78,16 @@ int main(int argc, char** argv) {
   err->add_option("id", ref, "ID or ID.SUB")->required();
   auto* kill = app.add_subcommand("kill", "kill jobs (qbkill)");
   kill->add_option("ids", ids, "job ids")->required();
+  auto* block = app.add_subcommand("block", "hold jobs: running work goes back to pending (qbblock)");
+  block->add_option("ids", ids, "job ids")->required();
+  auto* unblock = app.add_subcommand("unblock", "release blocked jobs (qbunblock)");
+  unblock->add_option("ids", ids, "job ids")->required();
   auto* wait = app.add_subcommand("wait", "wait for jobs to end; exit 0 if all complete");
   wait->add_option("ids", ids, "job ids")->required();
   wait->add_option("--timeout", timeout, "give up after this many seconds (exit 1)");
   auto* hosts = app.add_subcommand("hosts", "list workers (qbhosts)");
   auto* ping = app.add_subcommand("ping", "is the supervisor there? (qbping)");
-  for (auto* sub : {jobs, show, out, err, kill, wait, hosts, ping}) {
+  for (auto* sub : {jobs, show, out, err, kill, block, unblock, wait, hosts, ping}) {
     sub->add_flag("--json", json, "print JSON");
     sub->add_option("--supervisor", supervisor, "supervisor client endpoint");
   }
@@ -135,12 +139,15 @@ int main(int argc, char** argv) {
         }
         std::cout.flush();
       }
-    } else if (*kill) {
-      const Json reply = client.request("kill", Json{{"ids", parse_ids(ids)}, {"user", current_user()}});
+    } else if (*kill || *block || *unblock) {
+      // One request per verb; the reply lists the jobs acted on and the errors.
+      const char* verb = *kill ? "kill" : *block ? "block" : "unblock";
+      const char* done = *kill ? "killed" : *block ? "blocked" : "unblocked";
+      const Json reply = client.request(verb, Json{{"ids", parse_ids(ids)}, {"user", current_user()}});
       if (json) {
         std::cout << reply.dump(2) << "\n";
       } else {
-        for (const auto& id : get_array(reply, "killed")) std::cout << "killed job " << id << "\n";
+        for (const auto& id : get_array(reply, done)) std::cout << done << " job " << id << "\n";
         for (const auto& e : get_array(reply, "errors")) std::cerr << "qb: " << e.get<std::string>() << "\n";
       }
       return get_array(reply, "errors").empty() ? 0 : kFailed;

@@ -2,6 +2,7 @@
 // Prints each new job's id alone on a line (or JSON with --json).
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -39,7 +40,8 @@ int main(int argc, char** argv) {
   app.add_option("--padding", spec.padding, "zero-pad substituted frame numbers to N digits");
   app.add_option("--type", type, "job type (default: cmdrange with --range, else cmdline)");
   app.add_option("--package", package_text, "package for the job type: a YAML or JSON map");
-  app.add_option("--env", env, "environment variable K=V for the job's processes (repeatable)");
+  app.add_option("--env", env, "environment variable K=V for the job's processes (repeatable)")
+      ->allow_extra_args(false);
   app.add_option("--status", status, "initial status: 'blocked' holds the job until unblocked");
   app.add_option("--label", spec.label, "label naming the job within its process group");
   app.add_option("--cwd", spec.cwd, "working directory of the job's processes (default: the worker's)");
@@ -53,6 +55,13 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : kUsage;
   }
   const std::vector<std::string> command = app.remaining();
+  // prefix_command() stops at the first argument it does not know; one that looks
+  // like an option is a mistyped option, unless the user separated with "--".
+  const bool separated = std::find(argv + 1, argv + argc, std::string("--")) != argv + argc;
+  if (!command.empty() && command[0].size() > 1 && command[0][0] == '-' && !separated) {
+    std::cerr << "qbsub: unknown option '" << command[0] << "' (put '--' before a command that starts with '-')\n";
+    return kUsage;
+  }
 
   auto usage = [&](const std::string& msg) {
     std::cerr << "qbsub: " << msg << "\n";

@@ -17,6 +17,13 @@ double steady_now() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
+// Runs of an agenda-less job that count: lost instances are owed again.
+int runs_started(const Job& job) {
+  int n = 0;
+  for (const auto& inst : job.instances) n += inst.lost ? 0 : 1;
+  return n;
+}
+
 std::vector<AgendaItem> build_agenda(const JobSpec& spec) {
   std::vector<AgendaItem> agenda;
   auto add = [&](std::string name) {
@@ -45,7 +52,8 @@ std::vector<JobId> id_list(const Json& body) {
 
 // ---------------------------------------------------------------- restore
 
-void Farm::restore(std::vector<Job> jobs) {
+void Farm::restore(std::vector<Job> jobs, JobId max_stored_id) {
+  next_id_ = std::max(next_id_, max_stored_id + 1);
   for (auto& job : jobs) {
     next_id_ = std::max(next_id_, job.id + 1);
     JobState& js = jobs_[job.id];
@@ -59,9 +67,26 @@ void Farm::restore(std::vector<Job> jobs) {
       }
       if (item.status == WorkStatus::pending) js.pending.insert(i);
     }
+    // Instances are indexed by subid; a record the store could not read leaves
+    // a hole, filled here so that no subid is ever handed out twice.
+    std::vector<Instance> by_subid;
+    for (auto& inst : js.job.instances) {
+      if (inst.subid < 0 || inst.subid > 1'000'000) continue;
+      while (static_cast<std::int32_t>(by_subid.size()) < inst.subid) {
+        Instance hole;
+        hole.subid = static_cast<std::int32_t>(by_subid.size());
+        hole.status = JobStatus::failed;
+        hole.lost = true;
+        hole.reason = "record lost";
+        by_subid.push_back(hole);
+      }
+      if (static_cast<std::int32_t>(by_subid.size()) == inst.subid) by_subid.push_back(inst);
+    }
+    js.job.instances = std::move(by_subid);
     for (auto& inst : js.job.instances) {
       if (!is_terminal(inst.status)) {
         inst.status = JobStatus::failed;
+        inst.lost = true;
         inst.reason = "lost: the supervisor restarted";
         inst.timecomplete = now_seconds();
         mark_instance(js.job.id, inst.subid);
@@ -102,10 +127,7 @@ Json Farm::submit(const Json& body) {
     job.spec = std::move(spec);
     job.timesubmit = now;
     job.status = job.spec.blocked ? JobStatus::blocked : JobStatus::pending;
-    bool offered = false;
-    for (const auto& [name, h] : hosts_)
-      for (const auto& t : h.host.jobtypes) offered = offered || t == job.spec.type;
-    if (!offered)
+    if (!offered_by_active_host(job.spec.type))
       warnings.push_back("job " + std::to_string(job.id) + ": no connected worker offers job type '" +
                          job.spec.type + "' yet; it waits until one does");
     JobState& js = jobs_[job.id];
@@ -175,14 +197,7 @@ Json Farm::kill_jobs(const Json& body) {
       continue;
     }
     const std::string who = get_string(body, "user", "unknown");
-    for (auto& [subid, run] : js->running) {
-      const auto& inst = js->job.instances[static_cast<std::size_t>(subid)];
-      auto h = hosts_.find(inst.host);
-      if (h != hosts_.end())
-        send_worker(h->second.routing_id, proto::Message{proto::kKillInstance, 0, Json{{"job", id}, {"subid", subid}}});
-      if (run.item) release_item(*js, *run.item, WorkStatus::killed, "killed by " + who);
-      run.item.reset();
-    }
+    stop_running(*js, WorkStatus::killed, "killed by " + who);
     for (std::size_t i : js->pending) {
       js->job.agenda[i].status = WorkStatus::killed;
       js->job.agenda[i].reason = "killed by " + who;
@@ -198,6 +213,53 @@ Json Farm::kill_jobs(const Json& body) {
     spdlog::info("job {} killed by {}", id, who);
   }
   return Json{{"killed", killed}, {"errors", errors}};
+}
+
+void Farm::stop_running(JobState& js, WorkStatus to, const std::string& reason) {
+  for (auto& [subid, run] : js.running) {
+    const auto& inst = js.job.instances[static_cast<std::size_t>(subid)];
+    auto h = hosts_.find(inst.host);
+    if (h != hosts_.end())
+      send_worker(h->second.routing_id,
+                  proto::Message{proto::kKillInstance, 0, Json{{"job", js.job.id}, {"subid", subid}}});
+    if (run.item) release_item(js, *run.item, to, reason);
+    run.item.reset();
+  }
+}
+
+Json Farm::block_jobs(const Json& body, bool block) {
+  const auto ids = id_list(body);
+  if (ids.empty()) throw std::runtime_error(std::string(block ? "block" : "unblock") + ": no job ids given");
+  const std::string who = get_string(body, "user", "unknown");
+  Json done = Json::array(), errors = Json::array();
+  for (JobId id : ids) {
+    JobState* js = find_job(id);
+    if (!js) {
+      errors.push_back("no job " + std::to_string(id));
+      continue;
+    }
+    if (is_terminal(js->job.status)) {
+      errors.push_back("job " + std::to_string(id) + " is already " + std::string(to_string(js->job.status)));
+      continue;
+    }
+    const bool blocked = js->job.status == JobStatus::blocked;
+    if (block && !blocked) {
+      stop_running(*js, WorkStatus::pending, "requeued: job blocked by " + who);
+      js->job.status = JobStatus::blocked;
+      js->job.reason = "blocked by " + who;
+      spdlog::info("job {} blocked by {}", id, who);
+    } else if (!block && blocked) {
+      js->job.status = JobStatus::pending;
+      js->job.reason.clear();
+      update_status(*js);
+      spdlog::info("job {} unblocked by {}", id, who);
+    }
+    dirty_jobs.insert(id);
+    requeue_queue_entry(*js);
+    done.push_back(id);
+  }
+  schedule_needed = true;
+  return Json{{block ? "blocked" : "unblocked", done}, {"errors", errors}};
 }
 
 // ---------------------------------------------------------------- workers
@@ -267,7 +329,13 @@ bool Farm::owns_instance(const std::string& rid, JobId id, std::int32_t subid) c
 void Farm::on_work_request(const std::string& rid, const Json& body) {
   std::int32_t subid = -1;
   JobState* js = checked_instance(rid, body, subid);
-  if (!js) return;  // stale: the instance was killed or lost meanwhile
+  if (!js) {
+    // Stale: the instance was killed or written off meanwhile. Tell it to end
+    // rather than leave it waiting for an answer that never comes.
+    send_worker(rid, proto::Message{proto::kWork, 0,
+                                    Json{{"job", get_int(body, "job")}, {"subid", subid}, {"done", true}}});
+    return;
+  }
   RunningInstance& run = js->running[subid];
   run.requested = true;
   const JobId id = js->job.id;
@@ -349,7 +417,9 @@ void Farm::on_instance_done(const std::string& rid, const Json& body) {
   if (!js) return;
   const std::string reported = get_string(body, "status", "failed");
   const std::string reason = get_string(body, "reason");
-  JobStatus status = reported == "complete" ? JobStatus::complete : JobStatus::failed;
+  JobStatus status = reported == "complete" ? JobStatus::complete
+                     : reported == "killed" ? JobStatus::killed
+                                            : JobStatus::failed;
   if (js->job.status == JobStatus::killed) status = JobStatus::killed;
   if (js->running[subid].failed_run) status = JobStatus::failed;
   auto& inst = js->job.instances[static_cast<std::size_t>(subid)];
@@ -395,7 +465,7 @@ bool Farm::wants_instance(const JobState& js) const {
   if (js.job.status != JobStatus::pending && js.job.status != JobStatus::running) return false;
   const auto running = static_cast<int>(js.running.size());
   if (running >= js.job.spec.cpus) return false;
-  if (js.job.agenda.empty()) return static_cast<int>(js.job.instances.size()) < js.job.spec.cpus;
+  if (js.job.agenda.empty()) return runs_started(js.job) < js.job.spec.cpus;
   std::size_t idle = 0;
   for (const auto& [subid, run] : js.running)
     if (!run.item) ++idle;
@@ -431,11 +501,7 @@ void Farm::schedule() {
   for (const QueueKey& key : queue_) {
     JobState& js = jobs_.at(key.id);
     if (!js.running.empty()) continue;
-    bool offered = false;
-    for (const auto& [name, h] : hosts_)
-      if (h.host.state == HostState::active)
-        for (const auto& t : h.host.jobtypes) offered = offered || t == js.job.spec.type;
-    std::string reason = offered ? "waiting for a free slot"
+    std::string reason = offered_by_active_host(js.job.spec.type) ? "waiting for a free slot"
                                  : "waiting for a worker that offers job type '" + js.job.spec.type + "'";
     if (js.job.reason != reason) {
       js.job.reason = reason;
@@ -513,6 +579,10 @@ void Farm::lose_host_work(HostRecord& h, const std::string& reason) {
       release_item(*js, *run->second.item, WorkStatus::pending, reason);
       run->second.item.reset();
     }
+    if (run != js->running.end()) {
+      run->second.failed_run = false;
+      js->job.instances[static_cast<std::size_t>(subid)].lost = js->job.status != JobStatus::killed;
+    }
     end_instance(*js, subid, js->job.status == JobStatus::killed ? JobStatus::killed : JobStatus::failed, reason);
   }
   h.instances.clear();
@@ -522,7 +592,7 @@ void Farm::lose_host_work(HostRecord& h, const std::string& reason) {
 void Farm::update_status(JobState& js) {
   Job& job = js.job;
   JobStatus next = job.status;
-  if (job.status == JobStatus::killed || job.status == JobStatus::blocked) {
+  if (is_terminal(job.status) || job.status == JobStatus::blocked) {
     next = job.status;
   } else if (!job.agenda.empty()) {
     bool all_done = js.pending.empty();
@@ -536,6 +606,7 @@ void Farm::update_status(JobState& js) {
   } else {
     int finished = 0, failed = 0;
     for (const auto& inst : job.instances) {
+      if (inst.lost) continue;
       if (is_terminal(inst.status)) ++finished;
       if (inst.status == JobStatus::failed || inst.status == JobStatus::killed) ++failed;
     }
@@ -547,7 +618,8 @@ void Farm::update_status(JobState& js) {
     job.status = next;
     if (is_terminal(next)) {
       job.timecomplete = now_seconds();
-      job.reason.clear();
+      // A failure keeps its explanation; waiting reasons no longer apply.
+      if (next == JobStatus::complete || job.reason.rfind("waiting", 0) == 0) job.reason.clear();
       spdlog::info("job {} {}", job.id, to_string(next));
     }
   }
@@ -555,6 +627,14 @@ void Farm::update_status(JobState& js) {
 }
 
 // ---------------------------------------------------------------- lookups
+
+bool Farm::offered_by_active_host(const std::string& type) const {
+  for (const auto& [name, h] : hosts_)
+    if (h.host.state == HostState::active)
+      for (const auto& t : h.host.jobtypes)
+        if (t == type) return true;
+  return false;
+}
 
 JobState* Farm::find_job(JobId id) {
   auto it = jobs_.find(id);

@@ -51,7 +51,7 @@ class Farm {
   // Rebuilds the model from the store. Work that was running when the previous
   // supervisor stopped goes back to pending: its workers re-register and are
   // told to drop it, and a late result carries a stale attempt id.
-  void restore(std::vector<Job> jobs);
+  void restore(std::vector<Job> jobs, JobId max_stored_id = 0);
 
   // Client requests. Each returns the reply body or throws std::runtime_error.
   Json submit(const Json& body);
@@ -59,6 +59,9 @@ class Farm {
   Json show_job(const Json& body) const;
   Json list_hosts() const;
   Json kill_jobs(const Json& body);
+  // Blocking stops a job's running work (its items go back to pending) and
+  // starts nothing new until it is unblocked.
+  Json block_jobs(const Json& body, bool block);
 
   // Worker messages, identified by the routing id they came from.
   void on_register(const std::string& rid, const Json& body, const std::string& client_endpoint,
@@ -87,6 +90,7 @@ class Farm {
 
  private:
   JobState* find_job(JobId id);
+  bool offered_by_active_host(const std::string& type) const;
   HostRecord* find_host_rid(const std::string& rid);
   void send_worker(const std::string& rid, proto::Message msg);
   bool wants_instance(const JobState& js) const;
@@ -97,6 +101,8 @@ class Farm {
   void lose_host_work(HostRecord& host, const std::string& reason);
   void update_status(JobState& js);
   void fail_job(JobState& js, const std::string& reason);
+  // Asks workers to kill the job's running instances; their items become `to`.
+  void stop_running(JobState& js, WorkStatus to, const std::string& reason);
   void mark_item(JobId id, std::size_t index) { dirty_items.emplace(id, index); }
   void mark_instance(JobId id, std::int32_t subid) { dirty_instances.emplace(id, subid); }
   JobState* checked_instance(const std::string& rid, const Json& body, std::int32_t& subid);

@@ -43,7 +43,13 @@ int main(int argc, char** argv) {
   if (!workers.empty()) config.workers_endpoint = workers;
   if (!clients.empty()) config.clients_endpoint = clients;
   if (!log_level.empty()) config.log_level = log_level;
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  const auto level = spdlog::level::from_str(config.log_level);
+  if (level == spdlog::level::off && config.log_level != "off") {
+    std::cerr << argv[0] << ": unknown log level '" << config.log_level
+              << "' (trace, debug, info, warn, error, critical, off)\n";
+    return 2;
+  }
+  spdlog::set_level(level);
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);

@@ -30,7 +30,7 @@ Server::Server(Config config) : config_(std::move(config)), logs_(config_.data_d
   store_ = open_sqlite_store((config_.data_dir / "qube.db").string());
   farm_.restore(store_->load([](const std::string& bad) {
     spdlog::error("store: skipping unreadable row ({})", bad);
-  }));
+  }), store_->max_job_id());
   commit();
 
   for (auto* s : {&workers_, &clients_}) {
@@ -148,6 +148,8 @@ proto::Message Server::handle_client(const proto::Message& msg) {
     if (msg.type == p::kShow) return p::reply_ok(msg, farm_.show_job(b));
     if (msg.type == p::kHosts) return p::reply_ok(msg, farm_.list_hosts());
     if (msg.type == p::kKill) return p::reply_ok(msg, farm_.kill_jobs(b));
+    if (msg.type == p::kBlock) return p::reply_ok(msg, farm_.block_jobs(b, true));
+    if (msg.type == p::kUnblock) return p::reply_ok(msg, farm_.block_jobs(b, false));
     if (msg.type == p::kPing)
       return p::reply_ok(msg, Json{{"version", kQubeVersion}, {"protocol", kProtocolVersion},
                                    {"time", now_seconds()}});

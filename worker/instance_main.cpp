@@ -6,7 +6,10 @@
 // Channel (fd given by --fd): first message from the worker is the job (JobInfo);
 // then this process sends {t:"request"}, receives {t:"work", index, item, attempt}
 // or {t:"done"}, streams {t:"log"} and answers each item with {t:"result"}.
+#include <sys/prctl.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <chrono>
 #include <cstdlib>
@@ -89,16 +92,30 @@ int fatal(int fd, const std::string& reason) {
   return 3;
 }
 
+// When the worker dies, so does everything this instance started, however deep:
+// the kernel signals this process (the group leader) and it kills its group.
+// SIGUSR1 rather than SIGTERM, which the worker uses for a graceful kill.
+void on_worker_death(int) { ::kill(0, SIGKILL); }
+
+void die_with_worker(pid_t worker) {
+  std::signal(SIGUSR1, on_worker_death);
+  prctl(PR_SET_PDEATHSIG, SIGUSR1);
+  if (worker > 0 && getppid() != worker) on_worker_death(0);  // it died before we got here
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int fd = -1;
+  pid_t worker = 0;
   std::string module;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--fd") fd = std::atoi(argv[i + 1]);
     else if (flag == "--module") module = argv[i + 1];
+    else if (flag == "--worker-pid") worker = static_cast<pid_t>(std::atoi(argv[i + 1]));
   }
+  die_with_worker(worker);
   if (fd < 0 || module.empty()) {
     std::cerr << "usage: qbinstance --fd N --module PATH (started by qbworker)\n";
     return 2;

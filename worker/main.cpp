@@ -49,7 +49,13 @@ int main(int argc, char** argv) {
   if (!modules.empty()) config.modules = std::filesystem::absolute(modules);
   if (!log_level.empty()) config.log_level = log_level;
   apply_defaults(config);
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  const auto level = spdlog::level::from_str(config.log_level);
+  if (level == spdlog::level::off && config.log_level != "off") {
+    std::cerr << argv[0] << ": unknown log level '" << config.log_level
+              << "' (trace, debug, info, warn, error, critical, off)\n";
+    return 2;
+  }
+  spdlog::set_level(level);
 
   std::vector<std::string> problems;
   auto types = scan_jobtypes(config.jobtypes, config.modules, problems);

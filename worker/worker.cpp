@@ -69,6 +69,7 @@ void Worker::register_now() {
   facts.slots = config_.slots;
   facts.memory_mb = memory_mb();
   for (const auto& [name, t] : jobtypes_) facts.jobtypes.push_back(name);
+  register_id_ = next_id_;
   send(proto::kRegister, to_json(facts));
   // Until the supervisor answers, ask again soon: the first send may have been
   // dropped while the connection was still being set up.
@@ -144,6 +145,9 @@ void Worker::handle_supervisor(const proto::Message& msg) {
     next_heartbeat_ = steady_now() + heartbeat_interval_;
     spdlog::info("registered with the supervisor (heartbeat every {} s)", heartbeat_interval_);
   } else if (msg.type == proto::kReregister) {
+    // Answers to messages sent before our latest registration are stale: acting
+    // on each would register (and kill our instances) once per stale message.
+    if (msg.id < register_id_) return;
     spdlog::warn("the supervisor does not know this worker (it restarted?); registering again");
     registered_ = false;
     register_now();
@@ -189,6 +193,7 @@ void Worker::start_instance(const Json& job) {
   const std::string module = t->second.module.string();
   const std::string exe = instance_exe_;
   const pid_t parent = getpid();
+  const std::string parent_text = std::to_string(parent);
   const pid_t pid = fork();
   if (pid == 0) {
     // Own process group, so that a kill reaches everything the job started.
@@ -197,7 +202,8 @@ void Worker::start_instance(const Json& job) {
     if (getppid() != parent) _exit(127);
     signal(SIGPIPE, SIG_DFL);
     dup2(fds[1], 3);  // dup2 clears FD_CLOEXEC on the copy
-    execl(exe.c_str(), "qbinstance", "--fd", "3", "--module", module.c_str(), static_cast<char*>(nullptr));
+    execl(exe.c_str(), "qbinstance", "--fd", "3", "--module", module.c_str(), "--worker-pid",
+          parent_text.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   close(fds[1]);
@@ -269,7 +275,9 @@ void Worker::reap() {
         ::kill(-pid, SIGKILL);  // the grace period is over
       }
     }
-    if (p.exited && p.killed) ::kill(-pid, SIGKILL);  // stragglers left in the group
+    // Whatever the job left behind in its process group (a daemonised child, a
+    // forgotten background process) ends with its instance.
+    if (p.exited) ::kill(-pid, SIGKILL);
   }
   for (auto it = instances_.begin(); it != instances_.end();) {
     InstanceProcess& p = it->second;

@@ -62,6 +62,7 @@ class Worker {
   std::string client_endpoint_;
   std::string instance_exe_;
   std::uint64_t next_id_ = 1;
+  std::uint64_t register_id_ = 0;  // id of our latest register message
 };
 
 }  // namespace qube::worker

@@ -30,7 +30,10 @@ std::string substitute_frames(const std::string& text, const FrameVars& f, int p
   std::size_t i = 0;
   while (i < text.size()) {
     bool replaced = false;
-    if (text.compare(i, 9, "QB_FRAME_") == 0) {
+    // "$QB_FRAME_NUMBER" and "${QB_FRAME_NUMBER}" are the shell's variables (set
+    // in the environment); only bare tokens are substituted.
+    const bool shell_variable = (i >= 1 && text[i - 1] == '$') || (i >= 2 && text.compare(i - 2, 2, "${") == 0);
+    if (!shell_variable && text.compare(i, 9, "QB_FRAME_") == 0) {
       for (const auto& [token, value] : tokens) {
         const std::size_t len = std::char_traits<char>::length(token);
         if (text.compare(i, len, token) == 0) {

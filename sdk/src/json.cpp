@@ -163,7 +163,8 @@ Json to_json(const Instance& s) {
               {"timestart", time_json(s.timestart)},
               {"timecomplete", time_json(s.timecomplete)},
               {"exitcode", opt_json(s.exitcode)},
-              {"reason", s.reason}};
+              {"reason", s.reason},
+              {"lost", s.lost}};
 }
 
 Instance instance_from_json(const Json& j) {
@@ -176,6 +177,7 @@ Instance instance_from_json(const Json& j) {
   s.timecomplete = get_time(j, "timecomplete");
   s.exitcode = get_opt_int(j, "exitcode");
   s.reason = get_string(j, "reason");
+  s.lost = get_bool(j, "lost");
   return s;
 }
 

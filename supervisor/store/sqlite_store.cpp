@@ -82,6 +82,11 @@ class SqliteStore final : public Store {
     }
   }
 
+  JobId max_job_id() override {
+    Statement st(db_, "SELECT COALESCE(MAX(id), 0) FROM jobs");
+    return sqlite3_step(st.get()) == SQLITE_ROW ? static_cast<JobId>(sqlite3_column_int64(st.get(), 0)) : 0;
+  }
+
   std::vector<Job> load(const std::function<void(const std::string&)>& on_bad_row) override {
     std::map<JobId, Job> jobs;
     {

@@ -23,6 +23,8 @@ class Store {
   virtual void remove_job(JobId job) = 0;
   // Loads every job with its agenda and instances. A stored row that cannot be
   // read is reported through `on_bad_row` and skipped, never fatal.
+  // The highest job id ever stored, readable or not: ids are never reused.
+  virtual JobId max_job_id() = 0;
   virtual std::vector<Job> load(const std::function<void(const std::string&)>& on_bad_row) = 0;
 };
 

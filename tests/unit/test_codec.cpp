@@ -303,12 +303,7 @@ void expect_same_job(const qube::Job& x, const qube::Job& y) {
   }
 }
 
-// SDK BUG (sdk/src/json.cpp, job_from_json/spec_from_json): to_json(Job) writes the
-// agenda items as maps under "agenda", but job_from_json() first runs
-// spec_from_json() on the same map, which reads "agenda" as JobSpec::agenda (a
-// list of strings) and throws FormatError("field 'agenda' must hold strings").
-// So any job with a non-empty agenda cannot be read back (e.g. by a client from a
-// `show` reply). The two tests below fail until that is fixed.
+// Regression test for a bug found and fixed while this suite was written.
 TEST(ModelJson, JobRoundTrip) {
   const qube::Job job = sample_job();
   const Json j = qube::to_json(job);
@@ -434,11 +429,7 @@ TEST(ModelJson, EnumAndShapeErrors) {
   EXPECT_THROW(qube::instance_from_json(Json::array()), FormatError);
 }
 
-// SDK BUG (sdk/src/json.cpp, spec_from_json): integer fields are read as int64 and
-// narrowed with static_cast<int>, so priority 4294967297 (2^32 + 1) from an
-// untrusted client silently becomes priority 1, which validate() then accepts.
-// Expected: a FormatError, or a value that validate() rejects. This test fails
-// until out-of-range integers are refused.
+// Regression test for a bug found and fixed while this suite was written.
 TEST(ModelJson, OutOfRangeIntegersAreNotTruncated) {
   const Json j = {{"priority", 4294967297LL}, {"package", {{"cmdline", "true"}}}};
   bool rejected = false;

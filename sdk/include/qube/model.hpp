@@ -68,6 +68,9 @@ struct Instance {
   Time timecomplete;
   std::optional<int> exitcode;
   std::string reason;
+  // Ended through no fault of its own (its worker or the supervisor went away):
+  // for a job without agenda, its run is owed again.
+  bool lost = false;
 };
 
 struct Callback {

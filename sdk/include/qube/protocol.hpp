@@ -29,29 +29,34 @@ Message reply_ok(const Message& request, Json fields = Json::object());
 Message reply_error(const Message& request, const std::string& error);
 inline constexpr const char* kReply = "reply";
 
-// Client -> supervisor requests.
-inline constexpr const char* kSubmit = "submit";   // {jobs:[JobSpec]} -> {ids:[..], warnings:[..]}
-inline constexpr const char* kJobs = "jobs";       // {ids?, user?, status?} -> {jobs:[Job summary]}
+// Client -> supervisor requests (docs/protocol.md has every field).
+inline constexpr const char* kSubmit = "submit";   // {jobs:[JobSpec]} -> {ids, warnings}
+inline constexpr const char* kJobs = "jobs";       // {ids?, user?, status?} -> {jobs:[job summary]}
 inline constexpr const char* kShow = "show";       // {id} -> {job}
 inline constexpr const char* kHosts = "hosts";     // {} -> {hosts:[Host]}
-inline constexpr const char* kKill = "kill";       // {ids:[..], user} -> {killed:[..]}
-inline constexpr const char* kOutput = "output";   // {id, subid?, stream, offset} -> {data, size}
-inline constexpr const char* kPing = "ping";       // {} -> {version, time}
+inline constexpr const char* kKill = "kill";       // {ids, user} -> {killed, errors}
+inline constexpr const char* kBlock = "block";     // {ids, user} -> {blocked, errors}
+inline constexpr const char* kUnblock = "unblock"; // {ids, user} -> {unblocked, errors}
+inline constexpr const char* kOutput = "output";   // {id, subid?, stream, offset?} -> {parts:[{subid, size, data}], status}
+inline constexpr const char* kPing = "ping";       // {} -> {version, protocol, time}
 
 // Worker -> supervisor.
-inline constexpr const char* kRegister = "register";    // Host facts + {running:[]}
-inline constexpr const char* kHeartbeat = "heartbeat";  // {name}
+inline constexpr const char* kRegister = "register";    // Host facts {name, slots, memory_mb, jobtypes}
+inline constexpr const char* kHeartbeat = "heartbeat";  // {name, instances}
 inline constexpr const char* kWorkRequest = "work_request";  // {job, subid}
-inline constexpr const char* kWorkResult = "work_result";    // {job, subid, item, attempt, result}
+inline constexpr const char* kWorkResult = "work_result";    // {job, subid, index, attempt, status, exitcode,
+                                                             //  signal, walltime, cputime, peak_rss_kb, reason,
+                                                             //  resultpackage}
 inline constexpr const char* kLog = "log";                   // {job, subid, stream, data}
-inline constexpr const char* kInstanceDone = "instance_done";  // {job, subid, status, exitcode, reason}
+inline constexpr const char* kInstanceDone = "instance_done";  // {job, subid, status, exitcode?, reason}
 
 // Supervisor -> worker.
-inline constexpr const char* kRegistered = "registered";  // {heartbeat_interval}
-inline constexpr const char* kReregister = "reregister";  // supervisor does not know this peer
+inline constexpr const char* kRegistered = "registered";  // {heartbeat_interval, client_endpoint}
+inline constexpr const char* kReregister = "reregister";  // the supervisor does not know this peer
 inline constexpr const char* kHeartbeatAck = "heartbeat_ack";
-inline constexpr const char* kStartInstance = "start_instance";  // {job: JobInfo}
-inline constexpr const char* kWork = "work";           // {job, subid, item, attempt} or {job, subid, done: true}
+inline constexpr const char* kStartInstance = "start_instance";  // {job: {id, subid, pgrp, name, type, user,
+                                                                 //  package, env, padding, cwd}}
+inline constexpr const char* kWork = "work";  // {job, subid, index, item, attempt} or {job, subid, done: true}
 inline constexpr const char* kKillInstance = "kill_instance";  // {job, subid}
 
 }  // namespace qube::proto

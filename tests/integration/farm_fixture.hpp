@@ -1,0 +1,129 @@
+#pragma once
+// A whole farm on loopback for one test: a temporary directory, a supervisor on
+// random ports, workers, and the client tools run as real processes.
+//
+// Every daemon runs in its own process group with its output in a log file in
+// the temporary directory; TearDown stops them all, prints the logs when the test
+// failed, and removes the directory. Synchronisation is by polling a condition
+// against a deadline (wait_until), never by fixed sleeps.
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace qube_it {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+
+// The outcome of one client command.
+struct RunResult {
+  int code = -1;        // exit code; 128+signal if killed; -1 if it could not run
+  std::string out;
+  std::string err;
+  double seconds = 0;   // wall time
+  bool timed_out = false;
+  // "exit 1, stdout '...', stderr '...'" for assertion messages.
+  std::string describe() const;
+};
+
+// Heartbeat settings written into the supervisor's configuration file.
+struct SupervisorOptions {
+  double heartbeat_interval = 1.0;
+  int heartbeat_misses = 5;
+};
+
+class FarmTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // ------------------------------------------------------------ paths
+  // The test's temporary directory, and a path inside it.
+  const std::filesystem::path& dir() const { return dir_; }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  // A built tool, e.g. bin("qb").
+  static std::string bin(const std::string& tool);
+
+  // ------------------------------------------------------------ supervisor
+  // Starts qbsupervisor on random ports and waits for its endpoints.json.
+  void start_supervisor(SupervisorOptions options = {});
+  // Starts it again on the ports it reported first, with the same data directory.
+  void restart_supervisor();
+  // kill -9 of the supervisor process (not of anything else), reaped.
+  void kill9_supervisor();
+  pid_t supervisor_pid() const { return supervisor_pid_; }
+  const std::string& workers_endpoint() const { return workers_endpoint_; }
+  const std::string& clients_endpoint() const { return clients_endpoint_; }
+
+  // ------------------------------------------------------------ workers
+  // Starts qbworker NAME with SLOTS slots and waits until the supervisor lists it
+  // as active with a registration newer than any earlier worker of that name.
+  pid_t start_worker(const std::string& name, int slots = 1);
+  // kill -9 of the worker process only (its instances are in their own groups).
+  void kill9_worker(const std::string& name);
+  pid_t worker_pid(const std::string& name) const;
+
+  // ------------------------------------------------------------ clients
+  // Runs a command: a bare tool name ("qb", "qbsub") is taken from the build's
+  // bin directory, anything else from PATH. QB_SUPERVISOR is set to this farm's
+  // client endpoint unless `env` says otherwise.
+  RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
+                std::chrono::milliseconds timeout = 30s);
+  // qbsub ARGS...: expects exit 0 and returns the job id it printed.
+  std::uint64_t submit(const std::vector<std::string>& args);
+  // qb show ID --json; nullopt if the request failed (e.g. supervisor down).
+  std::optional<Json> try_show(std::uint64_t id);
+  Json show(std::uint64_t id);
+  Json hosts();
+  std::optional<Json> host(const std::string& name);
+  // Waits until the job is in a terminal state and returns that state; on timeout
+  // "timeout (last: <job json>)".
+  std::string wait_terminal(std::uint64_t id, std::chrono::milliseconds timeout = 30s);
+
+  // ------------------------------------------------------------ polling
+  // Polls `condition` until it holds or the timeout passes; true if it held.
+  static bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 30s);
+
+  // ------------------------------------------------------------ files, processes
+  std::string read_file(const std::string& file) const;
+  std::vector<std::string> read_lines(const std::string& file) const;
+  // A pid written by a job ("echo $$ > FILE"), once the line is complete.
+  std::optional<pid_t> read_pid(const std::string& file) const;
+  // Alive and not a zombie.
+  static bool process_alive(pid_t pid);
+  static std::optional<pid_t> parent_of(pid_t pid);
+  // A process a test learned about (a job's pid): SIGKILLed in TearDown if it is
+  // still the same process (same start time), so a reused pid is left alone.
+  void track_pid(pid_t pid);
+
+ private:
+  struct Daemon {
+    std::string name;
+    pid_t pid = -1;
+    std::filesystem::path log;
+    bool reaped = false;
+  };
+  Daemon& spawn_daemon(const std::string& name, const std::vector<std::string>& argv);
+  void reap(Daemon& d);
+  void stop_all();
+  void print_logs() const;
+  void read_endpoints(pid_t expected_pid, std::chrono::milliseconds timeout);
+
+  std::filesystem::path dir_;
+  std::filesystem::path config_file_;
+  std::vector<Daemon> daemons_;
+  pid_t supervisor_pid_ = -1;
+  std::string workers_endpoint_, clients_endpoint_;
+  std::vector<std::pair<pid_t, std::string>> tracked_pids_;  // pid, start time
+};
+
+}  // namespace qube_it

@@ -1,0 +1,919 @@
+// qube::supervisor::Farm driven directly: no sockets, no store, no clock other
+// than the explicit `now` given to check_heartbeats. Each test plays the worker's
+// side by calling on_register / on_work_request / on_work_result /
+// on_instance_done and reads what the farm would send from `farm.outbox`.
+#include <gtest/gtest.h>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "farm.hpp"
+#include "qube/json.hpp"
+#include "qube/protocol.hpp"
+
+namespace {
+
+using qube::AgendaItem;
+using qube::Host;
+using qube::Instance;
+using qube::Job;
+using qube::JobId;
+using qube::JobSpec;
+using qube::JobStatus;
+using qube::Json;
+using qube::WorkStatus;
+using qube::supervisor::Farm;
+using qube::supervisor::JobState;
+using qube::supervisor::Outgoing;
+namespace proto = qube::proto;
+
+// A valid cmdline job; an empty range makes it agenda-less.
+JobSpec make_spec(const std::string& name, int priority = qube::kDefaultPriority,
+                  const std::string& range = "1-3", int cpus = 1) {
+  JobSpec s;
+  s.name = name;
+  s.type = "cmdline";
+  s.user = "alice";
+  s.priority = priority;
+  s.cpus = cpus;
+  s.range = range;
+  s.package = {{"cmdline", "echo QB_FRAME_NUMBER"}};
+  s.env = {{"SHOT", "010"}};
+  return s;
+}
+
+Host make_host(const std::string& name, int slots, std::vector<std::string> types = {"cmdline"}) {
+  Host h;
+  h.name = name;
+  h.slots = slots;
+  h.memory_mb = 1024;
+  h.jobtypes = std::move(types);
+  return h;
+}
+
+struct Started {
+  std::string rid;
+  JobId job = 0;
+  std::int32_t subid = -1;
+};
+
+class FarmTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    saved_level_ = spdlog::get_level();
+    spdlog::set_level(spdlog::level::off);
+  }
+  void TearDown() override { spdlog::set_level(saved_level_); }
+
+  JobId submit(const JobSpec& s) {
+    const Json reply = farm.submit(Json{{"jobs", Json::array({qube::to_json(s)})}});
+    return reply.at("ids").at(0).get<JobId>();
+  }
+
+  void reg(const std::string& rid, const Host& h) {
+    farm.on_register(rid, qube::to_json(h), "tcp://127.0.0.1:1", 1.0, 1);
+  }
+
+  // Everything sent since the last drain.
+  std::vector<Outgoing> drain() {
+    std::vector<Outgoing> out = std::move(farm.outbox);
+    farm.outbox.clear();
+    return out;
+  }
+
+  // Runs the scheduler and returns the start_instance messages it produced
+  // (other messages are dropped).
+  std::vector<Started> schedule() {
+    farm.schedule();
+    std::vector<Started> starts;
+    for (const auto& o : drain()) {
+      if (o.msg.type != proto::kStartInstance) continue;
+      starts.push_back(Started{o.routing_id, o.msg.body.at("job").at("id").get<JobId>(),
+                               o.msg.body.at("job").at("subid").get<std::int32_t>()});
+    }
+    return starts;
+  }
+
+  // Asks for work as instance (job, subid) from `rid`; returns the kWork body,
+  // or a null Json if nothing was sent (a stale request).
+  Json request(const std::string& rid, JobId job, std::int32_t subid) {
+    farm.on_work_request(rid, Json{{"job", job}, {"subid", subid}});
+    Json body;
+    for (const auto& o : drain()) {
+      if (o.msg.type != proto::kWork) continue;
+      EXPECT_EQ(o.routing_id, rid);
+      body = o.msg.body;
+    }
+    return body;
+  }
+
+  void result(const std::string& rid, JobId job, std::int32_t subid, std::int64_t index,
+              std::uint64_t attempt, const std::string& status, int exitcode) {
+    farm.on_work_result(rid, Json{{"job", job},
+                                  {"subid", subid},
+                                  {"index", index},
+                                  {"attempt", attempt},
+                                  {"status", status},
+                                  {"exitcode", exitcode},
+                                  {"walltime", 1.5},
+                                  {"cputime", 1.25},
+                                  {"peak_rss_kb", 2048},
+                                  {"reason", status == "failed" ? "exit code " + std::to_string(exitcode) : ""}});
+  }
+
+  void done(const std::string& rid, JobId job, std::int32_t subid, const std::string& status,
+            const std::string& reason = "") {
+    farm.on_instance_done(rid, Json{{"job", job}, {"subid", subid}, {"status", status}, {"reason", reason}});
+  }
+
+  // Runs one instance through all the work it is given, each item ending with
+  // `status`, then ends the instance as complete.
+  void run_to_end(const std::string& rid, JobId job, std::int32_t subid, const std::string& status = "complete") {
+    for (int guard = 0; guard < 1000; ++guard) {
+      const Json w = request(rid, job, subid);
+      ASSERT_FALSE(w.is_null()) << "no reply to a work request of " << job << "." << subid;
+      if (w.value("done", false)) break;
+      result(rid, job, subid, w.at("index").get<std::int64_t>(), w.at("attempt").get<std::uint64_t>(), status,
+             status == "complete" ? 0 : 1);
+    }
+    done(rid, job, subid, "complete");
+  }
+
+  const JobState& js(JobId id) {
+    const JobState* s = farm.job(id);
+    EXPECT_NE(s, nullptr) << "no job " << id;
+    static const JobState none{};
+    return s ? *s : none;
+  }
+
+  const AgendaItem& item(JobId id, std::size_t index) { return js(id).job.agenda.at(index); }
+  const Instance& instance(JobId id, std::int32_t subid) {
+    return js(id).job.instances.at(static_cast<std::size_t>(subid));
+  }
+
+  Farm farm;
+
+ private:
+  spdlog::level::level_enum saved_level_ = spdlog::level::info;
+};
+
+// ------------------------------------------------------------------ ordering
+
+TEST_F(FarmTest, PriorityOneBeatsDefaultPriority) {
+  const JobId low = submit(make_spec("low", 9999));
+  const JobId urgent = submit(make_spec("urgent", 1));
+  ASSERT_LT(low, urgent);
+  reg("w1", make_host("a", 1));
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_EQ(starts[0].job, urgent);
+  EXPECT_EQ(starts[0].subid, 0);
+  EXPECT_EQ(starts[0].rid, "w1");
+  EXPECT_TRUE(js(low).running.empty());
+  EXPECT_EQ(js(low).job.status, JobStatus::pending);
+  EXPECT_EQ(js(low).job.reason, "waiting for a free slot");
+  EXPECT_EQ(js(urgent).job.status, JobStatus::running);
+}
+
+TEST_F(FarmTest, EqualPriorityLowerJobIdFirst) {
+  const JobId first = submit(make_spec("first", 50));
+  const JobId second = submit(make_spec("second", 50));
+  ASSERT_LT(first, second);
+  reg("w1", make_host("a", 1));
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_EQ(starts[0].job, first);
+}
+
+TEST_F(FarmTest, OneSlotHostRunsJobsInPriorityThenIdOrder) {
+  const JobId a = submit(make_spec("a", 50, "1"));
+  const JobId b = submit(make_spec("b", 50, "1"));
+  const JobId c = submit(make_spec("c", 10, "1"));
+  const JobId d = submit(make_spec("d", 9999, "1"));
+  reg("w1", make_host("h", 1));
+  std::vector<JobId> order;
+  for (int round = 0; round < 4; ++round) {
+    const auto starts = schedule();
+    ASSERT_EQ(starts.size(), 1u) << "round " << round;
+    order.push_back(starts[0].job);
+    run_to_end("w1", starts[0].job, starts[0].subid);
+    EXPECT_EQ(js(starts[0].job).job.status, JobStatus::complete);
+  }
+  EXPECT_EQ(order, (std::vector<JobId>{c, a, b, d}));
+  EXPECT_TRUE(schedule().empty());
+}
+
+TEST_F(FarmTest, StartInstanceCarriesTheJob) {
+  JobSpec s = make_spec("render", 10);
+  s.padding = 4;
+  s.cwd = "/shots/010";
+  const JobId id = submit(s);
+  reg("w1", make_host("a", 1));
+  farm.schedule();
+  const auto out = drain();
+  const Outgoing* start = nullptr;
+  for (const auto& o : out)
+    if (o.msg.type == proto::kStartInstance) start = &o;
+  ASSERT_NE(start, nullptr);
+  EXPECT_EQ(start->routing_id, "w1");
+  EXPECT_FALSE(start->to_client);
+  const Json& j = start->msg.body.at("job");
+  EXPECT_EQ(j.at("id").get<JobId>(), id);
+  EXPECT_EQ(j.at("subid"), 0);
+  EXPECT_EQ(j.at("pgrp").get<JobId>(), id);
+  EXPECT_EQ(j.at("name"), "render");
+  EXPECT_EQ(j.at("type"), "cmdline");
+  EXPECT_EQ(j.at("user"), "alice");
+  EXPECT_EQ(j.at("package"), s.package);
+  EXPECT_EQ(j.at("env").at("SHOT"), "010");
+  EXPECT_EQ(j.at("padding"), 4);
+  EXPECT_EQ(j.at("cwd"), "/shots/010");
+  EXPECT_EQ(instance(id, 0).host, "a");
+  EXPECT_EQ(instance(id, 0).status, JobStatus::running);
+  EXPECT_TRUE(farm.dirty_instances.count({id, 0}));
+  EXPECT_EQ(farm.host_by_rid("w1")->host.slots_used, 1);
+}
+
+// ------------------------------------------------------------------ instances per job
+
+TEST_F(FarmTest, CpusLimitsInstancesOnABigHost) {
+  const JobId id = submit(make_spec("two", 9999, "1-10", 2));
+  reg("w1", make_host("a", 4));
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 2u);
+  EXPECT_EQ(starts[0].job, id);
+  EXPECT_EQ(starts[1].job, id);
+  EXPECT_EQ(starts[0].subid, 0);
+  EXPECT_EQ(starts[1].subid, 1);
+  EXPECT_EQ(js(id).running.size(), 2u);
+  EXPECT_EQ(farm.host_by_rid("w1")->host.slots_used, 2);
+  // Nothing more on another round either.
+  EXPECT_TRUE(schedule().empty());
+}
+
+TEST_F(FarmTest, NoMoreInstancesThanPendingItems) {
+  const JobId id = submit(make_spec("small", 9999, "1-2", 8));
+  reg("w1", make_host("a", 4));
+  const auto starts = schedule();
+  EXPECT_EQ(starts.size(), 2u);
+  EXPECT_EQ(js(id).running.size(), 2u);
+  EXPECT_EQ(farm.host_by_rid("w1")->host.slots_used, 2);
+}
+
+TEST_F(FarmTest, FreeSlotsGoToTheNextJob) {
+  const JobId a = submit(make_spec("a", 10, "1-10", 2));
+  const JobId b = submit(make_spec("b", 20, "1-10", 1));
+  const JobId c = submit(make_spec("c", 30, "1-10", 5));
+  reg("w1", make_host("h", 4));
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 4u);
+  EXPECT_EQ(js(a).running.size(), 2u);
+  EXPECT_EQ(js(b).running.size(), 1u);
+  EXPECT_EQ(js(c).running.size(), 1u);
+}
+
+// ------------------------------------------------------------------ pulling work
+
+TEST_F(FarmTest, InstancePullsItemsInOrderThenDone) {
+  const JobId id = submit(make_spec("pull", 9999, "1-3"));
+  reg("w1", make_host("a", 1));
+  ASSERT_EQ(schedule().size(), 1u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    const Json w = request("w1", id, 0);
+    ASSERT_FALSE(w.is_null());
+    EXPECT_FALSE(w.contains("done"));
+    EXPECT_EQ(w.at("job").get<JobId>(), id);
+    EXPECT_EQ(w.at("subid"), 0);
+    EXPECT_EQ(w.at("index").get<std::size_t>(), i);
+    EXPECT_EQ(w.at("item"), std::to_string(i + 1));
+    EXPECT_EQ(w.at("attempt"), 1);
+    EXPECT_EQ(item(id, i).status, WorkStatus::running);
+    EXPECT_EQ(item(id, i).attempts, 1u);
+    EXPECT_EQ(item(id, i).host, "a");
+    EXPECT_EQ(item(id, i).subid, 0);
+    EXPECT_TRUE(farm.dirty_items.count({id, i}));
+    result("w1", id, 0, static_cast<std::int64_t>(i), 1, "complete", 0);
+    EXPECT_EQ(item(id, i).status, WorkStatus::complete);
+  }
+  const Json w = request("w1", id, 0);
+  EXPECT_EQ(w.value("done", false), true);
+  EXPECT_EQ(js(id).job.status, JobStatus::complete);
+  done("w1", id, 0, "complete");
+  EXPECT_EQ(instance(id, 0).status, JobStatus::complete);
+  EXPECT_EQ(farm.host_by_rid("w1")->host.slots_used, 0);
+  EXPECT_EQ(js(id).job.status, JobStatus::complete);
+}
+
+TEST_F(FarmTest, TwoInstancesShareTheAgendaInOrder) {
+  const JobId id = submit(make_spec("share", 9999, "1-4", 2));
+  reg("w1", make_host("a", 2));
+  ASSERT_EQ(schedule().size(), 2u);
+  EXPECT_EQ(request("w1", id, 0).at("index"), 0);
+  EXPECT_EQ(request("w1", id, 1).at("index"), 1);
+  result("w1", id, 1, 1, 1, "complete", 0);
+  EXPECT_EQ(request("w1", id, 1).at("index"), 2);
+  result("w1", id, 0, 0, 1, "complete", 0);
+  EXPECT_EQ(request("w1", id, 0).at("index"), 3);
+  result("w1", id, 0, 3, 1, "complete", 0);
+  EXPECT_EQ(request("w1", id, 0).value("done", false), true);
+  EXPECT_EQ(js(id).job.status, JobStatus::running);  // item 2 still runs
+  result("w1", id, 1, 2, 1, "complete", 0);
+  EXPECT_EQ(js(id).job.status, JobStatus::complete);
+}
+
+TEST_F(FarmTest, WorkRequestFromAnotherHostIsIgnored) {
+  const JobId id = submit(make_spec("mine", 9999, "1-3"));
+  reg("w1", make_host("a", 1));
+  reg("w2", make_host("b", 0));
+  ASSERT_EQ(schedule().size(), 1u);
+  // A stale or foreign request gets no item: at most {done: true}, which ends a
+  // stray instance instead of leaving it waiting.
+  auto no_item = [](const Json& r) { return r.is_null() || (r.value("done", false) && !r.contains("index")); };
+  EXPECT_TRUE(no_item(request("w2", id, 0)));
+  EXPECT_TRUE(no_item(request("nobody", id, 0)));
+  EXPECT_TRUE(no_item(request("w1", id, 5)));
+  EXPECT_TRUE(no_item(request("w1", id + 100, 0)));
+  EXPECT_EQ(item(id, 0).status, WorkStatus::pending);
+  EXPECT_EQ(item(id, 0).attempts, 0u);
+}
+
+// ------------------------------------------------------------------ results
+
+TEST_F(FarmTest, ResultRecordedOnlyForTheCurrentAttempt) {
+  const JobId id = submit(make_spec("res", 9999, "1-3", 2));
+  reg("w1", make_host("a", 2));
+  reg("w2", make_host("b", 0));
+  ASSERT_EQ(schedule().size(), 2u);
+  ASSERT_EQ(request("w1", id, 0).at("index"), 0);
+  ASSERT_EQ(request("w1", id, 1).at("index"), 1);
+
+  result("w1", id, 0, 0, 2, "complete", 7);  // attempt not yet dispatched
+  result("w1", id, 0, 0, 0, "complete", 7);  // attempt 0 never existed
+  result("w1", id, 1, 0, 1, "complete", 7);  // subid 1 holds item 1, not 0
+  result("w1", id, 5, 0, 1, "complete", 7);  // no such instance
+  result("w2", id, 0, 0, 1, "complete", 7);  // host b does not run 0
+  result("w1", id, 0, 2, 1, "complete", 7);  // an item the instance does not hold
+  EXPECT_EQ(item(id, 0).status, WorkStatus::running);
+  EXPECT_FALSE(item(id, 0).exitcode.has_value());
+  EXPECT_EQ(item(id, 2).status, WorkStatus::pending);
+  EXPECT_FALSE(item(id, 2).exitcode.has_value());
+
+  result("w1", id, 0, 0, 1, "failed", 3);
+  EXPECT_EQ(item(id, 0).status, WorkStatus::failed);
+  ASSERT_TRUE(item(id, 0).exitcode.has_value());
+  EXPECT_EQ(*item(id, 0).exitcode, 3);
+  EXPECT_DOUBLE_EQ(item(id, 0).walltime, 1.5);
+  EXPECT_DOUBLE_EQ(item(id, 0).cputime, 1.25);
+  EXPECT_EQ(item(id, 0).peak_rss_kb, 2048u);
+  EXPECT_EQ(item(id, 0).reason, "exit code 3");
+  EXPECT_TRUE(item(id, 0).timecomplete.has_value());
+
+  // A duplicate of the same report changes nothing.
+  result("w1", id, 0, 0, 1, "complete", 0);
+  EXPECT_EQ(item(id, 0).status, WorkStatus::failed);
+  EXPECT_EQ(*item(id, 0).exitcode, 3);
+}
+
+TEST_F(FarmTest, ResultWithBadStatusThrows) {
+  const JobId id = submit(make_spec("bad", 9999, "1"));
+  reg("w1", make_host("a", 1));
+  ASSERT_EQ(schedule().size(), 1u);
+  ASSERT_EQ(request("w1", id, 0).at("index"), 0);
+  EXPECT_THROW(result("w1", id, 0, 0, 1, "running", 0), qube::FormatError);
+  EXPECT_THROW(result("w1", id, 0, 0, 1, "bogus", 0), qube::FormatError);
+  EXPECT_EQ(item(id, 0).status, WorkStatus::running);
+}
+
+TEST_F(FarmTest, FailedItemFailsTheJobOnceAllItemsEnd) {
+  const JobId id = submit(make_spec("fails", 9999, "1-2"));
+  reg("w1", make_host("a", 1));
+  ASSERT_EQ(schedule().size(), 1u);
+  ASSERT_EQ(request("w1", id, 0).at("index"), 0);
+  result("w1", id, 0, 0, 1, "failed", 2);
+  EXPECT_EQ(item(id, 0).status, WorkStatus::failed);
+  EXPECT_EQ(js(id).job.status, JobStatus::running);
+  EXPECT_FALSE(js(id).job.timecomplete.has_value());
+  ASSERT_EQ(request("w1", id, 0).at("index"), 1);
+  EXPECT_EQ(js(id).job.status, JobStatus::running);
+  result("w1", id, 0, 1, 1, "complete", 0);
+  EXPECT_EQ(js(id).job.status, JobStatus::failed);
+  EXPECT_TRUE(js(id).job.timecomplete.has_value());
+  EXPECT_TRUE(farm.dirty_jobs.count(id));
+  EXPECT_EQ(request("w1", id, 0).value("done", false), true);
+  done("w1", id, 0, "complete");
+  EXPECT_EQ(js(id).job.status, JobStatus::failed);
+  EXPECT_TRUE(schedule().empty());
+}
+
+// ------------------------------------------------------------------ kill
+
+TEST_F(FarmTest, KillSendsKillInstanceAndKillsItems) {
+  const JobId id = submit(make_spec("victim", 9999, "1-3", 2));
+  reg("w1", make_host("a", 4));
+  ASSERT_EQ(schedule().size(), 2u);
+  ASSERT_EQ(request("w1", id, 0).at("index"), 0);  // instance 1 stays idle
+
+  const Json reply = farm.kill_jobs(Json{{"ids", Json::array({id})}, {"user", "bob"}});
+  EXPECT_EQ(reply.at("killed"), Json::array({id}));
+  EXPECT_TRUE(reply.at("errors").empty());
+  std::vector<std::pair<std::string, std::int32_t>> kills;
+  for (const auto& o : drain()) {
+    if (o.msg.type != proto::kKillInstance) continue;
+    EXPECT_EQ(o.msg.body.at("job").get<JobId>(), id);
+    kills.emplace_back(o.routing_id, o.msg.body.at("subid").get<std::int32_t>());
+  }
+  std::sort(kills.begin(), kills.end());
+  EXPECT_EQ(kills, (std::vector<std::pair<std::string, std::int32_t>>{{"w1", 0}, {"w1", 1}}));
+
+  EXPECT_EQ(js(id).job.status, JobStatus::killed);
+  EXPECT_EQ(js(id).job.reason, "killed by bob");
+  EXPECT_TRUE(js(id).job.timecomplete.has_value());
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(item(id, i).status, WorkStatus::killed) << "item " << i;
+    EXPECT_EQ(item(id, i).reason, "killed by bob") << "item " << i;
+    EXPECT_TRUE(farm.dirty_items.count({id, i})) << "item " << i;
+  }
+  EXPECT_TRUE(js(id).pending.empty());
+
+  // A late result does not resurrect the item; more work is refused.
+  result("w1", id, 0, 0, 1, "complete", 0);
+  EXPECT_EQ(item(id, 0).status, WorkStatus::killed);
+  EXPECT_EQ(request("w1", id, 1).value("done", false), true);
+
+  done("w1", id, 0, "failed", "killed");
+  done("w1", id, 1, "failed", "killed");
+  EXPECT_EQ(instance(id, 0).status, JobStatus::killed);
+  EXPECT_EQ(instance(id, 1).status, JobStatus::killed);
+  EXPECT_EQ(js(id).job.status, JobStatus::killed);
+  EXPECT_EQ(farm.host_by_rid("w1")->host.slots_used, 0);
+  EXPECT_TRUE(schedule().empty());
+
+  const Json again = farm.kill_jobs(Json{{"ids", Json::array({id, 999})}});
+  EXPECT_TRUE(again.at("killed").empty());
+  ASSERT_EQ(again.at("errors").size(), 2u);
+  EXPECT_NE(again.at("errors")[0].get<std::string>().find("already killed"), std::string::npos);
+  EXPECT_NE(again.at("errors")[1].get<std::string>().find("no job 999"), std::string::npos);
+  EXPECT_THROW(farm.kill_jobs(Json{{"ids", Json::array()}}), std::runtime_error);
+  EXPECT_THROW(farm.kill_jobs(Json{{"ids", Json::array({0})}}), qube::FormatError);
+}
+
+TEST_F(FarmTest, KillPendingJobWithoutInstances) {
+  const JobId id = submit(make_spec("queued", 9999, "1-2"));
+  farm.kill_jobs(Json{{"ids", Json::array({id})}});
+  EXPECT_EQ(js(id).job.status, JobStatus::killed);
+  EXPECT_EQ(js(id).job.reason, "killed by unknown");
+  EXPECT_EQ(item(id, 0).status, WorkStatus::killed);
+  EXPECT_EQ(item(id, 1).status, WorkStatus::killed);
+  reg("w1", make_host("a", 2));
+  EXPECT_TRUE(schedule().empty());
+}
+
+// ------------------------------------------------------------------ lost hosts
+
+TEST_F(FarmTest, MissedHeartbeatsRequeueRunningWork) {
+  const JobId id = submit(make_spec("hb", 9999, "1-2"));
+  reg("w1", make_host("a", 1));
+  ASSERT_EQ(schedule().size(), 1u);
+  ASSERT_EQ(request("w1", id, 0).at("index"), 0);
+  ASSERT_EQ(item(id, 0).attempts, 1u);
+
+  // Within the timeout nothing happens.
+  const double seen = farm.host_by_rid("w1")->last_seen;
+  farm.check_heartbeats(seen + 10, 30);
+  EXPECT_EQ(farm.host_by_rid("w1")->host.state, qube::HostState::active);
+  EXPECT_EQ(item(id, 0).status, WorkStatus::running);
+
+  farm.check_heartbeats(1e18, 30);
+  const auto* h = farm.host_by_rid("w1");
+  ASSERT_NE(h, nullptr);
+  EXPECT_EQ(h->host.state, qube::HostState::down);
+  EXPECT_EQ(h->host.slots_used, 0);
+  EXPECT_TRUE(h->instances.empty());
+  EXPECT_EQ(item(id, 0).status, WorkStatus::pending);
+  EXPECT_EQ(item(id, 0).attempts, 1u);
+  EXPECT_NE(item(id, 0).reason.find("heartbeat"), std::string::npos) << item(id, 0).reason;
+  EXPECT_TRUE(js(id).pending.count(0));
+  EXPECT_EQ(instance(id, 0).status, JobStatus::failed);
+  EXPECT_TRUE(js(id).running.empty());
+  EXPECT_EQ(js(id).job.status, JobStatus::pending);
+  EXPECT_TRUE(farm.schedule_needed);
+
+  // The down host gets nothing and is told to register again.
+  EXPECT_TRUE(schedule().empty());
+  EXPECT_EQ(js(id).job.reason, "waiting for a worker that offers job type 'cmdline'");
+  farm.on_heartbeat("w1", 42);
+  const auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].msg.type, proto::kReregister);
+  EXPECT_EQ(out[0].msg.id, 42u);
+  // A late result from the lost instance is ignored.
+  result("w1", id, 0, 0, 1, "complete", 0);
+  EXPECT_EQ(item(id, 0).status, WorkStatus::pending);
+
+  // Another host picks the item up again, as a second attempt.
+  reg("w2", make_host("b", 1));
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_EQ(starts[0].rid, "w2");
+  EXPECT_EQ(starts[0].subid, 1);
+  const Json w = request("w2", id, 1);
+  EXPECT_EQ(w.at("index"), 0);
+  EXPECT_EQ(w.at("attempt"), 2);
+  EXPECT_EQ(item(id, 0).attempts, 2u);
+  EXPECT_EQ(item(id, 0).host, "b");
+}
+
+TEST_F(FarmTest, HeartbeatKeepsHostAlive) {
+  reg("w1", make_host("a", 1));
+  drain();
+  farm.on_heartbeat("w1", 5);
+  auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].msg.type, proto::kHeartbeatAck);
+  EXPECT_EQ(out[0].msg.id, 5u);
+  farm.on_heartbeat("stranger", 6);
+  out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].msg.type, proto::kReregister);
+  EXPECT_EQ(out[0].routing_id, "stranger");
+}
+
+TEST_F(FarmTest, ReRegisteringTheSameHostRequeuesItsWork) {
+  const JobId id = submit(make_spec("rereg", 9999, "1-2"));
+  reg("w1", make_host("a", 1));
+  {
+    const auto out = drain();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].msg.type, proto::kRegistered);
+    EXPECT_EQ(out[0].routing_id, "w1");
+    EXPECT_EQ(out[0].msg.id, 1u);
+    EXPECT_EQ(out[0].msg.body.at("client_endpoint"), "tcp://127.0.0.1:1");
+  }
+  ASSERT_EQ(schedule().size(), 1u);
+  ASSERT_EQ(request("w1", id, 0).at("index"), 0);
+
+  reg("w2", make_host("a", 1));  // the worker restarted: new connection, same name
+  EXPECT_EQ(farm.host_by_rid("w1"), nullptr);
+  ASSERT_NE(farm.host_by_rid("w2"), nullptr);
+  EXPECT_EQ(farm.host_by_rid("w2")->host.slots_used, 0);
+  EXPECT_EQ(item(id, 0).status, WorkStatus::pending);
+  EXPECT_EQ(item(id, 0).attempts, 1u);
+  EXPECT_EQ(instance(id, 0).status, JobStatus::failed);
+  EXPECT_TRUE(js(id).running.empty());
+
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_EQ(starts[0].rid, "w2");
+  EXPECT_EQ(starts[0].subid, 1);
+  const Json w = request("w2", id, 1);
+  ASSERT_EQ(w.at("index"), 0);
+  ASSERT_EQ(w.at("attempt"), 2);
+
+  result("w1", id, 0, 0, 1, "complete", 0);  // the old process, old connection
+  result("w2", id, 0, 0, 1, "complete", 0);  // the old instance through the new one
+  result("w2", id, 1, 0, 1, "complete", 0);  // the current instance, stale attempt
+  EXPECT_EQ(item(id, 0).status, WorkStatus::running);
+  EXPECT_FALSE(item(id, 0).exitcode.has_value());
+  result("w2", id, 1, 0, 2, "complete", 0);
+  EXPECT_EQ(item(id, 0).status, WorkStatus::complete);
+  EXPECT_EQ(*item(id, 0).exitcode, 0);
+}
+
+TEST_F(FarmTest, RegisterRejectsBadFacts) {
+  EXPECT_THROW(reg("w1", make_host("", 1)), qube::FormatError);
+  EXPECT_THROW(reg("w1", make_host("a", -1)), qube::FormatError);
+  EXPECT_EQ(farm.host_by_rid("w1"), nullptr);
+}
+
+// ------------------------------------------------------------------ restore
+
+TEST_F(FarmTest, RestorePutsRunningItemsBackToPending) {
+  Job job;
+  job.id = 7;
+  job.pgrp = 7;
+  job.spec = make_spec("restored", 9999, "1-3", 1);
+  job.status = JobStatus::running;
+  job.agenda.resize(3);
+  job.agenda[0].name = "1";
+  job.agenda[0].status = WorkStatus::complete;
+  job.agenda[0].attempts = 1;
+  job.agenda[0].attempt_id = 1;
+  job.agenda[0].exitcode = 0;
+  job.agenda[1].name = "2";
+  job.agenda[1].status = WorkStatus::running;
+  job.agenda[1].attempts = 2;
+  job.agenda[1].attempt_id = 2;
+  job.agenda[1].host = "a";
+  job.agenda[1].subid = 0;
+  job.agenda[2].name = "3";
+  Instance inst;
+  inst.subid = 0;
+  inst.host = "a";
+  inst.status = JobStatus::running;
+  job.instances.push_back(inst);
+
+  Job done_job;
+  done_job.id = 3;
+  done_job.spec = make_spec("old", 9999, "1");
+  done_job.status = JobStatus::complete;
+  done_job.agenda.resize(1);
+  done_job.agenda[0].name = "1";
+  done_job.agenda[0].status = WorkStatus::complete;
+
+  farm.restore({done_job, job});
+  EXPECT_TRUE(farm.schedule_needed);
+  EXPECT_EQ(js(7).job.status, JobStatus::pending);
+  EXPECT_EQ(item(7, 0).status, WorkStatus::complete);
+  EXPECT_EQ(item(7, 1).status, WorkStatus::pending);
+  EXPECT_EQ(item(7, 1).attempts, 2u);
+  EXPECT_NE(item(7, 1).reason.find("restarted"), std::string::npos);
+  EXPECT_EQ(item(7, 2).status, WorkStatus::pending);
+  EXPECT_EQ(js(7).pending, (std::set<std::size_t>{1, 2}));
+  EXPECT_TRUE(js(7).running.empty());
+  EXPECT_EQ(instance(7, 0).status, JobStatus::failed);
+  EXPECT_TRUE(instance(7, 0).timecomplete.has_value());
+  EXPECT_TRUE(farm.dirty_items.count({7, 1}));
+  EXPECT_TRUE(farm.dirty_instances.count({7, 0}));
+  EXPECT_EQ(js(3).job.status, JobStatus::complete);
+
+  // New jobs get ids after the restored ones.
+  EXPECT_EQ(submit(make_spec("next", 9999, "1")), 8u);
+
+  // The stale worker's late result for the old attempt does nothing.
+  reg("w1", make_host("a", 1));
+  result("w1", 7, 0, 1, 2, "complete", 0);
+  EXPECT_EQ(item(7, 1).status, WorkStatus::pending);
+
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_EQ(starts[0].job, 7u);
+  EXPECT_EQ(starts[0].subid, 1);
+  const Json w = request("w1", 7, 1);
+  EXPECT_EQ(w.at("index"), 1);
+  EXPECT_EQ(w.at("attempt"), 3);
+  result("w1", 7, 1, 1, 3, "complete", 0);
+  EXPECT_EQ(request("w1", 7, 1).at("index"), 2);
+  result("w1", 7, 1, 2, 1, "complete", 0);
+  EXPECT_EQ(js(7).job.status, JobStatus::complete);
+}
+
+// Regression test for a bug found and fixed while this suite was written.
+TEST_F(FarmTest, RestoreWithSubidGapStartsAFreshSubid) {
+  Job job;
+  job.id = 7;
+  job.spec = make_spec("gap", 9999, "1-3", 1);
+  job.status = JobStatus::running;
+  job.agenda.resize(3);
+  for (std::size_t i = 0; i < 3; ++i) job.agenda[i].name = std::to_string(i + 1);
+  job.agenda[0].status = WorkStatus::complete;
+  job.agenda[1].status = WorkStatus::complete;
+  for (std::int32_t subid : {0, 2}) {
+    Instance inst;
+    inst.subid = subid;
+    inst.host = "a";
+    inst.status = JobStatus::complete;
+    job.instances.push_back(inst);
+  }
+  farm.restore({job});
+  reg("w1", make_host("a", 1));
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_NE(starts[0].subid, 0);
+  EXPECT_NE(starts[0].subid, 2) << "subid 2 is already used by a restored instance";
+}
+
+// ------------------------------------------------------------------ agenda-less jobs
+
+TEST_F(FarmTest, AgendaLessJobRunsExactlyCpusInstances) {
+  const JobId id = submit(make_spec("cmd", 9999, "", 2));
+  ASSERT_TRUE(js(id).job.agenda.empty());
+  reg("w1", make_host("a", 4));
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 2u);
+  EXPECT_TRUE(schedule().empty());
+
+  for (std::int32_t subid : {0, 1}) {
+    const Json w = request("w1", id, subid);
+    EXPECT_EQ(w.at("index"), -1);
+    EXPECT_EQ(w.at("item"), "");
+    EXPECT_EQ(w.at("attempt"), 1);
+    EXPECT_EQ(request("w1", id, subid).value("done", false), true);  // one run each
+  }
+  result("w1", id, 0, -1, 1, "complete", 0);
+  done("w1", id, 0, "complete");
+  EXPECT_EQ(instance(id, 0).status, JobStatus::complete);
+  ASSERT_TRUE(instance(id, 0).exitcode.has_value());
+  EXPECT_EQ(*instance(id, 0).exitcode, 0);
+  EXPECT_EQ(js(id).job.status, JobStatus::running);
+  EXPECT_TRUE(schedule().empty()) << "a finished run of an agenda-less job is not run again";
+
+  result("w1", id, 1, -1, 1, "complete", 0);
+  done("w1", id, 1, "complete");
+  EXPECT_EQ(js(id).job.status, JobStatus::complete);
+  EXPECT_EQ(js(id).job.instances.size(), 2u);
+  EXPECT_EQ(farm.host_by_rid("w1")->host.slots_used, 0);
+  EXPECT_TRUE(schedule().empty());
+}
+
+TEST_F(FarmTest, AgendaLessJobFailsIfOneRunFails) {
+  const JobId id = submit(make_spec("cmd", 9999, "", 2));
+  reg("w1", make_host("a", 2));
+  ASSERT_EQ(schedule().size(), 2u);
+  for (std::int32_t subid : {0, 1}) ASSERT_EQ(request("w1", id, subid).at("index"), -1);
+  result("w1", id, 0, -1, 1, "failed", 4);
+  done("w1", id, 0, "complete");  // the run's failure wins over the process's exit
+  EXPECT_EQ(instance(id, 0).status, JobStatus::failed);
+  EXPECT_EQ(*instance(id, 0).exitcode, 4);
+  result("w1", id, 1, -1, 1, "complete", 0);
+  done("w1", id, 1, "complete");
+  EXPECT_EQ(js(id).job.status, JobStatus::failed);
+}
+
+// Regression test for a bug found and fixed while this suite was written.
+TEST_F(FarmTest, AgendaLessJobOnALostHostRunsAgain) {
+  const JobId id = submit(make_spec("cmd", 9999, "", 1));
+  reg("w1", make_host("a", 1));
+  ASSERT_EQ(schedule().size(), 1u);
+  ASSERT_EQ(request("w1", id, 0).at("index"), -1);
+  farm.check_heartbeats(1e18, 30);
+  EXPECT_EQ(instance(id, 0).status, JobStatus::failed);
+  EXPECT_NE(qube::to_string(js(id).job.status), std::string("failed")) << "the job failed because its worker was lost";
+  reg("w2", make_host("b", 1));
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 1u) << "the lost run is not started again";
+  EXPECT_EQ(starts[0].rid, "w2");
+}
+
+// Regression test for a bug found and fixed while this suite was written.
+TEST_F(FarmTest, RestoreOfRunningAgendaLessJobRunsItAgain) {
+  Job job;
+  job.id = 4;
+  job.spec = make_spec("cmd", 9999, "", 1);
+  job.status = JobStatus::running;
+  Instance inst;
+  inst.subid = 0;
+  inst.host = "a";
+  inst.status = JobStatus::running;
+  job.instances.push_back(inst);
+  farm.restore({job});
+  EXPECT_EQ(instance(4, 0).status, JobStatus::failed);
+  EXPECT_EQ(qube::to_string(js(4).job.status), std::string("pending"));
+  reg("w1", make_host("a", 1));
+  EXPECT_EQ(schedule().size(), 1u) << "the interrupted run is not started again";
+}
+
+// ------------------------------------------------------------------ job types
+
+TEST_F(FarmTest, JobTypeNobodyOffersWaitsWithAReason) {
+  JobSpec s = make_spec("maya", 9999, "1-2");
+  s.type = "mayabatch";
+  s.package = {{"scene", "/shots/a.mb"}};
+  const Json reply = farm.submit(Json{{"jobs", Json::array({qube::to_json(s)})}});
+  const JobId id = reply.at("ids").at(0).get<JobId>();
+  ASSERT_EQ(reply.at("warnings").size(), 1u);
+  EXPECT_NE(reply.at("warnings")[0].get<std::string>().find("mayabatch"), std::string::npos);
+
+  reg("w1", make_host("a", 4, {"cmdline", "cmdrange"}));
+  EXPECT_TRUE(schedule().empty());
+  EXPECT_NE(js(id).job.reason.find("mayabatch"), std::string::npos) << js(id).job.reason;
+  EXPECT_EQ(js(id).job.status, JobStatus::pending);
+
+  reg("w2", make_host("b", 1, {"mayabatch"}));
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_EQ(starts[0].rid, "w2");
+  EXPECT_EQ(js(id).job.reason, "");
+
+  // A later submission of the same type draws no warning.
+  const Json again = farm.submit(Json{{"jobs", Json::array({qube::to_json(s)})}});
+  EXPECT_TRUE(again.at("warnings").empty());
+}
+
+// ------------------------------------------------------------------ validation
+
+TEST_F(FarmTest, SubmitRejectsInvalidJobsNamingTheField) {
+  auto message = [&](const Json& body) -> std::string {
+    try {
+      farm.submit(body);
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+    return "(accepted)";
+  };
+  JobSpec s = make_spec("bad");
+  s.priority = 0;
+  std::string m = message(Json{{"jobs", Json::array({qube::to_json(s)})}});
+  EXPECT_NE(m.find("priority"), std::string::npos) << m;
+  EXPECT_NE(m.find("job 1"), std::string::npos) << m;
+
+  s = make_spec("bad");
+  s.cpus = 0;
+  m = message(Json{{"jobs", Json::array({qube::to_json(s)})}});
+  EXPECT_NE(m.find("cpus"), std::string::npos) << m;
+
+  s = make_spec("bad");
+  s.package = Json::object();
+  m = message(Json{{"jobs", Json::array({qube::to_json(s)})}});
+  EXPECT_NE(m.find("package"), std::string::npos) << m;
+
+  s = make_spec("bad");
+  s.range = "1-x";
+  m = message(Json{{"jobs", Json::array({qube::to_json(s)})}});
+  EXPECT_NE(m.find("range"), std::string::npos) << m;
+
+  Json wrong = qube::to_json(make_spec("bad"));
+  wrong["priority"] = "high";
+  m = message(Json{{"jobs", Json::array({wrong})}});
+  EXPECT_NE(m.find("priority"), std::string::npos) << m;
+
+  m = message(Json{{"jobs", Json::array()}});
+  EXPECT_NE(m, "(accepted)");
+  m = message(Json{{"jobs", "x"}});
+  EXPECT_NE(m.find("jobs"), std::string::npos) << m;
+
+  // One bad job rejects the whole submission: the good one is not created.
+  s = make_spec("bad");
+  s.cpus = -3;
+  m = message(Json{{"jobs", Json::array({qube::to_json(make_spec("good")), qube::to_json(s)})}});
+  EXPECT_NE(m.find("job 2"), std::string::npos) << m;
+  EXPECT_NE(m.find("cpus"), std::string::npos) << m;
+  EXPECT_EQ(farm.job(1), nullptr);
+  EXPECT_TRUE(farm.dirty_jobs.empty());
+  EXPECT_EQ(submit(make_spec("good")), 1u);
+}
+
+TEST_F(FarmTest, SubmitOfSeveralJobsSharesAProcessGroup) {
+  const Json reply = farm.submit(
+      Json{{"jobs", Json::array({qube::to_json(make_spec("a")), qube::to_json(make_spec("b"))})}});
+  ASSERT_EQ(reply.at("ids"), Json::array({1, 2}));
+  EXPECT_EQ(js(1).job.pgrp, 1u);
+  EXPECT_EQ(js(2).job.pgrp, 1u);
+  EXPECT_EQ(js(1).job.agenda.size(), 3u);
+  EXPECT_TRUE(farm.dirty_jobs.count(1));
+  EXPECT_TRUE(farm.dirty_items.count({2, 2}));
+  JobSpec anon = make_spec("anon");
+  anon.user.clear();
+  EXPECT_EQ(js(submit(anon)).job.spec.user, "unknown");
+}
+
+// ------------------------------------------------------------------ startup failures
+
+TEST_F(FarmTest, InstancesThatNeverAskForWorkFailTheJob) {
+  const JobId id = submit(make_spec("broken", 9999, "1-5"));
+  reg("w1", make_host("a", 1));
+  for (int n = 0; n < qube::supervisor::kMaxStartupFailures; ++n) {
+    const auto starts = schedule();
+    ASSERT_EQ(starts.size(), 1u) << "start " << n;
+    EXPECT_EQ(starts[0].subid, n);
+    EXPECT_NE(js(id).job.status, JobStatus::failed) << "failed too early, after " << n;
+    done("w1", id, starts[0].subid, "failed", "cannot load module");
+    EXPECT_EQ(instance(id, n).status, JobStatus::failed);
+  }
+  EXPECT_EQ(js(id).job.status, JobStatus::failed);
+  EXPECT_NE(js(id).job.reason.find("cannot load module"), std::string::npos) << js(id).job.reason;
+  for (std::size_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(item(id, i).status, WorkStatus::failed) << "item " << i;
+    EXPECT_EQ(item(id, i).attempts, 0u) << "item " << i;
+  }
+  EXPECT_TRUE(js(id).pending.empty());
+  EXPECT_TRUE(schedule().empty());
+  EXPECT_EQ(farm.host_by_rid("w1")->host.slots_used, 0);
+}
+
+// Regression test for a bug found and fixed while this suite was written.
+TEST_F(FarmTest, StartupFailureReasonSurvivesTheLastRunningItem) {
+  const JobId id = submit(make_spec("mixed", 9999, "1-10", 4));
+  reg("w1", make_host("a", 4));
+  ASSERT_EQ(schedule().size(), 4u);
+  ASSERT_EQ(request("w1", id, 0).at("index"), 0);
+  for (std::int32_t subid : {1, 2, 3}) done("w1", id, subid, "failed", "cannot load module");
+  EXPECT_NE(js(id).job.reason.find("instances fail to start"), std::string::npos) << js(id).job.reason;
+  for (std::size_t i = 1; i < 10; ++i) EXPECT_EQ(item(id, i).status, WorkStatus::failed) << "item " << i;
+  result("w1", id, 0, 0, 1, "complete", 0);
+  EXPECT_EQ(qube::to_string(js(id).job.status), std::string("failed"));
+  EXPECT_NE(js(id).job.reason.find("instances fail to start"), std::string::npos)
+      << "reason after the last item ended: '" << js(id).job.reason << "'";
+}
+
+TEST_F(FarmTest, InstancesThatDidWorkDoNotCountAsStartupFailures) {
+  const JobId id = submit(make_spec("flaky", 9999, "1-5"));
+  reg("w1", make_host("a", 1));
+  for (int n = 0; n < qube::supervisor::kMaxStartupFailures + 1; ++n) {
+    const auto starts = schedule();
+    ASSERT_EQ(starts.size(), 1u) << "start " << n;
+    const Json w = request("w1", id, starts[0].subid);
+    result("w1", id, starts[0].subid, w.at("index").get<std::int64_t>(), 1, "complete", 0);
+    done("w1", id, starts[0].subid, "failed", "crashed after its item");
+  }
+  EXPECT_NE(js(id).job.status, JobStatus::failed);
+  EXPECT_EQ(item(id, 0).status, WorkStatus::complete);
+  EXPECT_EQ(item(id, 4).status, WorkStatus::pending);
+}
+
+}  // namespace

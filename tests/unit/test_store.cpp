@@ -1,0 +1,526 @@
+// The supervisor's SQLite store (jobs, agenda items, instances survive a reopen;
+// unreadable rows are reported and skipped) and the file-based LogStore.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "logs.hpp"
+#include "qube/codec.hpp"
+#include "qube/json.hpp"
+#include "store/store.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using qube::AgendaItem;
+using qube::Callback;
+using qube::Instance;
+using qube::Job;
+using qube::JobId;
+using qube::JobStatus;
+using qube::Json;
+using qube::WorkStatus;
+using qube::supervisor::LogStore;
+using qube::supervisor::open_sqlite_store;
+using qube::supervisor::Store;
+
+// A fresh directory per test, removed afterwards.
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("qube-ut-" + std::string(info->test_suite_name()) + "-" + info->name() + "-" +
+            std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  fs::path dir_;
+};
+
+class StoreTest : public TempDirTest {
+ protected:
+  std::string db() const { return (dir_ / "qube.db").string(); }
+
+  std::vector<Job> reload(std::vector<std::string>* bad = nullptr) {
+    auto store = open_sqlite_store(db());
+    std::vector<std::string> rows;
+    auto jobs = store->load([&](const std::string& m) { rows.push_back(m); });
+    if (bad) *bad = rows;
+    else EXPECT_TRUE(rows.empty()) << "unexpected bad row: " << rows.front();
+    return jobs;
+  }
+
+  // Runs SQL on the database file behind the store's back.
+  void raw_sql(const std::string& sql) {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db().c_str(), &h), SQLITE_OK);
+    char* err = nullptr;
+    const int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
+    EXPECT_EQ(rc, SQLITE_OK) << (err ? err : "") << " in: " << sql;
+    sqlite3_free(err);
+    sqlite3_close(h);
+  }
+
+  // Inserts `bytes` as the doc of a row, through a bound blob.
+  void raw_blob(const std::string& sql, const std::vector<sqlite3_int64>& keys, const std::string& bytes) {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db().c_str(), &h), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(h);
+    int col = 1;
+    for (auto k : keys) sqlite3_bind_int64(st, col++, k);
+    sqlite3_bind_blob(st, col, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(st), SQLITE_DONE) << sqlite3_errmsg(h);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+  }
+
+  std::int64_t count(const std::string& sql) {
+    sqlite3* h = nullptr;
+    EXPECT_EQ(sqlite3_open(db().c_str(), &h), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(h);
+    std::int64_t n = -1;
+    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return n;
+  }
+};
+
+Job sample_job(JobId id) {
+  Job j;
+  j.id = id;
+  j.pgrp = id;
+  j.pid = 0;
+  j.status = JobStatus::running;
+  j.timesubmit = 1700000000.125;
+  j.timestart = 1700000001.5;
+  j.reason = "two items left";
+  auto& s = j.spec;
+  s.name = "shot 010 job " + std::to_string(id);
+  s.type = "cmdline";
+  s.user = "alice";
+  s.priority = 42;
+  s.cpus = 3;
+  s.label = "lighting";
+  s.range = "1-6";
+  s.chunk = 2;
+  s.partitions = 0;
+  s.padding = 4;
+  s.package = {{"cmdline", "render -f QB_FRAME_NUMBER"},
+               {"threads", 8},
+               {"scale", 0.5},
+               {"flags", Json::array({"a", "b"})},
+               {"nested", {{"deep", true}, {"none", nullptr}}}};
+  s.env = {{"SHOT", "010"}, {"PATH", "/usr/bin:/bin"}, {"EMPTY", ""}};
+  s.callbacks = {Callback{"complete-job-self", "python", "print('done')"}};
+  s.dependency = "link-complete-job-3";
+  s.blocked = false;
+  s.cwd = "/shots/010";
+
+  AgendaItem done;
+  done.name = "1-2";
+  done.status = WorkStatus::complete;
+  done.attempts = 1;
+  done.attempt_id = 1;
+  done.host = "render01";
+  done.subid = 0;
+  done.exitcode = 0;
+  done.timestart = 1700000002.25;
+  done.timecomplete = 1700000014.75;
+  done.walltime = 12.5;
+  done.cputime = 11.25;
+  done.peak_rss_kb = 123456;
+  done.resultpackage = {{"outputPaths", "/out/0001.exr,/out/0002.exr"}};
+  AgendaItem failed;
+  failed.name = "3-4";
+  failed.status = WorkStatus::failed;
+  failed.attempts = 2;
+  failed.attempt_id = 2;
+  failed.host = "render02";
+  failed.subid = 1;
+  failed.exitcode = -1;
+  failed.signal = 9;
+  failed.timestart = 1700000003.0;
+  failed.timecomplete = 1700000004.0;
+  failed.reason = "killed by signal 9";
+  AgendaItem pending;
+  pending.name = "5-6";
+  j.agenda = {done, failed, pending};
+
+  Instance i0;
+  i0.subid = 0;
+  i0.host = "render01";
+  i0.status = JobStatus::complete;
+  i0.timestart = 1700000001.5;
+  i0.timecomplete = 1700000015.0;
+  i0.exitcode = 0;
+  Instance i1;
+  i1.subid = 1;
+  i1.host = "render02";
+  i1.status = JobStatus::running;
+  i1.timestart = 1700000001.75;
+  i1.reason = "";
+  j.instances = {i0, i1};
+  return j;
+}
+
+void put_all(Store& store, const Job& job) {
+  store.put_job(job);
+  for (std::size_t i = 0; i < job.agenda.size(); ++i) store.put_item(job.id, i, job.agenda[i]);
+  for (const auto& inst : job.instances) store.put_instance(job.id, inst);
+}
+
+void expect_item_eq(const AgendaItem& a, const AgendaItem& b, const std::string& where) {
+  SCOPED_TRACE(where);
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.attempts, b.attempts);
+  EXPECT_EQ(a.attempt_id, b.attempt_id);
+  EXPECT_EQ(a.host, b.host);
+  EXPECT_EQ(a.subid, b.subid);
+  EXPECT_EQ(a.exitcode, b.exitcode);
+  EXPECT_EQ(a.signal, b.signal);
+  EXPECT_EQ(a.timestart, b.timestart);
+  EXPECT_EQ(a.timecomplete, b.timecomplete);
+  EXPECT_EQ(a.walltime, b.walltime);
+  EXPECT_EQ(a.cputime, b.cputime);
+  EXPECT_EQ(a.peak_rss_kb, b.peak_rss_kb);
+  EXPECT_EQ(a.reason, b.reason);
+  EXPECT_EQ(a.resultpackage, b.resultpackage);
+}
+
+void expect_instance_eq(const Instance& a, const Instance& b, const std::string& where) {
+  SCOPED_TRACE(where);
+  EXPECT_EQ(a.subid, b.subid);
+  EXPECT_EQ(a.host, b.host);
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.timestart, b.timestart);
+  EXPECT_EQ(a.timecomplete, b.timecomplete);
+  EXPECT_EQ(a.exitcode, b.exitcode);
+  EXPECT_EQ(a.reason, b.reason);
+}
+
+void expect_job_eq(const Job& a, const Job& b) {
+  SCOPED_TRACE("job " + std::to_string(b.id));
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.pgrp, b.pgrp);
+  EXPECT_EQ(a.pid, b.pid);
+  EXPECT_EQ(a.timesubmit, b.timesubmit);
+  EXPECT_EQ(a.timestart, b.timestart);
+  EXPECT_EQ(a.timecomplete, b.timecomplete);
+  EXPECT_EQ(a.reason, b.reason);
+  const auto &s = a.spec, &t = b.spec;
+  EXPECT_EQ(s.name, t.name);
+  EXPECT_EQ(s.type, t.type);
+  EXPECT_EQ(s.user, t.user);
+  EXPECT_EQ(s.priority, t.priority);
+  EXPECT_EQ(s.cpus, t.cpus);
+  EXPECT_EQ(s.label, t.label);
+  EXPECT_EQ(s.range, t.range);
+  EXPECT_EQ(s.chunk, t.chunk);
+  EXPECT_EQ(s.partitions, t.partitions);
+  EXPECT_EQ(s.padding, t.padding);
+  EXPECT_EQ(s.agenda, t.agenda);
+  EXPECT_EQ(s.package, t.package);
+  EXPECT_EQ(s.env, t.env);
+  ASSERT_EQ(s.callbacks.size(), t.callbacks.size());
+  for (std::size_t i = 0; i < s.callbacks.size(); ++i) {
+    EXPECT_EQ(s.callbacks[i].triggers, t.callbacks[i].triggers);
+    EXPECT_EQ(s.callbacks[i].language, t.callbacks[i].language);
+    EXPECT_EQ(s.callbacks[i].code, t.callbacks[i].code);
+  }
+  EXPECT_EQ(s.dependency, t.dependency);
+  EXPECT_EQ(s.blocked, t.blocked);
+  EXPECT_EQ(s.cwd, t.cwd);
+  ASSERT_EQ(a.agenda.size(), b.agenda.size());
+  for (std::size_t i = 0; i < a.agenda.size(); ++i) expect_item_eq(a.agenda[i], b.agenda[i], "item " + std::to_string(i));
+  ASSERT_EQ(a.instances.size(), b.instances.size());
+  for (std::size_t i = 0; i < a.instances.size(); ++i)
+    expect_instance_eq(a.instances[i], b.instances[i], "instance " + std::to_string(i));
+}
+
+// ------------------------------------------------------------------ sqlite store
+
+TEST_F(StoreTest, EmptyStoreLoadsNothing) {
+  EXPECT_TRUE(reload().empty());
+  EXPECT_TRUE(fs::exists(db()));
+}
+
+TEST_F(StoreTest, PutThenReopenGivesTheSameJobs) {
+  Job a = sample_job(1);
+  Job b = sample_job(2);
+  b.spec.range.clear();
+  b.spec.agenda = {"left", "right"};
+  b.spec.priority = 1;
+  b.spec.blocked = true;
+  b.spec.package = {{"cmdline", "echo hi"}};
+  b.spec.env.clear();
+  b.spec.callbacks.clear();
+  b.status = JobStatus::blocked;
+  b.pgrp = 1;
+  b.pid = 1;
+  b.timestart.reset();
+  b.agenda.resize(2);
+  b.agenda[0] = AgendaItem{};
+  b.agenda[0].name = "left";
+  b.agenda[1] = AgendaItem{};
+  b.agenda[1].name = "right";
+  b.instances.clear();
+  Job c = sample_job(10);  // agenda-less, finished
+  c.spec.range.clear();
+  c.status = JobStatus::complete;
+  c.timecomplete = 1700000100.0;
+  c.agenda.clear();
+  {
+    auto store = open_sqlite_store(db());
+    store->begin();
+    put_all(*store, a);
+    put_all(*store, b);
+    put_all(*store, c);
+    store->commit();
+  }
+  const auto jobs = reload();
+  ASSERT_EQ(jobs.size(), 3u);
+  expect_job_eq(jobs[0], a);
+  expect_job_eq(jobs[1], b);
+  expect_job_eq(jobs[2], c);
+}
+
+TEST_F(StoreTest, LaterPutsReplaceEarlierOnes) {
+  Job j = sample_job(5);
+  {
+    auto store = open_sqlite_store(db());
+    store->begin();
+    put_all(*store, j);
+    store->commit();
+    // The next group commit: the pending item runs, the job's status moves on.
+    j.agenda[2].status = WorkStatus::running;
+    j.agenda[2].attempts = 3;
+    j.agenda[2].attempt_id = 3;
+    j.agenda[2].host = "render03";
+    j.agenda[2].subid = 2;
+    j.status = JobStatus::failed;
+    j.reason = "an item failed";
+    j.timecomplete = 1700000200.5;
+    Instance i2;
+    i2.subid = 2;
+    i2.host = "render03";
+    i2.status = JobStatus::running;
+    j.instances.push_back(i2);
+    j.instances[1].status = JobStatus::failed;
+    j.instances[1].exitcode = 137;
+    store->begin();
+    store->put_job(j);
+    store->put_item(j.id, 2, j.agenda[2]);
+    store->put_instance(j.id, j.instances[1]);
+    store->put_instance(j.id, j.instances[2]);
+    store->commit();
+  }
+  const auto jobs = reload();
+  ASSERT_EQ(jobs.size(), 1u);
+  expect_job_eq(jobs[0], j);
+}
+
+TEST_F(StoreTest, UncommittedChangesAreNotLoaded) {
+  {
+    auto store = open_sqlite_store(db());
+    store->begin();
+    put_all(*store, sample_job(1));
+    store->commit();
+    store->begin();
+    put_all(*store, sample_job(2));
+    Job changed = sample_job(1);
+    changed.status = JobStatus::killed;
+    store->put_job(changed);
+    // closed without commit
+  }
+  const auto jobs = reload();
+  ASSERT_EQ(jobs.size(), 1u);
+  expect_job_eq(jobs[0], sample_job(1));
+}
+
+TEST_F(StoreTest, UnreadableRowsAreReportedAndSkipped) {
+  {
+    auto store = open_sqlite_store(db());
+    store->begin();
+    put_all(*store, sample_job(1));
+    put_all(*store, sample_job(3));
+    put_all(*store, sample_job(7));
+    put_all(*store, sample_job(8));
+    put_all(*store, sample_job(9));
+    store->commit();
+  }
+  // Job 2: bytes that are not MessagePack at all, with items of its own.
+  raw_blob("INSERT INTO jobs(id, doc) VALUES(?, ?)", {2}, std::string("\xc1\xc1\xff\x00garbage", 11));
+  raw_blob("INSERT INTO items(job, idx, doc) VALUES(?, ?, ?)", {2, 0},
+           qube::encode(qube::to_json(AgendaItem{})));
+  // Job 4: valid MessagePack, but not a map.
+  raw_blob("INSERT INTO jobs(id, doc) VALUES(?, ?)", {4}, qube::encode(Json(42)));
+  // Job 5: a map whose spec has a field of the wrong type.
+  raw_blob("INSERT INTO jobs(id, doc) VALUES(?, ?)", {5},
+           qube::encode(Json{{"id", 5}, {"status", "running"}, {"spec", {{"priority", "high"}}}}));
+  // Job 6: an unknown status, stored as text rather than a blob; no spec at all.
+  raw_sql("INSERT INTO jobs(id, doc) VALUES(6, 'not a document')");
+  raw_blob("INSERT INTO jobs(id, doc) VALUES(?, ?)", {11},
+           qube::encode(Json{{"id", 11}, {"status", "exploded"}, {"spec", Json::object()}}));
+  // Job 7: one of its agenda items is garbage: the whole job is dropped.
+  raw_sql("UPDATE items SET doc = x'c1' WHERE job = 7 AND idx = 1");
+  // Job 8: a hole in its agenda: dropped too.
+  raw_sql("DELETE FROM items WHERE job = 8 AND idx = 0");
+  // Job 9: one instance is garbage: reported, the job kept without it.
+  raw_sql("UPDATE instances SET doc = x'00' WHERE job = 9 AND subid = 0");
+
+  std::vector<std::string> bad;
+  const auto jobs = reload(&bad);
+  std::map<JobId, const Job*> by_id;
+  for (const auto& j : jobs) by_id[j.id] = &j;
+  ASSERT_EQ(by_id.size(), 3u);
+  ASSERT_TRUE(by_id.count(1));
+  ASSERT_TRUE(by_id.count(3));
+  ASSERT_TRUE(by_id.count(9));
+  expect_job_eq(*by_id[1], sample_job(1));
+  expect_job_eq(*by_id[3], sample_job(3));
+  ASSERT_EQ(by_id[9]->instances.size(), 1u);
+  EXPECT_EQ(by_id[9]->instances[0].subid, 1);
+  EXPECT_EQ(by_id[9]->agenda.size(), 3u);
+
+  std::string all;
+  for (const auto& m : bad) all += "[" + m + "] ";
+  EXPECT_EQ(bad.size(), 8u) << all;
+  auto reported = [&](const std::string& prefix) {
+    for (const auto& m : bad)
+      if (m.rfind(prefix, 0) == 0) return true;
+    return false;
+  };
+  for (const char* prefix : {"job 2:", "job 4:", "job 5:", "job 6:", "job 11:", "job 7 item 1:", "job 8 item 1:",
+                             "instance of job 9:"})
+    EXPECT_TRUE(reported(prefix)) << "no report starting with '" << prefix << "': " << all;
+  for (const auto& m : bad) EXPECT_GT(m.size(), 8u) << "a report without a reason: " << m;
+
+  // The store stays usable after a load with bad rows.
+  auto store = open_sqlite_store(db());
+  store->begin();
+  put_all(*store, sample_job(12));
+  store->commit();
+}
+
+TEST_F(StoreTest, RemoveJobRemovesAllItsRows) {
+  {
+    auto store = open_sqlite_store(db());
+    store->begin();
+    put_all(*store, sample_job(1));
+    put_all(*store, sample_job(2));
+    store->commit();
+    store->begin();
+    store->remove_job(1);
+    store->commit();
+  }
+  EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE id = 1"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM items WHERE job = 1"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM instances WHERE job = 1"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM items WHERE job = 2"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM instances WHERE job = 2"), 2);
+  const auto jobs = reload();
+  ASSERT_EQ(jobs.size(), 1u);
+  expect_job_eq(jobs[0], sample_job(2));
+  {
+    auto store = open_sqlite_store(db());
+    store->remove_job(2);
+    store->remove_job(99);  // nothing to remove is not an error
+  }
+  EXPECT_TRUE(reload().empty());
+  EXPECT_EQ(count("SELECT count(*) FROM items"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM instances"), 0);
+}
+
+TEST_F(StoreTest, OpeningAnImpossiblePathThrows) {
+  EXPECT_THROW(open_sqlite_store((dir_ / "missing" / "dir" / "qube.db").string()), std::runtime_error);
+}
+
+// ------------------------------------------------------------------ logs
+
+class LogStoreTest : public TempDirTest {};
+
+TEST_F(LogStoreTest, AppendThenReadWithOffsetAndLimit) {
+  LogStore logs(dir_ / "logs");
+  logs.append(4, 0, false, "hello ");
+  logs.append(4, 0, false, "world\n");
+  logs.append(4, 0, true, "oops\n");
+  logs.append(4, 1, false, "other instance");
+  logs.append(4, 0, false, "");
+
+  std::uint64_t size = 99;
+  EXPECT_EQ(logs.read(4, 0, false, 0, 1 << 20, size), "hello world\n");
+  EXPECT_EQ(size, 12u);
+  EXPECT_EQ(logs.read(4, 0, false, 6, 3, size), "wor");
+  EXPECT_EQ(size, 12u);
+  EXPECT_EQ(logs.read(4, 0, false, 6, 100, size), "world\n");
+  EXPECT_EQ(logs.read(4, 0, false, 11, 100, size), "\n");
+  EXPECT_EQ(logs.read(4, 0, false, 12, 100, size), "");
+  EXPECT_EQ(size, 12u);
+  EXPECT_EQ(logs.read(4, 0, false, 1000, 100, size), "");
+  EXPECT_EQ(size, 12u);
+  EXPECT_EQ(logs.read(4, 0, false, 0, 0, size), "");
+  EXPECT_EQ(size, 12u);
+  EXPECT_EQ(logs.read(4, 0, true, 0, 100, size), "oops\n");
+  EXPECT_EQ(size, 5u);
+  EXPECT_EQ(logs.read(4, 1, false, 0, 100, size), "other instance");
+  EXPECT_TRUE(fs::exists(dir_ / "logs" / "4" / "0.out"));
+  EXPECT_TRUE(fs::exists(dir_ / "logs" / "4" / "0.err"));
+}
+
+TEST_F(LogStoreTest, FollowingAGrowingStream) {
+  LogStore logs(dir_ / "logs");
+  std::string seen;
+  std::uint64_t offset = 0, size = 0;
+  for (int n = 0; n < 5; ++n) {
+    logs.append(1, 2, false, "line " + std::to_string(n) + "\n");
+    for (;;) {
+      const std::string chunk = logs.read(1, 2, false, offset, 4, size);
+      if (chunk.empty()) break;
+      seen += chunk;
+      offset += chunk.size();
+    }
+    EXPECT_EQ(offset, size);
+  }
+  EXPECT_EQ(seen, "line 0\nline 1\nline 2\nline 3\nline 4\n");
+}
+
+TEST_F(LogStoreTest, BinaryDataSurvives) {
+  LogStore logs(dir_ / "logs");
+  const std::string data("a\0b\r\n\xff\x00z", 8);
+  logs.append(3, 0, true, data);
+  std::uint64_t size = 0;
+  EXPECT_EQ(logs.read(3, 0, true, 0, 100, size), data);
+  EXPECT_EQ(size, data.size());
+}
+
+TEST_F(LogStoreTest, MissingStreamReadsEmptyAndRemoveDeletes) {
+  LogStore logs(dir_ / "logs");
+  std::uint64_t size = 77;
+  EXPECT_EQ(logs.read(9, 0, false, 0, 100, size), "");
+  EXPECT_EQ(size, 0u);
+  logs.append(9, 0, false, "abc");
+  logs.append(10, 0, false, "keep");
+  logs.remove(9);
+  EXPECT_EQ(logs.read(9, 0, false, 0, 100, size), "");
+  EXPECT_EQ(size, 0u);
+  EXPECT_FALSE(fs::exists(dir_ / "logs" / "9"));
+  EXPECT_EQ(logs.read(10, 0, false, 0, 100, size), "keep");
+  logs.remove(12345);  // nothing there: not an error
+}
+
+}  // namespace
