@@ -182,37 +182,44 @@ Json Farm::list_hosts() const {
   return Json{{"hosts", out}};
 }
 
-Json Farm::kill_jobs(const Json& body) {
+Json Farm::for_each_live_job(const Json& body, const char* verb, const char* done_key,
+                             const std::function<void(JobState&, const std::string& who)>& act) {
   const auto ids = id_list(body);
-  if (ids.empty()) throw std::runtime_error("kill: no job ids given");
-  Json killed = Json::array(), errors = Json::array();
+  if (ids.empty()) throw std::runtime_error(std::string(verb) + ": no job ids given");
+  const std::string who = get_string(body, "user", "unknown");
+  Json done = Json::array(), errors = Json::array();
   for (JobId id : ids) {
     JobState* js = find_job(id);
     if (!js) {
       errors.push_back("no job " + std::to_string(id));
-      continue;
-    }
-    if (is_terminal(js->job.status)) {
+    } else if (is_terminal(js->job.status)) {
       errors.push_back("job " + std::to_string(id) + " is already " + std::string(to_string(js->job.status)));
-      continue;
+    } else {
+      act(*js, who);
+      dirty_jobs.insert(id);
+      requeue_queue_entry(*js);
+      done.push_back(id);
     }
-    const std::string who = get_string(body, "user", "unknown");
-    stop_running(*js, WorkStatus::killed, "killed by " + who);
-    for (std::size_t i : js->pending) {
-      js->job.agenda[i].status = WorkStatus::killed;
-      js->job.agenda[i].reason = "killed by " + who;
+  }
+  schedule_needed = true;
+  return Json{{done_key, done}, {"errors", errors}};
+}
+
+Json Farm::kill_jobs(const Json& body) {
+  return for_each_live_job(body, "kill", "killed", [&](JobState& js, const std::string& who) {
+    const JobId id = js.job.id;
+    stop_running(js, WorkStatus::killed, "killed by " + who);
+    for (std::size_t i : js.pending) {
+      js.job.agenda[i].status = WorkStatus::killed;
+      js.job.agenda[i].reason = "killed by " + who;
       mark_item(id, i);
     }
-    js->pending.clear();
-    js->job.status = JobStatus::killed;
-    js->job.reason = "killed by " + who;
-    js->job.timecomplete = now_seconds();
-    dirty_jobs.insert(id);
-    requeue_queue_entry(*js);
-    killed.push_back(id);
+    js.pending.clear();
+    js.job.status = JobStatus::killed;
+    js.job.reason = "killed by " + who;
+    js.job.timecomplete = now_seconds();
     spdlog::info("job {} killed by {}", id, who);
-  }
-  return Json{{"killed", killed}, {"errors", errors}};
+  });
 }
 
 void Farm::stop_running(JobState& js, WorkStatus to, const std::string& reason) {
@@ -228,38 +235,21 @@ void Farm::stop_running(JobState& js, WorkStatus to, const std::string& reason) 
 }
 
 Json Farm::block_jobs(const Json& body, bool block) {
-  const auto ids = id_list(body);
-  if (ids.empty()) throw std::runtime_error(std::string(block ? "block" : "unblock") + ": no job ids given");
-  const std::string who = get_string(body, "user", "unknown");
-  Json done = Json::array(), errors = Json::array();
-  for (JobId id : ids) {
-    JobState* js = find_job(id);
-    if (!js) {
-      errors.push_back("no job " + std::to_string(id));
-      continue;
-    }
-    if (is_terminal(js->job.status)) {
-      errors.push_back("job " + std::to_string(id) + " is already " + std::string(to_string(js->job.status)));
-      continue;
-    }
-    const bool blocked = js->job.status == JobStatus::blocked;
+  return for_each_live_job(body, block ? "block" : "unblock", block ? "blocked" : "unblocked",
+                           [&](JobState& js, const std::string& who) {
+    const bool blocked = js.job.status == JobStatus::blocked;
     if (block && !blocked) {
-      stop_running(*js, WorkStatus::pending, "requeued: job blocked by " + who);
-      js->job.status = JobStatus::blocked;
-      js->job.reason = "blocked by " + who;
-      spdlog::info("job {} blocked by {}", id, who);
+      stop_running(js, WorkStatus::pending, "requeued: job blocked by " + who);
+      js.job.status = JobStatus::blocked;
+      js.job.reason = "blocked by " + who;
+      spdlog::info("job {} blocked by {}", js.job.id, who);
     } else if (!block && blocked) {
-      js->job.status = JobStatus::pending;
-      js->job.reason.clear();
-      update_status(*js);
-      spdlog::info("job {} unblocked by {}", id, who);
+      js.job.status = JobStatus::pending;
+      js.job.reason.clear();
+      update_status(js);
+      spdlog::info("job {} unblocked by {}", js.job.id, who);
     }
-    dirty_jobs.insert(id);
-    requeue_queue_entry(*js);
-    done.push_back(id);
-  }
-  schedule_needed = true;
-  return Json{{block ? "blocked" : "unblocked", done}, {"errors", errors}};
+  });
 }
 
 // ---------------------------------------------------------------- workers

@@ -3,6 +3,7 @@
 // items, instances and hosts. No sockets here: transitions mark what must be
 // stored (dirty sets) and queue what must be sent (outbox); the server commits the
 // one and then sends the other, so nothing is acted on before it is durable.
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -101,6 +102,10 @@ class Farm {
   void lose_host_work(HostRecord& host, const std::string& reason);
   void update_status(JobState& js);
   void fail_job(JobState& js, const std::string& reason);
+  // Applies `act` to each job named in body.ids that has not ended; the reply
+  // lists them under `done_key` and the others under `errors`.
+  Json for_each_live_job(const Json& body, const char* verb, const char* done_key,
+                         const std::function<void(JobState&, const std::string& who)>& act);
   // Asks workers to kill the job's running instances; their items become `to`.
   void stop_running(JobState& js, WorkStatus to, const std::string& reason);
   void mark_item(JobId id, std::size_t index) { dirty_items.emplace(id, index); }

@@ -6,7 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config.hpp"
-#include "qube/paths.hpp"
+#include "qube/config_file.hpp"
 #include "server.hpp"
 
 namespace {
@@ -30,9 +30,7 @@ int main(int argc, char** argv) {
   using namespace qube::supervisor;
   Config config;
   try {
-    std::filesystem::path file = config_file;
-    if (file.empty() && std::filesystem::exists(qube::default_config_dir() / "supervisor.yaml"))
-      file = qube::default_config_dir() / "supervisor.yaml";
+    const auto file = qube::choose_config_file(config_file, "supervisor.yaml");
     if (!file.empty()) config = load_config(file);
   } catch (const std::exception& e) {
     std::cerr << "qbsupervisor: " << e.what() << "\n";
@@ -43,13 +41,11 @@ int main(int argc, char** argv) {
   if (!workers.empty()) config.workers_endpoint = workers;
   if (!clients.empty()) config.clients_endpoint = clients;
   if (!log_level.empty()) config.log_level = log_level;
-  const auto level = spdlog::level::from_str(config.log_level);
-  if (level == spdlog::level::off && config.log_level != "off") {
+  if (!qube::set_log_level(config.log_level)) {
     std::cerr << argv[0] << ": unknown log level '" << config.log_level
               << "' (trace, debug, info, warn, error, critical, off)\n";
     return 2;
   }
-  spdlog::set_level(level);
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);

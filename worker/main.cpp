@@ -7,7 +7,7 @@
 
 #include "config.hpp"
 #include "jobtype_registry.hpp"
-#include "qube/paths.hpp"
+#include "qube/config_file.hpp"
 #include "worker.hpp"
 
 namespace {
@@ -34,9 +34,7 @@ int main(int argc, char** argv) {
   using namespace qube::worker;
   Config config;
   try {
-    std::filesystem::path file = config_file;
-    if (file.empty() && std::filesystem::exists(qube::default_config_dir() / "worker.yaml"))
-      file = qube::default_config_dir() / "worker.yaml";
+    const auto file = qube::choose_config_file(config_file, "worker.yaml");
     if (!file.empty()) config = load_config(file);
   } catch (const std::exception& e) {
     std::cerr << "qbworker: " << e.what() << "\n";
@@ -49,13 +47,11 @@ int main(int argc, char** argv) {
   if (!modules.empty()) config.modules = std::filesystem::absolute(modules);
   if (!log_level.empty()) config.log_level = log_level;
   apply_defaults(config);
-  const auto level = spdlog::level::from_str(config.log_level);
-  if (level == spdlog::level::off && config.log_level != "off") {
+  if (!qube::set_log_level(config.log_level)) {
     std::cerr << argv[0] << ": unknown log level '" << config.log_level
               << "' (trace, debug, info, warn, error, critical, off)\n";
     return 2;
   }
-  spdlog::set_level(level);
 
   std::vector<std::string> problems;
   auto types = scan_jobtypes(config.jobtypes, config.modules, problems);
