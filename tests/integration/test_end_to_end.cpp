@@ -274,9 +274,11 @@ TEST_F(EndToEnd, WorkerKill9TakesItsFramesAlongAndTheWorkIsRetried) {
   start_supervisor();
   start_worker("w1", 1);
   const std::string pids = path("pids"), mark = path("mark");
-  // The first attempt blocks forever; the retry finds the mark and succeeds.
+  // The first attempt blocks forever; the retry finds the mark and succeeds. The
+  // pid is written after the mark, so that a kill once the pid is seen always
+  // leaves the mark for the retry.
   const auto id = submit({"--range", "1", "sh", "-c",
-                          "echo $$ >> " + pids + "; test -e " + mark + " && exit 0; touch " + mark +
+                          "test -e " + mark + " && exit 0; touch " + mark + "; echo $$ >> " + pids +
                               "; exec sleep 300"});
   std::optional<pid_t> frame;
   ASSERT_TRUE(wait_until([&] { return (frame = read_pid(pids)).has_value(); })) << "the frame never started";
