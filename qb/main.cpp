@@ -78,6 +78,10 @@ int main(int argc, char** argv) {
   err->add_option("id", ref, "ID or ID.SUB")->required();
   auto* kill = app.add_subcommand("kill", "kill jobs (qbkill)");
   kill->add_option("ids", ids, "job ids")->required();
+  std::string work;
+  auto* retry = app.add_subcommand("retry", "failed and killed items back to pending (qbretry)");
+  retry->add_option("ids", ids, "job ids")->required();
+  retry->add_option("--work", work, "only items holding frames of this range, e.g. 100-120");
   auto* block = app.add_subcommand("block", "hold jobs: running work goes back to pending (qbblock)");
   block->add_option("ids", ids, "job ids")->required();
   auto* unblock = app.add_subcommand("unblock", "release blocked jobs (qbunblock)");
@@ -87,7 +91,7 @@ int main(int argc, char** argv) {
   wait->add_option("--timeout", timeout, "give up after this many seconds (exit 1)");
   auto* hosts = app.add_subcommand("hosts", "list workers (qbhosts)");
   auto* ping = app.add_subcommand("ping", "is the supervisor there? (qbping)");
-  for (auto* sub : {jobs, show, out, err, kill, block, unblock, wait, hosts, ping}) {
+  for (auto* sub : {jobs, show, out, err, kill, retry, block, unblock, wait, hosts, ping}) {
     sub->add_flag("--json", json, "print JSON");
     sub->add_option("--supervisor", supervisor, "supervisor client endpoint");
   }
@@ -148,6 +152,18 @@ int main(int argc, char** argv) {
         std::cout << reply.dump(2) << "\n";
       } else {
         for (const auto& id : get_array(reply, done)) std::cout << done << " job " << id << "\n";
+        for (const auto& e : get_array(reply, "errors")) std::cerr << "qb: " << e.get<std::string>() << "\n";
+      }
+      return get_array(reply, "errors").empty() ? 0 : kFailed;
+    } else if (*retry) {
+      Json body{{"ids", parse_ids(ids)}, {"user", current_user()}};
+      if (!work.empty()) body["work"] = work;
+      const Json reply = client.request("retry", body);
+      if (json) {
+        std::cout << reply.dump(2) << "\n";
+      } else {
+        for (const auto& r : get_array(reply, "retried"))
+          std::cout << "job " << get_int(r, "id") << ": " << get_int(r, "items") << " item(s) back to pending\n";
         for (const auto& e : get_array(reply, "errors")) std::cerr << "qb: " << e.get<std::string>() << "\n";
       }
       return get_array(reply, "errors").empty() ? 0 : kFailed;

@@ -65,6 +65,10 @@ void Farm::restore(std::vector<Job> jobs, JobId max_stored_id) {
         item.reason = "requeued: the supervisor restarted while it ran";
         mark_item(js.job.id, i);
       }
+      if (item.status == WorkStatus::retrying) {
+        item.status = WorkStatus::pending;  // the delay is not kept across a restart
+        mark_item(js.job.id, i);
+      }
       if (item.status == WorkStatus::pending) js.pending.insert(i);
     }
     // Instances are indexed by subid; a record the store could not read leaves
@@ -397,8 +401,95 @@ void Farm::on_work_result(const std::string& rid, const Json& body) {
   item.reason = get_string(body, "reason");
   item.resultpackage = get_object(body, "resultpackage");
   run.item.reset();
+  if (item.status == WorkStatus::failed) {
+    item.failures += 1;
+    // Retries left: the item waits out the delay as `retrying`, then pends again.
+    if (static_cast<int>(item.failures) <= js->job.spec.retrywork) {
+      const double delay = js->job.spec.retryworkdelay;
+      item.reason += " (retry " + std::to_string(item.failures) + " of " +
+                     std::to_string(js->job.spec.retrywork) + ")";
+      if (delay > 0) {
+        item.status = WorkStatus::retrying;
+        retries_.emplace(now_seconds() + delay, std::make_pair(js->job.id, static_cast<std::size_t>(index)));
+      } else {
+        requeue_item(*js, static_cast<std::size_t>(index));
+      }
+    }
+  }
   mark_item(js->job.id, static_cast<std::size_t>(index));
   update_status(*js);
+}
+
+void Farm::requeue_item(JobState& js, std::size_t index) {
+  js.job.agenda[index].status = WorkStatus::pending;
+  js.pending.insert(index);
+  mark_item(js.job.id, index);
+  requeue_queue_entry(js);
+}
+
+void Farm::release_due_retries(double now) {
+  while (!retries_.empty() && retries_.begin()->first <= now) {
+    const auto [id, index] = retries_.begin()->second;
+    retries_.erase(retries_.begin());
+    JobState* js = find_job(id);
+    if (js && js->job.agenda[index].status == WorkStatus::retrying) requeue_item(*js, index);
+  }
+}
+
+Json Farm::retry_jobs(const Json& body) {
+  const std::string work = get_string(body, "work");
+  std::set<Frame> frames;
+  if (!work.empty()) {
+    const auto list = expand_range(work);  // throws RangeError: a clear message
+    frames.insert(list.begin(), list.end());
+  }
+  // Does an item hold any frame of `work`? Items not named as frames never do.
+  auto selected = [&](const AgendaItem& item) {
+    if (frames.empty()) return true;
+    try {
+      for (const auto& run : parse_range(item.name))
+        for (std::size_t i = 0; i < run.count(); ++i)
+          if (frames.count(run.at(i))) return true;
+    } catch (const RangeError&) {
+    }
+    return false;
+  };
+  const auto ids = id_list(body);
+  if (ids.empty()) throw std::runtime_error("retry: no job ids given");
+  const std::string who = get_string(body, "user", "unknown");
+  Json retried = Json::array(), errors = Json::array();
+  for (JobId id : ids) {
+    JobState* js = find_job(id);
+    if (!js) {
+      errors.push_back("no job " + std::to_string(id));
+      continue;
+    }
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < js->job.agenda.size(); ++i) {
+      auto& item = js->job.agenda[i];
+      if ((item.status != WorkStatus::failed && item.status != WorkStatus::killed) || !selected(item)) continue;
+      item.reason = "retried by " + who;
+      item.failures = 0;
+      requeue_item(*js, i);
+      ++n;
+    }
+    if (n == 0) {
+      errors.push_back("job " + std::to_string(id) + " has no failed or killed items" +
+                       (work.empty() ? "" : " in " + work));
+      continue;
+    }
+    if (is_terminal(js->job.status)) {
+      js->job.status = JobStatus::pending;
+      js->job.timecomplete.reset();
+      js->job.reason.clear();
+    }
+    update_status(*js);
+    requeue_queue_entry(*js);
+    retried.push_back(Json{{"id", id}, {"items", n}});
+    spdlog::info("job {}: {} item(s) retried by {}", id, n, who);
+  }
+  schedule_needed = true;
+  return Json{{"retried", retried}, {"errors", errors}};
 }
 
 void Farm::on_instance_done(const std::string& rid, const Json& body) {

@@ -76,6 +76,11 @@ class Farm {
 
   // Marks workers that missed their heartbeats as down and requeues their work.
   void check_heartbeats(double now_steady, double timeout);
+  // Returns items whose retry delay has passed (now: Unix seconds) to pending.
+  void release_due_retries(double now);
+  // qb retry: failed and killed items (of body.work, a frame range, if given)
+  // go back to pending, and an ended job runs again.
+  Json retry_jobs(const Json& body);
   // Starts instances on hosts with free slots, best job first.
   void schedule();
 
@@ -102,6 +107,7 @@ class Farm {
   void lose_host_work(HostRecord& host, const std::string& reason);
   void update_status(JobState& js);
   void fail_job(JobState& js, const std::string& reason);
+  void requeue_item(JobState& js, std::size_t index);
   // Applies `act` to each job named in body.ids that has not ended; the reply
   // lists them under `done_key` and the others under `errors`.
   Json for_each_live_job(const Json& body, const char* verb, const char* done_key,
@@ -116,6 +122,7 @@ class Farm {
   std::map<std::string, HostRecord> hosts_;   // by name
   std::map<std::string, std::string> rid_to_host_;
   std::set<QueueKey> queue_;                  // jobs that want another instance
+  std::multimap<double, std::pair<JobId, std::size_t>> retries_;  // due time -> item
   JobId next_id_ = 1;
 };
 

@@ -91,6 +91,7 @@ void Server::run(const std::atomic<bool>& stop) {
     }
     if (steady_now() >= next_check) {
       farm_.check_heartbeats(steady_now(), heartbeat_timeout);
+      farm_.release_due_retries(now_seconds());
       next_check = steady_now() + std::min(1.0, config_.heartbeat_interval);
     }
     if (farm_.schedule_needed) farm_.schedule();
@@ -148,6 +149,7 @@ proto::Message Server::handle_client(const proto::Message& msg) {
     if (msg.type == p::kShow) return p::reply_ok(msg, farm_.show_job(b));
     if (msg.type == p::kHosts) return p::reply_ok(msg, farm_.list_hosts());
     if (msg.type == p::kKill) return p::reply_ok(msg, farm_.kill_jobs(b));
+    if (msg.type == p::kRetry) return p::reply_ok(msg, farm_.retry_jobs(b));
     if (msg.type == p::kBlock) return p::reply_ok(msg, farm_.block_jobs(b, true));
     if (msg.type == p::kUnblock) return p::reply_ok(msg, farm_.block_jobs(b, false));
     if (msg.type == p::kPing)

@@ -121,6 +121,7 @@ Json to_json(const AgendaItem& i) {
   return Json{{"name", i.name},
               {"status", to_string(i.status)},
               {"attempts", i.attempts},
+              {"failures", i.failures},
               {"attempt_id", i.attempt_id},
               {"host", i.host.empty() ? Json(nullptr) : Json(i.host)},
               {"subid", i.subid},
@@ -142,6 +143,7 @@ AgendaItem item_from_json(const Json& j) {
   i.status = get_enum(j, "status", WorkStatus::pending, parse_work_status);
   i.attempts = static_cast<std::uint32_t>(get_int(j, "attempts"));
   i.attempt_id = static_cast<std::uint64_t>(get_int(j, "attempt_id"));
+  i.failures = static_cast<std::uint32_t>(get_int(j, "failures"));
   i.host = get_string(j, "host");
   i.subid = static_cast<std::int32_t>(get_int(j, "subid", -1));
   i.exitcode = get_opt_int(j, "exitcode");
@@ -201,6 +203,7 @@ Json to_json(const JobSpec& s) {
               {"agenda", s.agenda},     {"package", s.package},
               {"env", s.env},           {"callbacks", cbs},
               {"dependency", s.dependency}, {"blocked", s.blocked},
+              {"retrywork", s.retrywork}, {"retryworkdelay", s.retryworkdelay},
               {"cwd", s.cwd}};
 }
 
@@ -227,6 +230,8 @@ JobSpec spec_from_json(const Json& j) {
   for (const auto& c : get_array(j, "callbacks")) s.callbacks.push_back(callback_from_json(c));
   s.dependency = get_string(j, "dependency");
   s.blocked = get_bool(j, "blocked");
+  s.retrywork = get_int32(j, "retrywork", 0);
+  s.retryworkdelay = get_double(j, "retryworkdelay");
   s.cwd = get_string(j, "cwd");
   return s;
 }
@@ -251,7 +256,9 @@ Json to_json(const Job& job, bool with_agenda) {
             {"padding", job.spec.padding},
             {"package", job.spec.package},
             {"env", job.spec.env},
-            {"cwd", job.spec.cwd}};
+            {"cwd", job.spec.cwd},
+            {"retrywork", job.spec.retrywork},
+            {"retryworkdelay", job.spec.retryworkdelay}};
   const Progress p = progress_of(job);
   j["progress"] = {{"total", p.total},     {"pending", p.pending}, {"running", p.running},
                    {"complete", p.complete}, {"failed", p.failed}};

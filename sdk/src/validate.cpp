@@ -46,6 +46,10 @@ std::vector<std::string> validate(const JobSpec& s) {
   if (s.partitions < 0) err("partitions: must not be negative, got " + std::to_string(s.partitions));
   if (s.padding < 0 || s.padding > 32)
     err("padding: must be between 0 and 32, got " + std::to_string(s.padding));
+  if (s.retrywork < 0 || s.retrywork > 1000)
+    err("retrywork: must be between 0 and 1000, got " + std::to_string(s.retrywork));
+  if (!(s.retryworkdelay >= 0 && s.retryworkdelay <= 7 * 86400))
+    err("retryworkdelay: must be between 0 and 604800 seconds");
   if (s.label.size() > kMaxNameLength) err("label: longer than 255 characters");
   if (!s.range.empty() && !s.agenda.empty())
     err("agenda: give either a range or a list of agenda items, not both");

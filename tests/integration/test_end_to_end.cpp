@@ -1,6 +1,7 @@
 // End-to-end tests: each one starts its own supervisor and workers on loopback
 // (farm_fixture.hpp), drives them with qbsub and qb as a user would, and checks
 // what happened through `qb ... --json` and the files the jobs wrote.
+#include <fstream>
 #include <signal.h>
 
 #include <algorithm>
@@ -503,6 +504,67 @@ TEST_F(EndToEnd, JobsStartInPriorityOrder) {
   const double ta = started(a), tb = started(b), tc = started(c);
   EXPECT_LT(tb, tc) << "priority 5 before 5000";
   EXPECT_LT(tc, ta) << "priority 5000 before 9999";
+}
+
+
+// ---------------------------------------------------------------- retries and job control
+
+TEST_F(EndToEnd, FailedItemsAreRetriedAutomaticallyAndByHand) {
+  start_supervisor();
+  start_worker("w1", 2);
+  // Each frame fails the first time it runs (it leaves a mark), then succeeds.
+  const std::string marks = path("m");
+  const auto flaky = submit({"--range", "1-3", "--retrywork", "2", "--retryworkdelay", "0.2", "sh", "-c",
+                             "test -e " + marks + "QB_FRAME_NUMBER && exit 0; touch " + marks +
+                                 "QB_FRAME_NUMBER; exit 5"});
+  EXPECT_EQ(wait_terminal(flaky), "complete");
+  for (const auto& item : show(flaky).at("agenda")) {
+    EXPECT_EQ(item.value("attempts", 0), 2) << item.dump();
+    EXPECT_EQ(item.value("failures", 0), 1) << item.dump();
+  }
+
+  // Without --retrywork a failure stands until `qb retry`; --work picks frames.
+  const std::string gate = path("gate");
+  const auto gated = submit({"--range", "1-4", "sh", "-c", "test QB_FRAME_NUMBER -lt 3 || test -e " + gate});
+  EXPECT_EQ(wait_terminal(gated), "failed");
+  { std::ofstream(gate) << "open"; }
+  const RunResult one = run({"qb", "retry", id_text(gated), "--work", "3"});
+  EXPECT_EQ(one.code, 0) << one.describe();
+  EXPECT_EQ(wait_terminal(gated), "failed") << "item 4 was not retried and still fails";
+  EXPECT_EQ(find_item(show(gated), "3")->value("status", ""), "complete");
+  EXPECT_EQ(find_item(show(gated), "4")->value("status", ""), "failed");
+  const RunResult rest = run({"qbretry", id_text(gated)});
+  EXPECT_EQ(rest.code, 0) << rest.describe();
+  EXPECT_EQ(wait_terminal(gated), "complete");
+  const RunResult nothing = run({"qb", "retry", id_text(gated)});
+  EXPECT_EQ(nothing.code, 1) << "nothing left to retry: " << nothing.describe();
+}
+
+TEST_F(EndToEnd, BlockedJobsStartNothingUntilUnblocked) {
+  start_supervisor();
+  start_worker("w1", 1);
+  const auto held = submit({"--status", "blocked", "echo", "held"});
+  const auto other = submit({"echo", "other"});
+  EXPECT_EQ(wait_terminal(other), "complete");
+  EXPECT_EQ(show(held).value("status", ""), "blocked");
+  EXPECT_TRUE(show(held).at("instances").empty());
+  const RunResult unblock = run({"qbunblock", id_text(held)});
+  EXPECT_EQ(unblock.code, 0) << unblock.describe();
+  EXPECT_EQ(wait_terminal(held), "complete");
+
+  // Blocking a running job stops its work and puts the item back to pending.
+  const std::string pid_file = path("pid");
+  const auto running = submit({"--range", "1", "sh", "-c", "echo $$ > " + pid_file + "; exec sleep 300"});
+  std::optional<pid_t> frame;
+  ASSERT_TRUE(wait_until([&] { return (frame = read_pid(pid_file)).has_value(); }));
+  track_pid(*frame);
+  const RunResult block = run({"qb", "block", id_text(running)});
+  EXPECT_EQ(block.code, 0) << block.describe();
+  EXPECT_TRUE(wait_until([&] { return !process_alive(*frame); }, 10s)) << "the blocked job's frame still runs";
+  const Json job = show(running);
+  EXPECT_EQ(job.value("status", ""), "blocked");
+  EXPECT_EQ(job.at("agenda")[0].value("status", ""), "pending") << job.dump();
+  run({"qb", "kill", id_text(running)});
 }
 
 }  // namespace

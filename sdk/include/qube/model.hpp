@@ -44,6 +44,7 @@ struct AgendaItem {
   std::string name;
   WorkStatus status = WorkStatus::pending;
   std::uint32_t attempts = 0;
+  std::uint32_t failures = 0;  // attempts that failed (not those lost with a worker)
   // Identifies the current dispatch; a result carrying another id is stale.
   std::uint64_t attempt_id = 0;
   std::string host;
@@ -97,6 +98,8 @@ struct JobSpec {
   std::vector<Callback> callbacks;
   std::string dependency;
   bool blocked = false;         // submit held (qbsub --status blocked)
+  int retrywork = 0;            // a failed item runs again up to this many times
+  double retryworkdelay = 0;    // seconds before such a retry
   std::string cwd;              // working directory for the processes; empty: worker's
 };
 

@@ -37,6 +37,7 @@ inline constexpr const char* kHosts = "hosts";     // {} -> {hosts:[Host]}
 inline constexpr const char* kKill = "kill";       // {ids, user} -> {killed, errors}
 inline constexpr const char* kBlock = "block";     // {ids, user} -> {blocked, errors}
 inline constexpr const char* kUnblock = "unblock"; // {ids, user} -> {unblocked, errors}
+inline constexpr const char* kRetry = "retry";     // {ids, work?, user} -> {retried:[{id, items}], errors}
 inline constexpr const char* kOutput = "output";   // {id, subid?, stream, offset?} -> {parts:[{subid, size, data}], status}
 inline constexpr const char* kPing = "ping";       // {} -> {version, protocol, time}
 
