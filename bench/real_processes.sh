@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Issue 7's "real processes" figure, measured simply: N frames of /bin/true on one
+# real qbworker with 2 slots, from submit to the job recorded complete, against
+# `seq N | xargs -P2 -n1 /bin/true` in the same run.
+#   bench/real_processes.sh [N]      (default 1000; uses build/bin)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-1000}
+BIN=build/bin
+DIR=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$DIR"' EXIT
+"$BIN/qbsupervisor" --data "$DIR/data" --workers tcp://127.0.0.1:0 --clients tcp://127.0.0.1:0 --log-level warn &
+for _ in $(seq 100); do [ -s "$DIR/data/endpoints.json" ] && break; sleep 0.05; done
+endpoint() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$DIR/data/endpoints.json"; }
+export QB_SUPERVISOR=$(endpoint clients)
+"$BIN/qbworker" --supervisor "$(endpoint workers)" --name bench --slots 2 --log-level warn &
+for _ in $(seq 100); do "$BIN/qb" hosts --json | grep -q '"active"' && break; sleep 0.05; done
+
+start=$(date +%s.%N)
+"$BIN/qbsub" --range "1-$N" --cpus 2 --waiton /bin/true > /dev/null 2>&1
+qube=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')
+start=$(date +%s.%N)
+seq "$N" | xargs -P2 -n1 /bin/true
+xargs_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')
+awk -v n="$N" -v q="$qube" -v x="$xargs_s" \
+  'BEGIN{printf "{\"frames\": %d, \"qube_s\": %.3f, \"xargs_s\": %.3f, \"ratio\": %.2f}\n", n, q, x, q/x}'
