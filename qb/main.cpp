@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -44,6 +45,28 @@ std::vector<JobId> parse_ids(const std::vector<std::string>& texts) {
   return ids;
 }
 
+// Prints an instance's output as it grows, like tail -f, until its job ends.
+bool follow_output(Client& client, Json body) {
+  std::uint64_t offset = 0;
+  while (true) {
+    body["offset"] = offset;
+    const Json reply = client.request("output", body);
+    const auto parsed = parse_job_status(get_string(reply, "status"));
+    std::size_t got = 0;
+    for (const auto& p : get_array(reply, "parts")) {
+      const auto& bin = p.at("data").get_binary();
+      std::cout.write(reinterpret_cast<const char*>(bin.data()), static_cast<std::streamsize>(bin.size()));
+      got += bin.size();
+    }
+    std::cout.flush();
+    offset += got;
+    // The job's end is read before its output, so once it has ended, an empty
+    // read means everything has been printed.
+    if (got == 0 && parsed && is_terminal(*parsed)) return true;
+    if (got == 0) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
 // Qube's tool names map onto subcommands.
 std::vector<std::string> arguments(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -72,16 +95,26 @@ int main(int argc, char** argv) {
   jobs->add_option("--status", status, "only jobs with this status");
   auto* show = app.add_subcommand("show", "a job with its agenda and instances");
   show->add_option("id", ref, "job id")->required();
+  bool follow = false;
   auto* out = app.add_subcommand("out", "a job's standard output (qbout)");
   out->add_option("id", ref, "ID or ID.SUB")->required();
+  out->add_flag("--follow,-f", follow, "with ID.SUB: keep printing as output arrives, until the job ends");
   auto* err = app.add_subcommand("err", "a job's standard error (qberr)");
   err->add_option("id", ref, "ID or ID.SUB")->required();
+  err->add_flag("--follow,-f", follow, "with ID.SUB: keep printing as output arrives, until the job ends");
   auto* kill = app.add_subcommand("kill", "kill jobs (qbkill)");
   kill->add_option("ids", ids, "job ids")->required();
   std::string work;
   auto* retry = app.add_subcommand("retry", "failed and killed items back to pending (qbretry)");
   retry->add_option("ids", ids, "job ids")->required();
   retry->add_option("--work", work, "only items holding frames of this range, e.g. 100-120");
+  auto* complete = app.add_subcommand("complete", "mark items done without running them");
+  complete->add_option("ids", ids, "job ids")->required();
+  complete->add_option("--work", work, "only items holding frames of this range, e.g. 115,118");
+  auto* interrupt = app.add_subcommand("interrupt", "kill running work now; its items go back to pending");
+  interrupt->add_option("ids", ids, "job ids")->required();
+  auto* remove = app.add_subcommand("remove", "forget ended jobs and their logs (qbremove)");
+  remove->add_option("ids", ids, "job ids")->required();
   auto* block = app.add_subcommand("block", "hold jobs: running work goes back to pending (qbblock)");
   block->add_option("ids", ids, "job ids")->required();
   auto* unblock = app.add_subcommand("unblock", "release blocked jobs (qbunblock)");
@@ -91,7 +124,7 @@ int main(int argc, char** argv) {
   wait->add_option("--timeout", timeout, "give up after this many seconds (exit 1)");
   auto* hosts = app.add_subcommand("hosts", "list workers (qbhosts)");
   auto* ping = app.add_subcommand("ping", "is the supervisor there? (qbping)");
-  for (auto* sub : {jobs, show, out, err, kill, retry, block, unblock, wait, hosts, ping}) {
+  for (auto* sub : {jobs, show, out, err, kill, retry, complete, interrupt, remove, block, unblock, wait, hosts, ping}) {
     sub->add_flag("--json", json, "print JSON");
     sub->add_option("--supervisor", supervisor, "supervisor client endpoint");
   }
@@ -125,6 +158,10 @@ int main(int argc, char** argv) {
       const auto [id, sub] = parse_job_ref(ref, true);
       Json body{{"id", id}, {"stream", *err ? "err" : "out"}};
       if (sub >= 0) body["subid"] = sub;
+      if (follow) {
+        if (sub < 0) throw UsageError("--follow needs one instance: ID.SUB");
+        return follow_output(client, body) ? 0 : kFailed;
+      }
       const Json reply = client.request("output", body);
       const Json& parts = get_array(reply, "parts");
       if (json) {
@@ -143,10 +180,10 @@ int main(int argc, char** argv) {
         }
         std::cout.flush();
       }
-    } else if (*kill || *block || *unblock) {
+    } else if (*kill || *block || *unblock || *interrupt || *remove) {
       // One request per verb; the reply lists the jobs acted on and the errors.
-      const char* verb = *kill ? "kill" : *block ? "block" : "unblock";
-      const char* done = *kill ? "killed" : *block ? "blocked" : "unblocked";
+      const char* verb = *kill ? "kill" : *block ? "block" : *unblock ? "unblock" : *interrupt ? "interrupt" : "remove";
+      const char* done = *kill ? "killed" : *block ? "blocked" : *unblock ? "unblocked" : *interrupt ? "interrupted" : "removed";
       const Json reply = client.request(verb, Json{{"ids", parse_ids(ids)}, {"user", current_user()}});
       if (json) {
         std::cout << reply.dump(2) << "\n";
@@ -155,15 +192,16 @@ int main(int argc, char** argv) {
         for (const auto& e : get_array(reply, "errors")) std::cerr << "qb: " << e.get<std::string>() << "\n";
       }
       return get_array(reply, "errors").empty() ? 0 : kFailed;
-    } else if (*retry) {
+    } else if (*retry || *complete) {
       Json body{{"ids", parse_ids(ids)}, {"user", current_user()}};
       if (!work.empty()) body["work"] = work;
-      const Json reply = client.request("retry", body);
+      const Json reply = client.request(*retry ? "retry" : "complete", body);
       if (json) {
         std::cout << reply.dump(2) << "\n";
       } else {
-        for (const auto& r : get_array(reply, "retried"))
-          std::cout << "job " << get_int(r, "id") << ": " << get_int(r, "items") << " item(s) back to pending\n";
+        for (const auto& r : get_array(reply, *retry ? "retried" : "completed"))
+          std::cout << "job " << get_int(r, "id") << ": " << get_int(r, "items") << " item(s) "
+                    << (*retry ? "back to pending" : "marked done") << "\n";
         for (const auto& e : get_array(reply, "errors")) std::cerr << "qb: " << e.get<std::string>() << "\n";
       }
       return get_array(reply, "errors").empty() ? 0 : kFailed;

@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
   app.add_option("--status", status, "initial status: 'blocked' holds the job until unblocked");
   app.add_option("--retrywork", spec.retrywork, "run a failed agenda item again up to N times");
   app.add_option("--retryworkdelay", spec.retryworkdelay, "seconds to wait before such a retry");
+  app.add_option("--timelimit", spec.timelimit, "seconds the job may run before it is killed and failed");
+  app.add_option("--agendatimelimit", spec.agendatimelimit, "seconds one agenda item may run before it is killed and failed");
   app.add_option("--label", spec.label, "label naming the job within its process group");
   app.add_option("--cwd", spec.cwd, "working directory of the job's processes (default: the worker's)");
   app.add_option("--supervisor", supervisor, "supervisor client endpoint (default: $QB_SUPERVISOR)");

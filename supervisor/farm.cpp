@@ -17,6 +17,30 @@ double steady_now() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
+// Which agenda items a `--work RANGE` names: those holding any of its frames.
+// Without a range, every item. Items not named as frames are never named.
+class WorkSelector {
+ public:
+  explicit WorkSelector(const std::string& work) {
+    if (work.empty()) return;
+    const auto list = expand_range(work);  // throws RangeError: a clear message
+    frames_.insert(list.begin(), list.end());
+  }
+  bool operator()(const AgendaItem& item) const {
+    if (frames_.empty()) return true;
+    try {
+      for (const auto& run : parse_range(item.name))
+        for (std::size_t i = 0; i < run.count(); ++i)
+          if (frames_.count(run.at(i))) return true;
+    } catch (const RangeError&) {
+    }
+    return false;
+  }
+
+ private:
+  std::set<Frame> frames_;
+};
+
 // Runs of an agenda-less job that count: lost instances are owed again.
 int runs_started(const Job& job) {
   int n = 0;
@@ -186,31 +210,39 @@ Json Farm::list_hosts() const {
   return Json{{"hosts", out}};
 }
 
-Json Farm::for_each_live_job(const Json& body, const char* verb, const char* done_key,
-                             const std::function<void(JobState&, const std::string& who)>& act) {
+Json Farm::for_each_job(const Json& body, const char* verb, bool ended_too,
+                        const std::function<Json(JobState&, const std::string& who)>& act) {
   const auto ids = id_list(body);
-  if (ids.empty()) throw std::runtime_error(std::string(verb) + ": no job ids given");
+  if (ids.empty()) throw std::runtime_error("no job ids given");
   const std::string who = get_string(body, "user", "unknown");
   Json done = Json::array(), errors = Json::array();
   for (JobId id : ids) {
     JobState* js = find_job(id);
     if (!js) {
       errors.push_back("no job " + std::to_string(id));
-    } else if (is_terminal(js->job.status)) {
+      continue;
+    }
+    if (!ended_too && is_terminal(js->job.status)) {
       errors.push_back("job " + std::to_string(id) + " is already " + std::string(to_string(js->job.status)));
-    } else {
-      act(*js, who);
+      continue;
+    }
+    Json outcome = act(*js, who);
+    if (outcome.is_string()) {
+      errors.push_back(outcome);
+      continue;
+    }
+    if (find_job(id)) {  // `remove` erases it
       dirty_jobs.insert(id);
       requeue_queue_entry(*js);
-      done.push_back(id);
     }
+    done.push_back(outcome.is_null() ? Json(id) : outcome);
   }
   schedule_needed = true;
-  return Json{{done_key, done}, {"errors", errors}};
+  return Json{{verb, done}, {"errors", errors}};
 }
 
 Json Farm::kill_jobs(const Json& body) {
-  return for_each_live_job(body, "kill", "killed", [&](JobState& js, const std::string& who) {
+  return for_each_job(body, "killed", false, [&](JobState& js, const std::string& who) -> Json {
     const JobId id = js.job.id;
     stop_running(js, WorkStatus::killed, "killed by " + who);
     for (std::size_t i : js.pending) {
@@ -223,6 +255,7 @@ Json Farm::kill_jobs(const Json& body) {
     js.job.reason = "killed by " + who;
     js.job.timecomplete = now_seconds();
     spdlog::info("job {} killed by {}", id, who);
+    return nullptr;
   });
 }
 
@@ -239,8 +272,8 @@ void Farm::stop_running(JobState& js, WorkStatus to, const std::string& reason) 
 }
 
 Json Farm::block_jobs(const Json& body, bool block) {
-  return for_each_live_job(body, block ? "block" : "unblock", block ? "blocked" : "unblocked",
-                           [&](JobState& js, const std::string& who) {
+  return for_each_job(body, block ? "blocked" : "unblocked", false,
+                      [&](JobState& js, const std::string& who) -> Json {
     const bool blocked = js.job.status == JobStatus::blocked;
     if (block && !blocked) {
       stop_running(js, WorkStatus::pending, "requeued: job blocked by " + who);
@@ -253,7 +286,88 @@ Json Farm::block_jobs(const Json& body, bool block) {
       update_status(js);
       spdlog::info("job {} unblocked by {}", js.job.id, who);
     }
+    return nullptr;
   });
+}
+
+Json Farm::interrupt_jobs(const Json& body) {
+  return for_each_job(body, "interrupted", false, [&](JobState& js, const std::string& who) -> Json {
+    // A job without agenda owes the interrupted runs again.
+    for (const auto& [subid, run] : js.running) js.job.instances[static_cast<std::size_t>(subid)].lost = true;
+    stop_running(js, WorkStatus::pending, "requeued: interrupted by " + who);
+    spdlog::info("job {} interrupted by {}", js.job.id, who);
+    return nullptr;
+  });
+}
+
+Json Farm::complete_work(const Json& body) {
+  const std::string work = get_string(body, "work");
+  const WorkSelector selected(work);
+  return for_each_job(body, "completed", true, [&](JobState& js, const std::string& who) -> Json {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
+      auto& item = js.job.agenda[i];
+      if (item.status == WorkStatus::running || item.status == WorkStatus::complete ||
+          item.status == WorkStatus::skipped || !selected(item))
+        continue;
+      js.pending.erase(i);
+      item.status = WorkStatus::skipped;
+      item.reason = "completed by " + who + " without running";
+      item.timecomplete = now_seconds();
+      mark_item(js.job.id, i);
+      ++n;
+    }
+    if (n == 0) return "job " + std::to_string(js.job.id) + " has no items to complete" + (work.empty() ? "" : " in " + work);
+    if (js.job.status == JobStatus::failed || js.job.status == JobStatus::killed) {
+      js.job.status = JobStatus::pending;  // re-derived below: complete if nothing else is left
+      js.job.timecomplete.reset();
+    }
+    update_status(js);
+    return Json{{"id", js.job.id}, {"items", n}};
+  });
+}
+
+Json Farm::remove_jobs(const Json& body) {
+  return for_each_job(body, "removed", true, [&](JobState& js, const std::string&) -> Json {
+    if (!is_terminal(js.job.status))
+      return "job " + std::to_string(js.job.id) + " is " + std::string(to_string(js.job.status)) +
+             "; only ended jobs can be removed (kill it first)";
+    const JobId id = js.job.id;
+    queue_.erase(QueueKey{js.job.spec.priority, id});
+    jobs_.erase(id);
+    removed_jobs.insert(id);
+    return nullptr;
+  });
+}
+
+void Farm::check_time_limits(double now) {
+  for (auto& [id, js] : jobs_) {
+    const auto& spec = js.job.spec;
+    if (js.running.empty() || (spec.timelimit <= 0 && spec.agendatimelimit <= 0)) continue;
+    if (spec.timelimit > 0 && js.job.timestart && now - *js.job.timestart > spec.timelimit) {
+      const std::string reason = "exceeded the job's time limit of " + fmt::format("{:g} s", spec.timelimit);
+      stop_running(js, WorkStatus::failed, reason);
+      fail_job(js, reason);
+      continue;
+    }
+    if (spec.agendatimelimit <= 0) continue;
+    for (auto& [subid, run] : js.running) {
+      if (!run.item) continue;
+      AgendaItem& item = js.job.agenda[*run.item];
+      if (!item.timestart || now - *item.timestart <= spec.agendatimelimit) continue;
+      // The instance is killed with its item: the application may be wedged.
+      const auto& inst = js.job.instances[static_cast<std::size_t>(subid)];
+      if (auto h = hosts_.find(inst.host); h != hosts_.end())
+        send_worker(h->second.routing_id, proto::Message{proto::kKillInstance, 0, Json{{"job", id}, {"subid", subid}}});
+      const std::size_t index = *run.item;
+      release_item(js, index, WorkStatus::failed,
+                   "exceeded the item time limit of " + fmt::format("{:g} s", spec.agendatimelimit));
+      run.item.reset();
+      retry_if_allowed(js, index);
+      update_status(js);
+      requeue_queue_entry(js);
+    }
+  }
 }
 
 // ---------------------------------------------------------------- workers
@@ -401,23 +515,23 @@ void Farm::on_work_result(const std::string& rid, const Json& body) {
   item.reason = get_string(body, "reason");
   item.resultpackage = get_object(body, "resultpackage");
   run.item.reset();
-  if (item.status == WorkStatus::failed) {
-    item.failures += 1;
-    // Retries left: the item waits out the delay as `retrying`, then pends again.
-    if (static_cast<int>(item.failures) <= js->job.spec.retrywork) {
-      const double delay = js->job.spec.retryworkdelay;
-      item.reason += " (retry " + std::to_string(item.failures) + " of " +
-                     std::to_string(js->job.spec.retrywork) + ")";
-      if (delay > 0) {
-        item.status = WorkStatus::retrying;
-        retries_.emplace(now_seconds() + delay, std::make_pair(js->job.id, static_cast<std::size_t>(index)));
-      } else {
-        requeue_item(*js, static_cast<std::size_t>(index));
-      }
-    }
-  }
+  if (item.status == WorkStatus::failed) retry_if_allowed(*js, static_cast<std::size_t>(index));
   mark_item(js->job.id, static_cast<std::size_t>(index));
   update_status(*js);
+}
+
+void Farm::retry_if_allowed(JobState& js, std::size_t index) {
+  AgendaItem& item = js.job.agenda[index];
+  item.failures += 1;
+  // Retries left: the item waits out the delay as `retrying`, then pends again.
+  if (static_cast<int>(item.failures) > js.job.spec.retrywork) return;
+  item.reason += " (retry " + std::to_string(item.failures) + " of " + std::to_string(js.job.spec.retrywork) + ")";
+  if (js.job.spec.retryworkdelay > 0) {
+    item.status = WorkStatus::retrying;
+    retries_.emplace(now_seconds() + js.job.spec.retryworkdelay, std::make_pair(js.job.id, index));
+  } else {
+    requeue_item(js, index);
+  }
 }
 
 void Farm::requeue_item(JobState& js, std::size_t index) {
@@ -438,58 +552,29 @@ void Farm::release_due_retries(double now) {
 
 Json Farm::retry_jobs(const Json& body) {
   const std::string work = get_string(body, "work");
-  std::set<Frame> frames;
-  if (!work.empty()) {
-    const auto list = expand_range(work);  // throws RangeError: a clear message
-    frames.insert(list.begin(), list.end());
-  }
-  // Does an item hold any frame of `work`? Items not named as frames never do.
-  auto selected = [&](const AgendaItem& item) {
-    if (frames.empty()) return true;
-    try {
-      for (const auto& run : parse_range(item.name))
-        for (std::size_t i = 0; i < run.count(); ++i)
-          if (frames.count(run.at(i))) return true;
-    } catch (const RangeError&) {
-    }
-    return false;
-  };
-  const auto ids = id_list(body);
-  if (ids.empty()) throw std::runtime_error("retry: no job ids given");
-  const std::string who = get_string(body, "user", "unknown");
-  Json retried = Json::array(), errors = Json::array();
-  for (JobId id : ids) {
-    JobState* js = find_job(id);
-    if (!js) {
-      errors.push_back("no job " + std::to_string(id));
-      continue;
-    }
+  const WorkSelector selected(work);
+  return for_each_job(body, "retried", true, [&](JobState& js, const std::string& who) -> Json {
     std::size_t n = 0;
-    for (std::size_t i = 0; i < js->job.agenda.size(); ++i) {
-      auto& item = js->job.agenda[i];
+    for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
+      auto& item = js.job.agenda[i];
       if ((item.status != WorkStatus::failed && item.status != WorkStatus::killed) || !selected(item)) continue;
       item.reason = "retried by " + who;
       item.failures = 0;
-      requeue_item(*js, i);
+      requeue_item(js, i);
       ++n;
     }
-    if (n == 0) {
-      errors.push_back("job " + std::to_string(id) + " has no failed or killed items" +
-                       (work.empty() ? "" : " in " + work));
-      continue;
+    if (n == 0)
+      return "job " + std::to_string(js.job.id) + " has no failed or killed items" +
+             (work.empty() ? "" : " in " + work);
+    if (is_terminal(js.job.status)) {
+      js.job.status = JobStatus::pending;
+      js.job.timecomplete.reset();
+      js.job.reason.clear();
     }
-    if (is_terminal(js->job.status)) {
-      js->job.status = JobStatus::pending;
-      js->job.timecomplete.reset();
-      js->job.reason.clear();
-    }
-    update_status(*js);
-    requeue_queue_entry(*js);
-    retried.push_back(Json{{"id", id}, {"items", n}});
-    spdlog::info("job {}: {} item(s) retried by {}", id, n, who);
-  }
-  schedule_needed = true;
-  return Json{{"retried", retried}, {"errors", errors}};
+    update_status(js);
+    spdlog::info("job {}: {} item(s) retried by {}", js.job.id, n, who);
+    return Json{{"id", js.job.id}, {"items", n}};
+  });
 }
 
 void Farm::on_instance_done(const std::string& rid, const Json& body) {

@@ -81,6 +81,15 @@ class Farm {
   // qb retry: failed and killed items (of body.work, a frame range, if given)
   // go back to pending, and an ended job runs again.
   Json retry_jobs(const Json& body);
+  // qb interrupt: kill the running work now; its items go back to pending.
+  Json interrupt_jobs(const Json& body);
+  // qb complete (OpenCue's "eat frames"): items of body.work become `skipped`
+  // without running, which counts as done.
+  Json complete_work(const Json& body);
+  // qb remove: forgets ended jobs; the server deletes their rows and logs.
+  Json remove_jobs(const Json& body);
+  // Kills work past the job's --timelimit or the item's --agendatimelimit.
+  void check_time_limits(double now);
   // Starts instances on hosts with free slots, best job first.
   void schedule();
 
@@ -91,6 +100,7 @@ class Farm {
   std::set<JobId> dirty_jobs;
   std::set<std::pair<JobId, std::size_t>> dirty_items;
   std::set<std::pair<JobId, std::int32_t>> dirty_instances;
+  std::set<JobId> removed_jobs;
   std::vector<Outgoing> outbox;
   bool schedule_needed = false;
 
@@ -108,10 +118,12 @@ class Farm {
   void update_status(JobState& js);
   void fail_job(JobState& js, const std::string& reason);
   void requeue_item(JobState& js, std::size_t index);
-  // Applies `act` to each job named in body.ids that has not ended; the reply
-  // lists them under `done_key` and the others under `errors`.
-  Json for_each_live_job(const Json& body, const char* verb, const char* done_key,
-                         const std::function<void(JobState&, const std::string& who)>& act);
+  // Applies `act` to each job named in body.ids (ended ones only if `ended_too`).
+  // `act` returns null (report the id), a summary, or a string: an error.
+  // The reply lists the summaries under `verb` and the errors under `errors`.
+  Json for_each_job(const Json& body, const char* verb, bool ended_too,
+                    const std::function<Json(JobState&, const std::string& who)>& act);
+  void retry_if_allowed(JobState& js, std::size_t index);
   // Asks workers to kill the job's running instances; their items become `to`.
   void stop_running(JobState& js, WorkStatus to, const std::string& reason);
   void mark_item(JobId id, std::size_t index) { dirty_items.emplace(id, index); }

@@ -92,6 +92,7 @@ void Server::run(const std::atomic<bool>& stop) {
     if (steady_now() >= next_check) {
       farm_.check_heartbeats(steady_now(), heartbeat_timeout);
       farm_.release_due_retries(now_seconds());
+      farm_.check_time_limits(now_seconds());
       next_check = steady_now() + std::min(1.0, config_.heartbeat_interval);
     }
     if (farm_.schedule_needed) farm_.schedule();
@@ -149,6 +150,9 @@ proto::Message Server::handle_client(const proto::Message& msg) {
     if (msg.type == p::kShow) return p::reply_ok(msg, farm_.show_job(b));
     if (msg.type == p::kHosts) return p::reply_ok(msg, farm_.list_hosts());
     if (msg.type == p::kKill) return p::reply_ok(msg, farm_.kill_jobs(b));
+    if (msg.type == p::kInterrupt) return p::reply_ok(msg, farm_.interrupt_jobs(b));
+    if (msg.type == p::kComplete) return p::reply_ok(msg, farm_.complete_work(b));
+    if (msg.type == p::kRemove) return p::reply_ok(msg, farm_.remove_jobs(b));
     if (msg.type == p::kRetry) return p::reply_ok(msg, farm_.retry_jobs(b));
     if (msg.type == p::kBlock) return p::reply_ok(msg, farm_.block_jobs(b, true));
     if (msg.type == p::kUnblock) return p::reply_ok(msg, farm_.block_jobs(b, false));
@@ -184,8 +188,11 @@ proto::Message Server::handle_client(const proto::Message& msg) {
 }
 
 void Server::commit() {
-  if (farm_.dirty_jobs.empty() && farm_.dirty_items.empty() && farm_.dirty_instances.empty()) return;
+  if (farm_.dirty_jobs.empty() && farm_.dirty_items.empty() && farm_.dirty_instances.empty() &&
+      farm_.removed_jobs.empty())
+    return;
   store_->begin();
+  for (JobId id : farm_.removed_jobs) store_->remove_job(id);
   for (JobId id : farm_.dirty_jobs)
     if (const JobState* js = farm_.job(id)) store_->put_job(js->job);
   for (const auto& [id, index] : farm_.dirty_items)
@@ -197,6 +204,8 @@ void Server::commit() {
   farm_.dirty_jobs.clear();
   farm_.dirty_items.clear();
   farm_.dirty_instances.clear();
+  for (JobId id : farm_.removed_jobs) logs_.remove(id);  // after the commit: rows first, then files
+  farm_.removed_jobs.clear();
 }
 
 void Server::flush() {

@@ -204,6 +204,7 @@ Json to_json(const JobSpec& s) {
               {"env", s.env},           {"callbacks", cbs},
               {"dependency", s.dependency}, {"blocked", s.blocked},
               {"retrywork", s.retrywork}, {"retryworkdelay", s.retryworkdelay},
+              {"timelimit", s.timelimit}, {"agendatimelimit", s.agendatimelimit},
               {"cwd", s.cwd}};
 }
 
@@ -232,6 +233,8 @@ JobSpec spec_from_json(const Json& j) {
   s.blocked = get_bool(j, "blocked");
   s.retrywork = get_int32(j, "retrywork", 0);
   s.retryworkdelay = get_double(j, "retryworkdelay");
+  s.timelimit = get_double(j, "timelimit");
+  s.agendatimelimit = get_double(j, "agendatimelimit");
   s.cwd = get_string(j, "cwd");
   return s;
 }
@@ -258,7 +261,9 @@ Json to_json(const Job& job, bool with_agenda) {
             {"env", job.spec.env},
             {"cwd", job.spec.cwd},
             {"retrywork", job.spec.retrywork},
-            {"retryworkdelay", job.spec.retryworkdelay}};
+            {"retryworkdelay", job.spec.retryworkdelay},
+            {"timelimit", job.spec.timelimit},
+            {"agendatimelimit", job.spec.agendatimelimit}};
   const Progress p = progress_of(job);
   j["progress"] = {{"total", p.total},     {"pending", p.pending}, {"running", p.running},
                    {"complete", p.complete}, {"failed", p.failed}};

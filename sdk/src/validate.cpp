@@ -50,6 +50,8 @@ std::vector<std::string> validate(const JobSpec& s) {
     err("retrywork: must be between 0 and 1000, got " + std::to_string(s.retrywork));
   if (!(s.retryworkdelay >= 0 && s.retryworkdelay <= 7 * 86400))
     err("retryworkdelay: must be between 0 and 604800 seconds");
+  if (!(s.timelimit >= 0)) err("timelimit: must not be negative");
+  if (!(s.agendatimelimit >= 0)) err("agendatimelimit: must not be negative");
   if (s.label.size() > kMaxNameLength) err("label: longer than 255 characters");
   if (!s.range.empty() && !s.agenda.empty())
     err("agenda: give either a range or a list of agenda items, not both");

@@ -1,6 +1,7 @@
 // End-to-end tests: each one starts its own supervisor and workers on loopback
 // (farm_fixture.hpp), drives them with qbsub and qb as a user would, and checks
 // what happened through `qb ... --json` and the files the jobs wrote.
+#include <filesystem>
 #include <fstream>
 #include <signal.h>
 
@@ -565,6 +566,33 @@ TEST_F(EndToEnd, BlockedJobsStartNothingUntilUnblocked) {
   EXPECT_EQ(job.value("status", ""), "blocked");
   EXPECT_EQ(job.at("agenda")[0].value("status", ""), "pending") << job.dump();
   run({"qb", "kill", id_text(running)});
+}
+
+TEST_F(EndToEnd, TimeLimitsCompleteAndRemove) {
+  start_supervisor();
+  start_worker("w1", 2);
+  // Frame 2 hangs past its item limit; the others finish.
+  const auto items = submit({"--range", "1-3", "--agendatimelimit", "1", "sh", "-c",
+                             "test QB_FRAME_NUMBER -eq 2 && exec sleep 60; exit 0"});
+  const auto whole = submit({"--timelimit", "1", "sleep", "60"});
+  EXPECT_EQ(wait_terminal(items), "failed");
+  const Json items_job = show(items);
+  const Json* hung = find_item(items_job, "2");
+  ASSERT_NE(hung, nullptr);
+  EXPECT_NE(hung->value("reason", "").find("time limit"), std::string::npos) << hung->dump();
+  EXPECT_EQ(wait_terminal(whole), "failed");
+  EXPECT_NE(show(whole).value("reason", "").find("time limit"), std::string::npos) << show(whole).dump();
+
+  // "Eat" the failed frame: the job completes without running it again.
+  const RunResult eat = run({"qb", "complete", id_text(items), "--work", "2"});
+  EXPECT_EQ(eat.code, 0) << eat.describe();
+  EXPECT_EQ(show(items).value("status", ""), "complete");
+  EXPECT_EQ(find_item(show(items), "2")->value("status", ""), "skipped");
+
+  const RunResult removed = run({"qbremove", id_text(items), id_text(whole)});
+  EXPECT_EQ(removed.code, 0) << removed.describe();
+  EXPECT_FALSE(try_show(items).has_value());
+  EXPECT_FALSE(std::filesystem::exists(path("data/logs/" + id_text(items))));
 }
 
 }  // namespace

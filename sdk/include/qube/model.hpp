@@ -100,6 +100,8 @@ struct JobSpec {
   bool blocked = false;         // submit held (qbsub --status blocked)
   int retrywork = 0;            // a failed item runs again up to this many times
   double retryworkdelay = 0;    // seconds before such a retry
+  double timelimit = 0;         // seconds the job may run; 0: no limit
+  double agendatimelimit = 0;   // seconds one agenda item may run; 0: no limit
   std::string cwd;              // working directory for the processes; empty: worker's
 };
 

@@ -38,6 +38,9 @@ inline constexpr const char* kKill = "kill";       // {ids, user} -> {killed, er
 inline constexpr const char* kBlock = "block";     // {ids, user} -> {blocked, errors}
 inline constexpr const char* kUnblock = "unblock"; // {ids, user} -> {unblocked, errors}
 inline constexpr const char* kRetry = "retry";     // {ids, work?, user} -> {retried:[{id, items}], errors}
+inline constexpr const char* kInterrupt = "interrupt";  // {ids, user} -> {interrupted, errors}
+inline constexpr const char* kComplete = "complete";    // {ids, work?, user} -> {completed:[{id, items}], errors}
+inline constexpr const char* kRemove = "remove";        // {ids, user} -> {removed, errors}
 inline constexpr const char* kOutput = "output";   // {id, subid?, stream, offset?} -> {parts:[{subid, size, data}], status}
 inline constexpr const char* kPing = "ping";       // {} -> {version, protocol, time}
 
