@@ -519,7 +519,8 @@ TEST_F(EndToEnd, FailedItemsAreRetriedAutomaticallyAndByHand) {
                              "test -e " + marks + "QB_FRAME_NUMBER && exit 0; touch " + marks +
                                  "QB_FRAME_NUMBER; exit 5"});
   EXPECT_EQ(wait_terminal(flaky), "complete");
-  for (const auto& item : show(flaky).at("agenda")) {
+  const Json flaky_job = show(flaky);  // named: a range-for over a temporary's member dangles
+  for (const auto& item : flaky_job.at("agenda")) {
     EXPECT_EQ(item.value("attempts", 0), 2) << item.dump();
     EXPECT_EQ(item.value("failures", 0), 1) << item.dump();
   }
