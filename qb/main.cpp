@@ -97,11 +97,11 @@ int main(int argc, char** argv) {
   show->add_option("id", ref, "job id")->required();
   bool follow = false;
   auto* out = app.add_subcommand("out", "a job's standard output (qbout)");
-  out->add_option("id", ref, "ID or ID.SUB")->required();
-  out->add_flag("--follow,-f", follow, "with ID.SUB: keep printing as output arrives, until the job ends");
   auto* err = app.add_subcommand("err", "a job's standard error (qberr)");
-  err->add_option("id", ref, "ID or ID.SUB")->required();
-  err->add_flag("--follow,-f", follow, "with ID.SUB: keep printing as output arrives, until the job ends");
+  for (auto* stream : {out, err}) {
+    stream->add_option("id", ref, "ID or ID.SUB")->required();
+    stream->add_flag("--follow,-f", follow, "with ID.SUB: keep printing as output arrives, until the job ends");
+  }
   auto* kill = app.add_subcommand("kill", "kill jobs (qbkill)");
   kill->add_option("ids", ids, "job ids")->required();
   std::string work;

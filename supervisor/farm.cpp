@@ -301,28 +301,42 @@ Json Farm::interrupt_jobs(const Json& body) {
 }
 
 Json Farm::complete_work(const Json& body) {
+  return act_on_items(
+      body, "completed", "items to complete",
+      [](const AgendaItem& item) {
+        return item.status != WorkStatus::running && item.status != WorkStatus::complete &&
+               item.status != WorkStatus::skipped;
+      },
+      [&](JobState& js, std::size_t i, const std::string& who) {
+        js.pending.erase(i);
+        auto& item = js.job.agenda[i];
+        item.status = WorkStatus::skipped;
+        item.reason = "completed by " + who + " without running";
+        item.timecomplete = now_seconds();
+        mark_item(js.job.id, i);
+      });
+}
+
+Json Farm::act_on_items(const Json& body, const char* verb, const char* what,
+                        const std::function<bool(const AgendaItem&)>& eligible,
+                        const std::function<void(JobState&, std::size_t, const std::string&)>& act) {
   const std::string work = get_string(body, "work");
   const WorkSelector selected(work);
-  return for_each_job(body, "completed", true, [&](JobState& js, const std::string& who) -> Json {
+  return for_each_job(body, verb, true, [&](JobState& js, const std::string& who) -> Json {
     std::size_t n = 0;
     for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
-      auto& item = js.job.agenda[i];
-      if (item.status == WorkStatus::running || item.status == WorkStatus::complete ||
-          item.status == WorkStatus::skipped || !selected(item))
-        continue;
-      js.pending.erase(i);
-      item.status = WorkStatus::skipped;
-      item.reason = "completed by " + who + " without running";
-      item.timecomplete = now_seconds();
-      mark_item(js.job.id, i);
+      if (!eligible(js.job.agenda[i]) || !selected(js.job.agenda[i])) continue;
+      act(js, i, who);
       ++n;
     }
-    if (n == 0) return "job " + std::to_string(js.job.id) + " has no items to complete" + (work.empty() ? "" : " in " + work);
-    if (js.job.status == JobStatus::failed || js.job.status == JobStatus::killed) {
-      js.job.status = JobStatus::pending;  // re-derived below: complete if nothing else is left
+    if (n == 0) return "job " + std::to_string(js.job.id) + " has no " + what + (work.empty() ? "" : " in " + work);
+    if (is_terminal(js.job.status)) {
+      js.job.status = JobStatus::pending;  // re-derived below from its items
       js.job.timecomplete.reset();
+      js.job.reason.clear();
     }
     update_status(js);
+    spdlog::info("job {}: {} item(s) {} by {}", js.job.id, n, verb, who);
     return Json{{"id", js.job.id}, {"items", n}};
   });
 }
@@ -551,30 +565,14 @@ void Farm::release_due_retries(double now) {
 }
 
 Json Farm::retry_jobs(const Json& body) {
-  const std::string work = get_string(body, "work");
-  const WorkSelector selected(work);
-  return for_each_job(body, "retried", true, [&](JobState& js, const std::string& who) -> Json {
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
-      auto& item = js.job.agenda[i];
-      if ((item.status != WorkStatus::failed && item.status != WorkStatus::killed) || !selected(item)) continue;
-      item.reason = "retried by " + who;
-      item.failures = 0;
-      requeue_item(js, i);
-      ++n;
-    }
-    if (n == 0)
-      return "job " + std::to_string(js.job.id) + " has no failed or killed items" +
-             (work.empty() ? "" : " in " + work);
-    if (is_terminal(js.job.status)) {
-      js.job.status = JobStatus::pending;
-      js.job.timecomplete.reset();
-      js.job.reason.clear();
-    }
-    update_status(js);
-    spdlog::info("job {}: {} item(s) retried by {}", js.job.id, n, who);
-    return Json{{"id", js.job.id}, {"items", n}};
-  });
+  return act_on_items(
+      body, "retried", "failed or killed items",
+      [](const AgendaItem& item) { return item.status == WorkStatus::failed || item.status == WorkStatus::killed; },
+      [&](JobState& js, std::size_t i, const std::string& who) {
+        js.job.agenda[i].reason = "retried by " + who;
+        js.job.agenda[i].failures = 0;
+        requeue_item(js, i);
+      });
 }
 
 void Farm::on_instance_done(const std::string& rid, const Json& body) {

@@ -124,6 +124,12 @@ class Farm {
   Json for_each_job(const Json& body, const char* verb, bool ended_too,
                     const std::function<Json(JobState&, const std::string& who)>& act);
   void retry_if_allowed(JobState& js, std::size_t index);
+  // For each job in body.ids (ended ones too): applies `act` to every `eligible`
+  // item holding frames of body.work (all if none); an ended job with such items
+  // runs again. A job with none is an error naming `what`.
+  Json act_on_items(const Json& body, const char* verb, const char* what,
+                    const std::function<bool(const AgendaItem&)>& eligible,
+                    const std::function<void(JobState&, std::size_t, const std::string& who)>& act);
   // Asks workers to kill the job's running instances; their items become `to`.
   void stop_running(JobState& js, WorkStatus to, const std::string& reason);
   void mark_item(JobId id, std::size_t index) { dirty_items.emplace(id, index); }
