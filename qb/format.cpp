@@ -1,6 +1,10 @@
 #include "format.hpp"
 
+#include <csignal>
+#include <cstring>
 #include <ctime>
+#include <map>
+#include <set>
 #include <iomanip>
 #include <sstream>
 
@@ -39,6 +43,38 @@ std::string memory(std::int64_t kb) {
   else if (kb >= 1024) o << std::fixed << std::setprecision(1) << kb / 1024.0 << "M";
   else o << kb << "K";
   return o.str();
+}
+
+// "exit 1", "signal 9 (SIGKILL)": how an attempt ended.
+std::string outcome(const Json& a) {
+  if (auto it = a.find("signal"); it != a.end() && it->is_number_integer()) {
+    const int sig = it->get<int>();
+    const char* name = sigabbrev_np(sig);
+    return "signal " + std::to_string(sig) + (name ? std::string(" (SIG") + name + ")" : "");
+  }
+  if (auto it = a.find("exitcode"); it != a.end() && it->is_number_integer())
+    return "exit " + std::to_string(it->get<int>());
+  return "no exit code";
+}
+
+// What a wrangler usually reads into an exit (OpenCue's failure analysis).
+std::string hint(const Json& a) {
+  if (auto it = a.find("signal"); it != a.end() && it->is_number_integer()) {
+    switch (it->get<int>()) {
+      case SIGKILL: return "killed: often out of memory (the kernel's OOM killer) or a kill";
+      case SIGSEGV: return "crashed (segmentation fault)";
+      case SIGABRT: return "aborted (an assertion or an uncaught exception)";
+      case SIGTERM: return "terminated (killed by a user or a time limit)";
+      default: return "";
+    }
+  }
+  if (auto it = a.find("exitcode"); it != a.end() && it->is_number_integer()) {
+    const int code = it->get<int>();
+    if (code == 137) return "128+9: killed, often out of memory";
+    if (code == 127) return "command not found";
+    if (code == 126) return "command not executable";
+  }
+  return "";
 }
 
 }  // namespace
@@ -83,6 +119,22 @@ void print_job(std::ostream& out, const Json& j) {
           << memory(get_int(i, "peak_rss_kb")) << get_string(i, "reason") << "\n";
     }
   }
+  // Items that ran more than once: every attempt, oldest first.
+  bool header = false;
+  for (const auto& i : agenda) {
+    const Json& history = get_array(i, "history");
+    if (history.size() < 2 && get_int(i, "failures") == 0) continue;
+    if (!header) {
+      out << "\n  ATTEMPTS\n";
+      header = true;
+    }
+    for (const auto& a : history)
+      out << "  " << std::setw(14) << text(i, "name") << "#" << std::setw(4) << get_int(a, "attempt_id")
+          << std::setw(10) << text(a, "status") << std::setw(16) << text(a, "host") << std::setw(22)
+          << outcome(a) << std::setw(16) << when(a, "timestart") << std::setw(9)
+          << seconds(get_double(a, "walltime")) << std::setw(8) << memory(get_int(a, "peak_rss_kb"))
+          << get_string(a, "reason") << "\n";
+  }
   const Json& instances = get_array(j, "instances");
   if (!instances.empty()) {
     out << "\n  " << std::left << std::setw(10) << "INSTANCE" << std::setw(10) << "STATUS" << std::setw(16)
@@ -106,6 +158,57 @@ void print_hosts(std::ostream& out, const Json& hosts) {
         << (std::to_string(get_int(h, "slots_used")) + "/" + std::to_string(get_int(h, "slots")))
         << std::setw(10) << (std::to_string(get_int(h, "memory_mb")) + "M") << std::setw(18)
         << when(h, "last_heartbeat") << types << "\n";
+  }
+}
+
+void print_history(std::ostream& out, const Json& events) {
+  for (const auto& e : events) out << when(e, "time") << "  " << std::left << std::setw(10) << text(e, "event") << text(e, "text") << "\n";
+}
+
+Json failure_summary(const Json& job) {
+  std::map<std::string, std::map<std::string, int>> by_host;  // host -> outcome -> count
+  std::map<std::string, std::pair<int, std::set<std::string>>> by_outcome;  // outcome -> count, hosts
+  std::map<std::string, std::string> hints;
+  int total = 0;
+  for (const auto& item : get_array(job, "agenda"))
+    for (const auto& a : get_array(item, "history")) {
+      if (get_string(a, "status") != "failed") continue;
+      const std::string host = get_string(a, "host", "-");
+      const std::string what = outcome(a);
+      ++by_host[host][what];
+      ++by_outcome[what].first;
+      by_outcome[what].second.insert(host);
+      hints[what] = hint(a);
+      ++total;
+    }
+  Json hosts = Json::array(), outcomes = Json::array();
+  for (const auto& [host, counts] : by_host) {
+    int n = 0;
+    for (const auto& [what, c] : counts) n += c;
+    hosts.push_back(Json{{"host", host}, {"failures", n}, {"outcomes", counts}});
+  }
+  for (const auto& [what, entry] : by_outcome)
+    outcomes.push_back(Json{{"outcome", what}, {"failures", entry.first}, {"hosts", entry.second}, {"hint", hints[what]}});
+  return Json{{"id", job.value("id", 0)}, {"failures", total}, {"by_host", hosts}, {"by_outcome", outcomes}};
+}
+
+void print_failures(std::ostream& out, const Json& job) {
+  const Json summary = failure_summary(job);
+  out << "job " << get_int(job, "id") << ": " << get_int(summary, "failures") << " failed attempt(s)\n";
+  if (get_int(summary, "failures") == 0) return;
+  out << "\n  BY HOST\n";
+  for (const auto& h : summary["by_host"]) {
+    out << "  " << std::left << std::setw(20) << get_string(h, "host") << std::setw(6) << get_int(h, "failures");
+    std::string parts;
+    for (const auto& [what, c] : h["outcomes"].items()) parts += (parts.empty() ? "" : ", ") + what + " x" + c.dump();
+    out << parts << "\n";
+  }
+  out << "\n  BY EXIT\n";
+  for (const auto& o : summary["by_outcome"]) {
+    out << "  " << std::left << std::setw(24) << get_string(o, "outcome") << std::setw(6) << get_int(o, "failures")
+        << "on " << o["hosts"].size() << " host(s)";
+    if (!get_string(o, "hint").empty()) out << "  - " << get_string(o, "hint");
+    out << "\n";
   }
 }
 

@@ -9,5 +9,11 @@ namespace qube::qb {
 void print_jobs(std::ostream& out, const Json& jobs);
 void print_job(std::ostream& out, const Json& job);
 void print_hosts(std::ostream& out, const Json& hosts);
+// qb history: one line per event.
+void print_history(std::ostream& out, const Json& events);
+// qb show --failed: every failed attempt grouped by host and by exit code or
+// signal, with what such an exit usually means.
+Json failure_summary(const Json& job);
+void print_failures(std::ostream& out, const Json& job);
 
 }  // namespace qube::qb

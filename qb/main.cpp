@@ -2,6 +2,7 @@
 // qbhosts, qbkill, qbout, qberr, ...): the same binary, dispatched on argv[0].
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -67,6 +68,48 @@ bool follow_output(Client& client, Json body) {
   }
 }
 
+// qb modify's fields: each option given becomes one field of the request's `set`.
+struct ModifyField {
+  const char* flag;
+  const char* key;
+  const char* help;
+  enum Kind { integer, number, text, list, boolean } kind;
+  std::string value{};
+  CLI::Option* option = nullptr;
+};
+
+Json modify_request(const std::vector<ModifyField>& fields) {
+  Json set = Json::object();
+  for (const auto& f : fields) {
+    if (!f.option || f.option->count() == 0) continue;
+    try {
+      switch (f.kind) {
+        case ModifyField::integer: set[f.key] = std::stoll(f.value); break;
+        case ModifyField::number: set[f.key] = std::stod(f.value); break;
+        case ModifyField::text: set[f.key] = f.value; break;
+        case ModifyField::boolean: set[f.key] = f.value == "1" || f.value == "true" || f.value == "yes"; break;
+        case ModifyField::list: {
+          Json list = Json::array();
+          std::size_t start = 0;
+          while (start <= f.value.size()) {
+            const auto comma = f.value.find(',', start);
+            const std::string part = f.value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+            if (!part.empty()) list.push_back(part);
+            if (comma == std::string::npos) break;
+            start = comma + 1;
+          }
+          set[f.key] = list;
+          break;
+        }
+      }
+    } catch (const std::logic_error&) {
+      throw UsageError(std::string(f.flag) + ": '" + f.value + "' is not a number");
+    }
+  }
+  if (set.empty()) throw UsageError("modify: nothing to change (e.g. --priority 10)");
+  return set;
+}
+
 // Qube's tool names map onto subcommands.
 std::vector<std::string> arguments(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -85,14 +128,16 @@ int main(int argc, char** argv) {
   app.add_option("--supervisor", supervisor, "supervisor client endpoint (default: $QB_SUPERVISOR)");
 
   std::vector<std::string> ids;
-  std::string user, status, ref;
-  bool all = false;
+  std::string user, status, ref, work, f_name;
+  long long f_pgrp = 0;
   double timeout = 0;
 
   auto* jobs = app.add_subcommand("jobs", "list jobs (qbjobs)");
   jobs->add_option("ids", ids, "job ids (default: all)");
   jobs->add_option("--user", user, "only this user's jobs");
   jobs->add_option("--status", status, "only jobs with this status");
+  jobs->add_option("--name", f_name, "only jobs whose name matches this glob");
+  jobs->add_option("--pgrp", f_pgrp, "only jobs of this process group");
   auto* show = app.add_subcommand("show", "a job with its agenda and instances");
   show->add_option("id", ref, "job id")->required();
   bool follow = false;
@@ -102,33 +147,77 @@ int main(int argc, char** argv) {
     stream->add_option("id", ref, "ID or ID.SUB")->required();
     stream->add_flag("--follow,-f", follow, "with ID.SUB: keep printing as output arrives, until the job ends");
   }
-  auto* kill = app.add_subcommand("kill", "kill jobs (qbkill)");
-  kill->add_option("ids", ids, "job ids")->required();
-  std::string work;
-  auto* retry = app.add_subcommand("retry", "failed and killed items back to pending (qbretry)");
-  retry->add_option("ids", ids, "job ids")->required();
-  retry->add_option("--work", work, "only items holding frames of this range, e.g. 100-120");
-  auto* complete = app.add_subcommand("complete", "mark items done without running them");
-  complete->add_option("ids", ids, "job ids")->required();
-  complete->add_option("--work", work, "only items holding frames of this range, e.g. 115,118");
-  auto* interrupt = app.add_subcommand("interrupt", "kill running work now; its items go back to pending");
-  interrupt->add_option("ids", ids, "job ids")->required();
-  auto* remove = app.add_subcommand("remove", "forget ended jobs and their logs (qbremove)");
-  remove->add_option("ids", ids, "job ids")->required();
-  auto* block = app.add_subcommand("block", "hold jobs: running work goes back to pending (qbblock)");
-  block->add_option("ids", ids, "job ids")->required();
-  auto* unblock = app.add_subcommand("unblock", "release blocked jobs (qbunblock)");
-  unblock->add_option("ids", ids, "job ids")->required();
+  // Verbs that steer jobs: ids and/or Qube's filters, e.g. "kill all my pending
+  // jobs": qb kill --user me --status pending. One request per verb; the reply
+  // lists the jobs acted on and the errors.
+  struct JobVerb {
+    const char* name;
+    const char* done;  // the reply's key, and the word printed
+    const char* help;
+    bool work = false;  // takes --work RANGE (item verbs)
+    CLI::App* cmd = nullptr;
+  };
+  std::vector<JobVerb> verbs = {
+      {"kill", "killed", "kill jobs: running work is killed (qbkill)"},
+      {"block", "blocked", "hold jobs: running work goes back to pending (qbblock)"},
+      {"unblock", "unblocked", "release blocked jobs (qbunblock)"},
+      {"suspend", "suspended", "stop running processes where they are (SIGSTOP); slots stay held"},
+      {"resume", "resumed", "continue suspended jobs (SIGCONT)"},
+      {"interrupt", "interrupted", "kill running work now; its items go back to pending"},
+      {"remove", "removed", "forget ended jobs and their logs (qbremove)"},
+      {"top", "moved", "run first among jobs of the same priority"},
+      {"bottom", "moved", "run last among jobs of the same priority"},
+      {"modify", "modified", "change jobs while they live (qbmodify)"},
+      {"retry", "retried", "failed and killed items back to pending (qbretry)", true},
+      {"requeue", "requeued", "like retry, but the job is held blocked so it can be modified first", true},
+      {"complete", "completed", "mark items done without running them (OpenCue's eat frames)", true},
+  };
+  std::vector<ModifyField> modify_fields = {
+      {"--priority", "priority", "1 (most urgent) to 9999", ModifyField::integer},
+      {"--cpus", "cpus", "instances to run at once", ModifyField::integer},
+      {"--max_cpus", "max_cpus", "may grow into idle slots up to this many instances", ModifyField::integer},
+      {"--name", "name", "job name", ModifyField::text},
+      {"--retrywork", "retrywork", "retries of a failed item", ModifyField::integer},
+      {"--retryworkdelay", "retryworkdelay", "seconds before such a retry", ModifyField::number},
+      {"--retrysubjob", "retrysubjob", "retries of an instance that dies", ModifyField::integer},
+      {"--timelimit", "timelimit", "seconds the job may run", ModifyField::number},
+      {"--agendatimelimit", "agendatimelimit", "seconds one item may run", ModifyField::number},
+      {"--hosts", "hosts", "only these hosts (comma separated)", ModifyField::list},
+      {"--omithosts", "omithosts", "never these hosts", ModifyField::list},
+      {"--groups", "groups", "only hosts in these groups", ModifyField::list},
+      {"--omitgroups", "omitgroups", "never hosts in these groups", ModifyField::list},
+      {"--requirements", "requirements", "Qube requirements expression", ModifyField::text},
+      {"--reservations", "reservations", "Qube reservations", ModifyField::text},
+      {"--description", "description", "free text", ModifyField::text},
+  };
+  for (auto& v : verbs) {
+    v.cmd = app.add_subcommand(v.name, v.help);
+    v.cmd->add_option("ids", ids, "job ids");
+    v.cmd->add_option("--user", user, "only jobs of this user");
+    v.cmd->add_option("--name", f_name, "only jobs whose name matches this glob");
+    v.cmd->add_option("--status", status, "only jobs with this status");
+    v.cmd->add_option("--pgrp", f_pgrp, "only jobs of this process group");
+    if (v.work) v.cmd->add_option("--work", work, "only items holding frames of this range, e.g. 100-120");
+  }
+  JobVerb& modify = verbs[9];
+  modify.cmd->remove_option(modify.cmd->get_option("--name"));
+  modify.cmd->add_option("--match-name", f_name, "only jobs whose name matches this glob");
+  for (auto& f : modify_fields) f.option = modify.cmd->add_option(f.flag, f.value, f.help);
+  auto* history = app.add_subcommand("history", "a job's events: submitted, started, failed, modified by whom ...");
+  history->add_option("id", ref, "job id")->required();
+  bool failed_only = false;
+  show->add_flag("--failed", failed_only, "group the failed attempts by host and by exit code");
   auto* wait = app.add_subcommand("wait", "wait for jobs to end; exit 0 if all complete");
   wait->add_option("ids", ids, "job ids")->required();
   wait->add_option("--timeout", timeout, "give up after this many seconds (exit 1)");
   auto* hosts = app.add_subcommand("hosts", "list workers (qbhosts)");
   auto* ping = app.add_subcommand("ping", "is the supervisor there? (qbping)");
-  for (auto* sub : {jobs, show, out, err, kill, retry, complete, interrupt, remove, block, unblock, wait, hosts, ping}) {
+  std::vector<CLI::App*> all_commands{jobs, show, out, err, history, wait, hosts, ping};
+  for (const auto& v : verbs) all_commands.push_back(v.cmd);
+  for (auto* sub : all_commands) {
     sub->add_flag("--json", json, "print JSON");
     sub->add_option("--supervisor", supervisor, "supervisor client endpoint");
   }
-  (void)all;
 
   try {
     auto args = arguments(argc, argv);
@@ -143,6 +232,8 @@ int main(int argc, char** argv) {
     if (*jobs) {
       Json body{{"ids", parse_ids(ids)}};
       if (!user.empty()) body["user"] = user;
+      if (!f_name.empty()) body["name"] = f_name;
+      if (f_pgrp > 0) body["pgrp"] = f_pgrp;
       if (!status.empty()) {
         if (!parse_job_status(status)) throw UsageError("--status: unknown status '" + status + "'");
         body["status"] = status;
@@ -152,7 +243,9 @@ int main(int argc, char** argv) {
       else qb::print_jobs(std::cout, get_array(reply, "jobs"));
     } else if (*show) {
       const Json reply = client.request("show", Json{{"id", parse_job_ref(ref, false).first}});
-      if (json) std::cout << get_object(reply, "job").dump(2) << "\n";
+      if (failed_only && json) std::cout << qb::failure_summary(get_object(reply, "job")).dump(2) << "\n";
+      else if (failed_only) qb::print_failures(std::cout, get_object(reply, "job"));
+      else if (json) std::cout << get_object(reply, "job").dump(2) << "\n";
       else qb::print_job(std::cout, get_object(reply, "job"));
     } else if (*out || *err) {
       const auto [id, sub] = parse_job_ref(ref, true);
@@ -180,31 +273,10 @@ int main(int argc, char** argv) {
         }
         std::cout.flush();
       }
-    } else if (*kill || *block || *unblock || *interrupt || *remove) {
-      // One request per verb; the reply lists the jobs acted on and the errors.
-      const char* verb = *kill ? "kill" : *block ? "block" : *unblock ? "unblock" : *interrupt ? "interrupt" : "remove";
-      const char* done = *kill ? "killed" : *block ? "blocked" : *unblock ? "unblocked" : *interrupt ? "interrupted" : "removed";
-      const Json reply = client.request(verb, Json{{"ids", parse_ids(ids)}, {"user", current_user()}});
-      if (json) {
-        std::cout << reply.dump(2) << "\n";
-      } else {
-        for (const auto& id : get_array(reply, done)) std::cout << done << " job " << id << "\n";
-        for (const auto& e : get_array(reply, "errors")) std::cerr << "qb: " << e.get<std::string>() << "\n";
-      }
-      return get_array(reply, "errors").empty() ? 0 : kFailed;
-    } else if (*retry || *complete) {
-      Json body{{"ids", parse_ids(ids)}, {"user", current_user()}};
-      if (!work.empty()) body["work"] = work;
-      const Json reply = client.request(*retry ? "retry" : "complete", body);
-      if (json) {
-        std::cout << reply.dump(2) << "\n";
-      } else {
-        for (const auto& r : get_array(reply, *retry ? "retried" : "completed"))
-          std::cout << "job " << get_int(r, "id") << ": " << get_int(r, "items") << " item(s) "
-                    << (*retry ? "back to pending" : "marked done") << "\n";
-        for (const auto& e : get_array(reply, "errors")) std::cerr << "qb: " << e.get<std::string>() << "\n";
-      }
-      return get_array(reply, "errors").empty() ? 0 : kFailed;
+    } else if (*history) {
+      const Json reply = client.request("history", Json{{"id", parse_job_ref(ref, false).first}});
+      if (json) std::cout << get_array(reply, "events").dump(2) << "\n";
+      else qb::print_history(std::cout, get_array(reply, "events"));
     } else if (*wait) {
       WaitOptions options;
       options.progress_bar = !json && isatty(STDOUT_FILENO);
@@ -214,6 +286,29 @@ int main(int argc, char** argv) {
       const bool ok = wait_for_jobs(client, job_ids, std::cout, options);
       if (json) std::cout << get_array(client.request("jobs", Json{{"ids", job_ids}}), "jobs").dump(2) << "\n";
       return ok ? 0 : kFailed;
+    } else if (auto v = std::find_if(verbs.begin(), verbs.end(), [](const JobVerb& v) { return v.cmd->parsed(); });
+               v != verbs.end()) {
+      Json body{{"ids", parse_ids(ids)}, {"user", current_user()}};
+      Json filter = Json::object();
+      if (!user.empty()) filter["user"] = user;
+      if (!f_name.empty()) filter["name"] = f_name;
+      if (!status.empty()) filter["status"] = status;
+      if (f_pgrp > 0) filter["pgrp"] = f_pgrp;
+      if (!filter.empty()) body["filter"] = filter;
+      if (ids.empty() && filter.empty()) throw UsageError(std::string(v->name) + ": give job ids or a filter (--user --name --status --pgrp)");
+      if (!work.empty()) body["work"] = work;
+      if (v->cmd == modify.cmd) body["set"] = modify_request(modify_fields);
+      const Json reply = client.request(v->name, body);
+      if (json) {
+        std::cout << reply.dump(2) << "\n";
+      } else {
+        for (const auto& r : get_array(reply, v->done)) {
+          if (r.is_object()) std::cout << "job " << get_int(r, "id") << ": " << get_int(r, "items") << " item(s) " << v->done << "\n";
+          else std::cout << v->done << " job " << r << "\n";
+        }
+        for (const auto& e : get_array(reply, "errors")) std::cerr << "qb: " << e.get<std::string>() << "\n";
+      }
+      return get_array(reply, "errors").empty() ? 0 : kFailed;
     } else if (*hosts) {
       const Json reply = client.request("hosts", Json::object());
       if (json) std::cout << get_array(reply, "hosts").dump(2) << "\n";

@@ -49,6 +49,11 @@ int main(int argc, char** argv) {
   app.add_option("--agendatimelimit", spec.agendatimelimit, "seconds one agenda item may run before it is killed and failed");
   app.add_option("--label", spec.label, "label naming the job within its process group");
   app.add_option("--cwd", spec.cwd, "working directory of the job's processes (default: the worker's)");
+  app.add_option("--retrysubjob", spec.retrysubjob, "start an instance that dies again, up to N times");
+  app.add_flag("--retrydifferenthost", spec.retrydifferenthost, "a retried item avoids the hosts it failed on");
+  std::string for_user;
+  app.add_option("--user", for_user, "submit on behalf of this user (admins only)");
+  app.add_option("--description", spec.description, "free text shown with the job");
   app.add_option("--supervisor", supervisor, "supervisor client endpoint (default: $QB_SUPERVISOR)");
   app.add_flag("--json", json, "print the submitted jobs as JSON");
   app.add_flag("--waiton", waiton, "wait until the job ends; exit 0 if complete, 1 if failed or killed");
@@ -94,7 +99,8 @@ int main(int argc, char** argv) {
   if ((spec.type == "cmdline" || spec.type == "cmdrange") && command.empty() &&
       !spec.package.contains("cmdline"))
     return usage("no command given (usage: qbsub [options] command args...)");
-  spec.user = current_user();
+  const std::string submitter = current_user();
+  spec.user = for_user.empty() ? submitter : for_user;
   if (!spec.cwd.empty()) spec.cwd = std::filesystem::absolute(spec.cwd).string();
   if (auto errors = validate(spec); !errors.empty()) {
     for (const auto& e : errors) std::cerr << "qbsub: " << e << "\n";
@@ -103,7 +109,7 @@ int main(int argc, char** argv) {
 
   try {
     Client client(resolve_supervisor(supervisor));
-    const Json reply = client.request("submit", Json{{"jobs", Json::array({to_json(spec)})}});
+    const Json reply = client.request("submit", Json{{"jobs", Json::array({to_json(spec)})}, {"user", submitter}});
     for (const auto& w : get_array(reply, "warnings")) std::cerr << "qbsub: warning: " << w.get<std::string>() << "\n";
     std::vector<JobId> ids;
     for (const auto& id : get_array(reply, "ids")) ids.push_back(id.get<JobId>());

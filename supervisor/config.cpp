@@ -16,6 +16,7 @@ Config load_config(const std::filesystem::path& file, Config c) {
   read_key(root, "heartbeat_interval", c.heartbeat_interval, file);
   read_key(root, "heartbeat_misses", c.heartbeat_misses, file);
   read_key(root, "log_level", c.log_level, file);
+  read_key(root, "admins", c.admins, file);
   if (c.heartbeat_interval <= 0 || c.heartbeat_interval > 3600)
     throw std::runtime_error(file.string() + ": heartbeat_interval must be between 0 and 3600 seconds");
   if (c.heartbeat_misses < 1) throw std::runtime_error(file.string() + ": heartbeat_misses must be at least 1");

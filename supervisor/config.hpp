@@ -3,6 +3,7 @@
 // config/supervisor.yaml, overridden by command-line flags.
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace qube::supervisor {
 
@@ -13,6 +14,8 @@ struct Config {
   double heartbeat_interval = 2.0;  // seconds between worker heartbeats
   int heartbeat_misses = 3;         // missed heartbeats before a worker is down
   std::string log_level = "info";
+  // Users who may steer any job and submit for others (qbsub --user).
+  std::vector<std::string> admins = {"root"};
 };
 
 // Reads a YAML file over the defaults; throws std::runtime_error naming the

@@ -17,29 +17,6 @@ double steady_now() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
-// Which agenda items a `--work RANGE` names: those holding any of its frames.
-// Without a range, every item. Items not named as frames are never named.
-class WorkSelector {
- public:
-  explicit WorkSelector(const std::string& work) {
-    if (work.empty()) return;
-    const auto list = expand_range(work);  // throws RangeError: a clear message
-    frames_.insert(list.begin(), list.end());
-  }
-  bool operator()(const AgendaItem& item) const {
-    if (frames_.empty()) return true;
-    try {
-      for (const auto& run : parse_range(item.name))
-        for (std::size_t i = 0; i < run.count(); ++i)
-          if (frames_.count(run.at(i))) return true;
-    } catch (const RangeError&) {
-    }
-    return false;
-  }
-
- private:
-  std::set<Frame> frames_;
-};
 
 // Runs of an agenda-less job that count: lost instances are owed again.
 int runs_started(const Job& job) {
@@ -63,14 +40,6 @@ std::vector<AgendaItem> build_agenda(const JobSpec& spec) {
   return agenda;
 }
 
-std::vector<JobId> id_list(const Json& body) {
-  std::vector<JobId> ids;
-  for (const auto& v : get_array(body, "ids")) {
-    if (!v.is_number_integer() || v.get<std::int64_t>() < 1) throw FormatError("ids must be positive integers");
-    ids.push_back(v.get<JobId>());
-  }
-  return ids;
-}
 
 }  // namespace
 
@@ -131,6 +100,7 @@ void Farm::restore(std::vector<Job> jobs, JobId max_stored_id) {
 Json Farm::submit(const Json& body) {
   const Json& list = get_array(body, "jobs");
   if (list.empty()) throw std::runtime_error("submit: no jobs given");
+  const std::string submitter = get_string(body, "user");
   std::vector<JobSpec> specs;
   for (std::size_t n = 0; n < list.size(); ++n) {
     JobSpec spec = spec_from_json(list[n]);
@@ -140,7 +110,11 @@ Json Farm::submit(const Json& body) {
       for (std::size_t i = 1; i < errors.size(); ++i) msg += "; " + errors[i];
       throw std::runtime_error(msg);
     }
-    if (spec.user.empty()) spec.user = "unknown";
+    if (spec.user.empty()) spec.user = submitter.empty() ? "unknown" : submitter;
+    // Submitting for someone else (qbsub --user) is for admins.
+    if (!submitter.empty() && spec.user != submitter && !policy_.admins.count(submitter))
+      throw std::runtime_error("only an admin may submit a job for another user ('" + spec.user + "'); " +
+                               submitter + " is not an admin");
     specs.push_back(std::move(spec));
   }
   // All jobs of one submission are accepted together, as one process group.
@@ -167,6 +141,8 @@ Json Farm::submit(const Json& body) {
     dirty_jobs.insert(js.job.id);
     requeue_queue_entry(js);
     ids.push_back(js.job.id);
+    emit(js, "submit", "job", "submitted by " + js.job.spec.user + (js.job.status == JobStatus::blocked ? " (blocked)" : ""),
+         js.job.spec.user);
     spdlog::info("job {} submitted by {}: {} ({} items, cpus {}, priority {})", js.job.id,
                  js.job.spec.user, js.job.spec.name, js.job.agenda.size(), js.job.spec.cpus,
                  js.job.spec.priority);
@@ -175,189 +151,22 @@ Json Farm::submit(const Json& body) {
   return Json{{"ids", ids}, {"warnings", warnings}};
 }
 
-Json Farm::list_jobs(const Json& body) const {
-  const auto ids = id_list(body);
-  const std::string user = get_string(body, "user");
-  const std::string status = get_string(body, "status");
-  Json out = Json::array();
-  auto add = [&](const JobState& js) {
-    if (!user.empty() && js.job.spec.user != user) return;
-    if (!status.empty() && to_string(js.job.status) != status) return;
-    out.push_back(to_json(js.job, false));
-  };
-  if (ids.empty()) {
-    for (const auto& [id, js] : jobs_) add(js);
-  } else {
-    for (JobId id : ids) {
-      auto it = jobs_.find(id);
-      if (it == jobs_.end()) throw std::runtime_error("no job " + std::to_string(id));
-      add(it->second);
-    }
-  }
-  return Json{{"jobs", out}};
-}
 
-Json Farm::show_job(const Json& body) const {
-  const auto id = static_cast<JobId>(get_int(body, "id"));
-  const JobState* js = job(id);
-  if (!js) throw std::runtime_error("no job " + std::to_string(id));
-  return Json{{"job", to_json(js->job, true)}};
-}
 
-Json Farm::list_hosts() const {
-  Json out = Json::array();
-  for (const auto& [name, h] : hosts_) out.push_back(to_json(h.host));
-  return Json{{"hosts", out}};
-}
 
-Json Farm::for_each_job(const Json& body, const char* verb, bool ended_too,
-                        const std::function<Json(JobState&, const std::string& who)>& act) {
-  const auto ids = id_list(body);
-  if (ids.empty()) throw std::runtime_error("no job ids given");
-  const std::string who = get_string(body, "user", "unknown");
-  Json done = Json::array(), errors = Json::array();
-  for (JobId id : ids) {
-    JobState* js = find_job(id);
-    if (!js) {
-      errors.push_back("no job " + std::to_string(id));
-      continue;
-    }
-    if (!ended_too && is_terminal(js->job.status)) {
-      errors.push_back("job " + std::to_string(id) + " is already " + std::string(to_string(js->job.status)));
-      continue;
-    }
-    Json outcome = act(*js, who);
-    if (outcome.is_string()) {
-      errors.push_back(outcome);
-      continue;
-    }
-    if (find_job(id)) {  // `remove` erases it
-      dirty_jobs.insert(id);
-      requeue_queue_entry(*js);
-    }
-    done.push_back(outcome.is_null() ? Json(id) : outcome);
-  }
-  schedule_needed = true;
-  return Json{{verb, done}, {"errors", errors}};
-}
 
-Json Farm::kill_jobs(const Json& body) {
-  return for_each_job(body, "killed", false, [&](JobState& js, const std::string& who) -> Json {
-    const JobId id = js.job.id;
-    stop_running(js, WorkStatus::killed, "killed by " + who);
-    for (std::size_t i : js.pending) {
-      js.job.agenda[i].status = WorkStatus::killed;
-      js.job.agenda[i].reason = "killed by " + who;
-      mark_item(id, i);
-    }
-    js.pending.clear();
-    js.job.status = JobStatus::killed;
-    js.job.reason = "killed by " + who;
-    js.job.timecomplete = now_seconds();
-    spdlog::info("job {} killed by {}", id, who);
-    return nullptr;
-  });
-}
 
-void Farm::stop_running(JobState& js, WorkStatus to, const std::string& reason) {
-  for (auto& [subid, run] : js.running) {
-    const auto& inst = js.job.instances[static_cast<std::size_t>(subid)];
-    auto h = hosts_.find(inst.host);
-    if (h != hosts_.end())
-      send_worker(h->second.routing_id,
-                  proto::Message{proto::kKillInstance, 0, Json{{"job", js.job.id}, {"subid", subid}}});
-    if (run.item) release_item(js, *run.item, to, reason);
-    run.item.reset();
-  }
-}
 
-Json Farm::block_jobs(const Json& body, bool block) {
-  return for_each_job(body, block ? "blocked" : "unblocked", false,
-                      [&](JobState& js, const std::string& who) -> Json {
-    const bool blocked = js.job.status == JobStatus::blocked;
-    if (block && !blocked) {
-      stop_running(js, WorkStatus::pending, "requeued: job blocked by " + who);
-      js.job.status = JobStatus::blocked;
-      js.job.reason = "blocked by " + who;
-      spdlog::info("job {} blocked by {}", js.job.id, who);
-    } else if (!block && blocked) {
-      js.job.status = JobStatus::pending;
-      js.job.reason.clear();
-      update_status(js);
-      spdlog::info("job {} unblocked by {}", js.job.id, who);
-    }
-    return nullptr;
-  });
-}
 
-Json Farm::interrupt_jobs(const Json& body) {
-  return for_each_job(body, "interrupted", false, [&](JobState& js, const std::string& who) -> Json {
-    // A job without agenda owes the interrupted runs again.
-    for (const auto& [subid, run] : js.running) js.job.instances[static_cast<std::size_t>(subid)].lost = true;
-    stop_running(js, WorkStatus::pending, "requeued: interrupted by " + who);
-    spdlog::info("job {} interrupted by {}", js.job.id, who);
-    return nullptr;
-  });
-}
 
-Json Farm::complete_work(const Json& body) {
-  return act_on_items(
-      body, "completed", "items to complete",
-      [](const AgendaItem& item) {
-        return item.status != WorkStatus::running && item.status != WorkStatus::complete &&
-               item.status != WorkStatus::skipped;
-      },
-      [&](JobState& js, std::size_t i, const std::string& who) {
-        js.pending.erase(i);
-        auto& item = js.job.agenda[i];
-        item.status = WorkStatus::skipped;
-        item.reason = "completed by " + who + " without running";
-        item.timecomplete = now_seconds();
-        mark_item(js.job.id, i);
-      });
-}
 
-Json Farm::act_on_items(const Json& body, const char* verb, const char* what,
-                        const std::function<bool(const AgendaItem&)>& eligible,
-                        const std::function<void(JobState&, std::size_t, const std::string&)>& act) {
-  const std::string work = get_string(body, "work");
-  const WorkSelector selected(work);
-  return for_each_job(body, verb, true, [&](JobState& js, const std::string& who) -> Json {
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
-      if (!eligible(js.job.agenda[i]) || !selected(js.job.agenda[i])) continue;
-      act(js, i, who);
-      ++n;
-    }
-    if (n == 0) return "job " + std::to_string(js.job.id) + " has no " + what + (work.empty() ? "" : " in " + work);
-    if (is_terminal(js.job.status)) {
-      js.job.status = JobStatus::pending;  // re-derived below from its items
-      js.job.timecomplete.reset();
-      js.job.reason.clear();
-    }
-    update_status(js);
-    spdlog::info("job {}: {} item(s) {} by {}", js.job.id, n, verb, who);
-    return Json{{"id", js.job.id}, {"items", n}};
-  });
-}
 
-Json Farm::remove_jobs(const Json& body) {
-  return for_each_job(body, "removed", true, [&](JobState& js, const std::string&) -> Json {
-    if (!is_terminal(js.job.status))
-      return "job " + std::to_string(js.job.id) + " is " + std::string(to_string(js.job.status)) +
-             "; only ended jobs can be removed (kill it first)";
-    const JobId id = js.job.id;
-    queue_.erase(QueueKey{js.job.spec.priority, id});
-    jobs_.erase(id);
-    removed_jobs.insert(id);
-    return nullptr;
-  });
-}
 
 void Farm::check_time_limits(double now) {
   for (auto& [id, js] : jobs_) {
     const auto& spec = js.job.spec;
     if (js.running.empty() || (spec.timelimit <= 0 && spec.agendatimelimit <= 0)) continue;
+    if (js.job.status == JobStatus::suspended) continue;  // stopped on purpose
     if (spec.timelimit > 0 && js.job.timestart && now - *js.job.timestart > spec.timelimit) {
       const std::string reason = "exceeded the job's time limit of " + fmt::format("{:g} s", spec.timelimit);
       stop_running(js, WorkStatus::failed, reason);
@@ -376,6 +185,7 @@ void Farm::check_time_limits(double now) {
       const std::size_t index = *run.item;
       release_item(js, index, WorkStatus::failed,
                    "exceeded the item time limit of " + fmt::format("{:g} s", spec.agendatimelimit));
+      emit_work(js, index, "failed", "item " + js.job.agenda[index].name + " " + js.job.agenda[index].reason, true);
       run.item.reset();
       retry_if_allowed(js, index);
       update_status(js);
@@ -468,9 +278,9 @@ void Farm::on_work_request(const std::string& rid, const Json& body) {
     reply["index"] = -1;
     reply["item"] = "";
     reply["attempt"] = 1;
-  } else if (live && !js->pending.empty() && !run.item) {
-    const std::size_t index = *js->pending.begin();
-    js->pending.erase(js->pending.begin());
+  } else if (auto next = live && !run.item ? next_item_for(*js, subid) : std::nullopt) {
+    const std::size_t index = *next;
+    js->pending.erase(index);
     AgendaItem& item = js->job.agenda[index];
     const auto& inst = js->job.instances[static_cast<std::size_t>(subid)];
     item.status = WorkStatus::running;
@@ -483,6 +293,9 @@ void Farm::on_work_request(const std::string& rid, const Json& body) {
     item.exitcode.reset();
     item.signal.reset();
     item.reason.clear();
+    item.walltime = 0;
+    item.cputime = 0;
+    item.peak_rss_kb = 0;
     run.item = index;
     mark_item(id, index);
     reply["index"] = index;
@@ -529,7 +342,14 @@ void Farm::on_work_result(const std::string& rid, const Json& body) {
   item.reason = get_string(body, "reason");
   item.resultpackage = get_object(body, "resultpackage");
   run.item.reset();
-  if (item.status == WorkStatus::failed) retry_if_allowed(*js, static_cast<std::size_t>(index));
+  close_attempt(item);
+  const auto i = static_cast<std::size_t>(index);
+  if (item.status == WorkStatus::failed) {
+    emit_work(*js, i, "failed", "item " + item.name + " failed on " + item.host + ": " + outcome_text(item), true);
+    retry_if_allowed(*js, i);
+  } else {
+    emit_work(*js, i, "complete", "item " + item.name + " complete on " + item.host, false);
+  }
   mark_item(js->job.id, static_cast<std::size_t>(index));
   update_status(*js);
 }
@@ -540,6 +360,10 @@ void Farm::retry_if_allowed(JobState& js, std::size_t index) {
   // Retries left: the item waits out the delay as `retrying`, then pends again.
   if (static_cast<int>(item.failures) > js.job.spec.retrywork) return;
   item.reason += " (retry " + std::to_string(item.failures) + " of " + std::to_string(js.job.spec.retrywork) + ")";
+  emit_work(js, index, "retried",
+            "item " + item.name + " will run again (retry " + std::to_string(item.failures) + " of " +
+                std::to_string(js.job.spec.retrywork) + ")",
+            true);
   if (js.job.spec.retryworkdelay > 0) {
     item.status = WorkStatus::retrying;
     retries_.emplace(now_seconds() + js.job.spec.retryworkdelay, std::make_pair(js.job.id, index));
@@ -564,16 +388,6 @@ void Farm::release_due_retries(double now) {
   }
 }
 
-Json Farm::retry_jobs(const Json& body) {
-  return act_on_items(
-      body, "retried", "failed or killed items",
-      [](const AgendaItem& item) { return item.status == WorkStatus::failed || item.status == WorkStatus::killed; },
-      [&](JobState& js, std::size_t i, const std::string& who) {
-        js.job.agenda[i].reason = "retried by " + who;
-        js.job.agenda[i].failures = 0;
-        requeue_item(js, i);
-      });
-}
 
 void Farm::on_instance_done(const std::string& rid, const Json& body) {
   std::int32_t subid = -1;
@@ -590,6 +404,8 @@ void Farm::on_instance_done(const std::string& rid, const Json& body) {
   if (body.contains("exitcode") && body["exitcode"].is_number_integer() && !inst.exitcode)
     inst.exitcode = body["exitcode"].get<int>();
   const bool never_started = status == JobStatus::failed && !js->running[subid].requested;
+  if (status == JobStatus::failed && !never_started && js->job.status != JobStatus::killed)
+    forgive_if_allowed(*js, subid);
   end_instance(*js, subid, status, reason);
   if (never_started && ++js->startup_failures >= kMaxStartupFailures)
     fail_job(*js, "instances fail to start: " + reason);
@@ -603,11 +419,8 @@ void Farm::fail_job(JobState& js, const std::string& reason) {
     mark_item(js.job.id, i);
   }
   js.pending.clear();
-  if (js.job.agenda.empty() || js.running.empty()) {
-    js.job.status = JobStatus::failed;
-    js.job.timecomplete = now_seconds();
-  }
   js.job.reason = reason;
+  if (js.job.agenda.empty() || js.running.empty()) set_status(js, JobStatus::failed);
   dirty_jobs.insert(js.job.id);
   requeue_queue_entry(js);
   spdlog::warn("job {} failed: {}", js.job.id, reason);
@@ -637,7 +450,7 @@ bool Farm::wants_instance(const JobState& js) const {
 }
 
 void Farm::requeue_queue_entry(JobState& js) {
-  const QueueKey key{js.job.spec.priority, js.job.id};
+  const QueueKey key = queue_key(js);
   if (wants_instance(js)) {
     if (queue_.insert(key).second) schedule_needed = true;
   } else {
@@ -654,7 +467,7 @@ void Farm::schedule() {
       for (const QueueKey& key : queue_) {
         JobState& js = jobs_.at(key.id);
         for (const auto& t : h.host.jobtypes)
-          if (t == js.job.spec.type) chosen = &js;
+          if (t == js.job.spec.type && has_work_for_host(js, name)) chosen = &js;
         if (chosen) break;
       }
       if (!chosen) break;
@@ -665,8 +478,10 @@ void Farm::schedule() {
   for (const QueueKey& key : queue_) {
     JobState& js = jobs_.at(key.id);
     if (!js.running.empty()) continue;
-    std::string reason = offered_by_active_host(js.job.spec.type) ? "waiting for a free slot"
-                                 : "waiting for a worker that offers job type '" + js.job.spec.type + "'";
+    std::string reason = !offered_by_active_host(js.job.spec.type)
+                             ? "waiting for a worker that offers job type '" + js.job.spec.type + "'"
+                         : js.job.spec.retrydifferenthost ? "waiting for a free slot on a host where its items have not failed"
+                                                          : "waiting for a free slot";
     if (js.job.reason != reason) {
       js.job.reason = reason;
       dirty_jobs.insert(js.job.id);
@@ -694,6 +509,15 @@ void Farm::start_instance(JobState& js, HostRecord& h) {
             {"type", s.type},  {"user", s.user},      {"package", s.package}, {"env", s.env},
             {"padding", s.padding}, {"cwd", s.cwd}};
   send_worker(h.routing_id, proto::Message{proto::kStartInstance, 0, Json{{"job", info}}});
+  FarmEvent e;
+  e.job = js.job.id;
+  e.time = *inst.timestart;
+  e.name = "running";
+  e.type = "subjob";
+  e.subid = inst.subid;
+  e.host = h.host.name;
+  e.text = "instance " + std::to_string(js.job.id) + "." + std::to_string(inst.subid) + " started on " + h.host.name;
+  events.push_back(std::move(e));
   spdlog::info("instance {}.{} started on {}", js.job.id, inst.subid, h.host.name);
 }
 
@@ -702,10 +526,11 @@ void Farm::release_item(JobState& js, std::size_t index, WorkStatus to, const st
   if (item.status != WorkStatus::running) return;
   item.status = to;
   item.reason = reason;
+  if (to != WorkStatus::pending) item.timecomplete = now_seconds();
+  close_attempt(item);
   if (to == WorkStatus::pending) {
+    item.timecomplete.reset();
     js.pending.insert(index);
-  } else {
-    item.timecomplete = now_seconds();
   }
   mark_item(js.job.id, index);
 }
@@ -724,6 +549,16 @@ void Farm::end_instance(JobState& js, std::int32_t subid, JobStatus status, cons
   inst.timecomplete = now_seconds();
   if (!reason.empty()) inst.reason = reason;
   mark_instance(js.job.id, subid);
+  FarmEvent e;
+  e.job = js.job.id;
+  e.time = *inst.timecomplete;
+  e.name = std::string(to_string(status));
+  e.type = "subjob";
+  e.subid = subid;
+  e.host = inst.host;
+  e.text = "instance " + std::to_string(js.job.id) + "." + std::to_string(subid) + " " + e.name + " on " + inst.host +
+           (inst.reason.empty() ? "" : ": " + inst.reason);
+  events.push_back(std::move(e));
   auto h = hosts_.find(inst.host);
   if (h != hosts_.end() && h->second.instances.erase({js.job.id, subid}))
     h->second.host.slots_used = std::max(0, h->second.host.slots_used - 1);
@@ -756,7 +591,7 @@ void Farm::lose_host_work(HostRecord& h, const std::string& reason) {
 void Farm::update_status(JobState& js) {
   Job& job = js.job;
   JobStatus next = job.status;
-  if (is_terminal(job.status) || job.status == JobStatus::blocked) {
+  if (is_terminal(job.status) || job.status == JobStatus::blocked || job.status == JobStatus::suspended) {
     next = job.status;
   } else if (!job.agenda.empty()) {
     bool all_done = js.pending.empty();
@@ -779,13 +614,11 @@ void Farm::update_status(JobState& js) {
     else next = js.running.empty() ? JobStatus::pending : JobStatus::running;
   }
   if (next != job.status) {
-    job.status = next;
-    if (is_terminal(next)) {
-      job.timecomplete = now_seconds();
-      // A failure keeps its explanation; waiting reasons no longer apply.
-      if (next == JobStatus::complete || job.reason.rfind("waiting", 0) == 0) job.reason.clear();
-      spdlog::info("job {} {}", job.id, to_string(next));
-    }
+    // A failure keeps its explanation; waiting reasons no longer apply.
+    if (is_terminal(next) && (next == JobStatus::complete || job.reason.rfind("waiting", 0) == 0)) job.reason.clear();
+    // Back to pending from running is not news (an instance between items).
+    if (next == JobStatus::pending && job.status == JobStatus::running) job.status = next;
+    else set_status(js, next);
   }
   dirty_jobs.insert(job.id);
 }

@@ -41,6 +41,29 @@ struct HostRecord {
   std::set<std::pair<JobId, std::int32_t>> instances;
 };
 
+// Something that happened to a job, one of its items or instances: a line of the
+// job's history (`qb history`) and what callbacks and dependencies react to.
+struct FarmEvent {
+  JobId job = 0;
+  double time = 0;
+  std::string name;       // submit running complete failed killed blocked unblocked modified retried ...
+  std::string type;       // job, work or subjob
+  std::string work;       // the item's name, for work events
+  std::int32_t subid = -1;
+  std::string host;
+  std::string who;        // the user who caused it, if a user did
+  std::string text;       // for people: "item 7 failed on node3: exit 1"
+  bool history = true;    // kept in the job's history (a frame completing is not)
+};
+Json to_json(const FarmEvent& e);
+// "exit 1", "killed by signal 9, out of memory": how an attempt ended, in words.
+std::string outcome_text(const AgendaItem& item);
+
+// What the supervisor's configuration says about users.
+struct FarmPolicy {
+  std::set<std::string> admins;  // may steer any job and submit for others
+};
+
 struct Outgoing {
   std::string routing_id;  // empty: a client reply whose routing id is in `client`
   bool to_client = false;
@@ -49,6 +72,8 @@ struct Outgoing {
 
 class Farm {
  public:
+  void set_policy(FarmPolicy policy) { policy_ = std::move(policy); }
+
   // Rebuilds the model from the store. Work that was running when the previous
   // supervisor stopped goes back to pending: its workers re-register and are
   // told to drop it, and a late result carries a stale attempt id.
@@ -92,6 +117,15 @@ class Farm {
   void check_time_limits(double now);
   // Starts instances on hosts with free slots, best job first.
   void schedule();
+  // qb suspend / qb resume: SIGSTOP / SIGCONT of the running instances; their
+  // slots stay held.
+  Json suspend_jobs(const Json& body, bool suspend);
+  // qb modify: body.set holds the spec fields to change (priority cpus name ...).
+  Json modify_jobs(const Json& body);
+  // qb top / qb bottom: first or last among the jobs of the same priority.
+  Json reorder_jobs(const Json& body, bool top);
+  // qb requeue: failed and killed items back to pending, the job held blocked.
+  Json requeue_jobs(const Json& body);
 
   const HostRecord* host_by_rid(const std::string& rid) const;
   const JobState* job(JobId id) const;
@@ -102,6 +136,7 @@ class Farm {
   std::set<std::pair<JobId, std::int32_t>> dirty_instances;
   std::set<JobId> removed_jobs;
   std::vector<Outgoing> outbox;
+  std::vector<FarmEvent> events;
   bool schedule_needed = false;
 
  private:
@@ -121,18 +156,43 @@ class Farm {
   // Applies `act` to each job named in body.ids (ended ones only if `ended_too`).
   // `act` returns null (report the id), a summary, or a string: an error.
   // The reply lists the summaries under `verb` and the errors under `errors`.
-  Json for_each_job(const Json& body, const char* verb, bool ended_too,
+  // The jobs are those of body.ids and those matching body.filter {user, name
+  // (a glob), status, pgrp}; the caller must be the job's owner or an admin.
+  struct Verb {
+    const char* done;    // reply key, past tense: "killed"
+    const char* action;  // for messages: "kill"
+    bool ended_too;      // ended jobs may be acted on
+  };
+  Json for_each_job(const Json& body, Verb verb,
                     const std::function<Json(JobState&, const std::string& who)>& act);
+  std::vector<JobId> select_jobs(const Json& body) const;
+  bool may_steer(const JobState& js, const std::string& who) const;
   void retry_if_allowed(JobState& js, std::size_t index);
   // For each job in body.ids (ended ones too): applies `act` to every `eligible`
   // item holding frames of body.work (all if none); an ended job with such items
   // runs again. A job with none is an error naming `what`.
-  Json act_on_items(const Json& body, const char* verb, const char* what,
+  Json act_on_items(const Json& body, Verb verb, const char* what,
                     const std::function<bool(const AgendaItem&)>& eligible,
                     const std::function<void(JobState&, std::size_t, const std::string& who)>& act);
   // Asks workers to kill the job's running instances; their items become `to`.
   void stop_running(JobState& js, WorkStatus to, const std::string& reason);
   void mark_item(JobId id, std::size_t index) { dirty_items.emplace(id, index); }
+  // Records an event about the job (history, callbacks).
+  void emit(const JobState& js, std::string name, std::string type, std::string text, std::string who = {});
+  void emit_work(const JobState& js, std::size_t index, std::string name, std::string text, bool history);
+  // Sets the job's status and records the change as an event.
+  void set_status(JobState& js, JobStatus status, const std::string& who = {});
+  // Closes the item's current attempt into its history.
+  void close_attempt(AgendaItem& item);
+  // Whether an instance on `host` may take the item (--retrydifferenthost).
+  bool item_fits_host(const JobState& js, const AgendaItem& item, const std::string& host) const;
+  bool has_work_for_host(const JobState& js, const std::string& host) const;
+  // The pending item the instance should run next, if any may run there now.
+  std::optional<std::size_t> next_item_for(const JobState& js, std::int32_t subid) const;
+  // --retrysubjob: an instance that died is forgiven while retries are left: its
+  // item goes back to pending (not a failed attempt); an agenda-less run is owed again.
+  void forgive_if_allowed(JobState& js, std::int32_t subid);
+  QueueKey queue_key(const JobState& js) const { return QueueKey{js.job.spec.priority, js.job.rank, js.job.id}; }
   void mark_instance(JobId id, std::int32_t subid) { dirty_instances.emplace(id, subid); }
   JobState* checked_instance(const std::string& rid, const Json& body, std::int32_t& subid);
 
@@ -142,6 +202,7 @@ class Farm {
   std::set<QueueKey> queue_;                  // jobs that want another instance
   std::multimap<double, std::pair<JobId, std::size_t>> retries_;  // due time -> item
   JobId next_id_ = 1;
+  FarmPolicy policy_;
 };
 
 }  // namespace qube::supervisor

@@ -1,6 +1,7 @@
 #pragma once
 // The order in which pending work is considered: priority first (Qube: 1 is the
-// most urgent), then job id (first come, first served).
+// most urgent), then the rank set by qb top / qb bottom (0 unless moved), then job
+// id (first come, first served).
 #include <compare>
 
 #include "qube/model.hpp"
@@ -9,6 +10,7 @@ namespace qube::supervisor {
 
 struct QueueKey {
   int priority = kDefaultPriority;
+  std::int64_t rank = 0;
   JobId id = 0;
   auto operator<=>(const QueueKey&) const = default;
 };

@@ -28,6 +28,8 @@ constexpr std::size_t kLogSlice = 4 * 1024 * 1024;
 Server::Server(Config config) : config_(std::move(config)), logs_(config_.data_dir / "logs") {
   std::filesystem::create_directories(config_.data_dir);
   store_ = open_sqlite_store((config_.data_dir / "qube.db").string());
+  events_ = open_event_log((config_.data_dir / "events.db").string());
+  farm_.set_policy(FarmPolicy{std::set<std::string>(config_.admins.begin(), config_.admins.end())});
   farm_.restore(store_->load([](const std::string& bad) {
     spdlog::error("store: skipping unreadable row ({})", bad);
   }), store_->max_job_id());
@@ -159,37 +161,52 @@ proto::Message Server::handle_client(const proto::Message& msg) {
     if (msg.type == p::kPing)
       return p::reply_ok(msg, Json{{"version", kQubeVersion}, {"protocol", kProtocolVersion},
                                    {"time", now_seconds()}});
-    if (msg.type == p::kOutput) {
+    if (msg.type == p::kSuspend) return p::reply_ok(msg, farm_.suspend_jobs(b, true));
+    if (msg.type == p::kResume) return p::reply_ok(msg, farm_.suspend_jobs(b, false));
+    if (msg.type == p::kModify) return p::reply_ok(msg, farm_.modify_jobs(b));
+    if (msg.type == p::kTop) return p::reply_ok(msg, farm_.reorder_jobs(b, true));
+    if (msg.type == p::kBottom) return p::reply_ok(msg, farm_.reorder_jobs(b, false));
+    if (msg.type == p::kRequeue) return p::reply_ok(msg, farm_.requeue_jobs(b));
+    if (msg.type == p::kHistory) {
       const auto id = static_cast<JobId>(get_int(b, "id"));
-      const JobState* js = farm_.job(id);
-      if (!js) throw std::runtime_error("no job " + std::to_string(id));
-      const auto subid = static_cast<std::int32_t>(get_int(b, "subid", -1));
-      if (subid >= static_cast<std::int32_t>(js->job.instances.size()))
-        throw std::runtime_error("job " + std::to_string(id) + " has no instance " + std::to_string(subid));
-      const bool err = get_string(b, "stream") == "err";
-      const auto offset = static_cast<std::uint64_t>(std::max<std::int64_t>(0, get_int(b, "offset")));
-      // One instance, or all of them in order when no subid is given.
-      Json parts = Json::array();
-      const std::int32_t first = subid < 0 ? 0 : subid;
-      const std::int32_t last = subid < 0 ? static_cast<std::int32_t>(js->job.instances.size()) - 1 : subid;
-      for (std::int32_t s = first; s <= last; ++s) {
-        std::uint64_t size = 0;
-        std::string data = logs_.read(id, s, err, subid < 0 ? 0 : offset, kLogSlice, size);
-        parts.push_back(Json{{"subid", s},
-                             {"size", size},
-                             {"data", Json::binary(std::vector<std::uint8_t>(data.begin(), data.end()))}});
-      }
-      return p::reply_ok(msg, Json{{"parts", parts}, {"status", to_string(js->job.status)}});
+      if (!farm_.job(id)) throw std::runtime_error("no job " + std::to_string(id));
+      commit();  // this round's events first
+      const auto limit = static_cast<std::size_t>(std::clamp<std::int64_t>(get_int(b, "limit", 10000), 1, 100000));
+      return p::reply_ok(msg, Json{{"events", events_->read(id, limit)}});
     }
+    if (msg.type == p::kOutput) return p::reply_ok(msg, read_output(b));
     return p::reply_error(msg, "unknown request '" + msg.type + "'");
   } catch (const std::exception& e) {
     return p::reply_error(msg, e.what());
   }
 }
 
+Json Server::read_output(const Json& body) {
+  const auto id = static_cast<JobId>(get_int(body, "id"));
+  const JobState* js = farm_.job(id);
+  if (!js) throw std::runtime_error("no job " + std::to_string(id));
+  const auto subid = static_cast<std::int32_t>(get_int(body, "subid", -1));
+  if (subid >= static_cast<std::int32_t>(js->job.instances.size()))
+    throw std::runtime_error("job " + std::to_string(id) + " has no instance " + std::to_string(subid));
+  const bool err = get_string(body, "stream") == "err";
+  const auto offset = static_cast<std::uint64_t>(std::max<std::int64_t>(0, get_int(body, "offset")));
+  // One instance, or all of them in order when no subid is given.
+  Json parts = Json::array();
+  const std::int32_t first = subid < 0 ? 0 : subid;
+  const std::int32_t last = subid < 0 ? static_cast<std::int32_t>(js->job.instances.size()) - 1 : subid;
+  for (std::int32_t s = first; s <= last; ++s) {
+    std::uint64_t size = 0;
+    std::string data = logs_.read(id, s, err, subid < 0 ? 0 : offset, kLogSlice, size);
+    parts.push_back(Json{{"subid", s},
+                         {"size", size},
+                         {"data", Json::binary(std::vector<std::uint8_t>(data.begin(), data.end()))}});
+  }
+  return Json{{"parts", parts}, {"status", to_string(js->job.status)}};
+}
+
 void Server::commit() {
   if (farm_.dirty_jobs.empty() && farm_.dirty_items.empty() && farm_.dirty_instances.empty() &&
-      farm_.removed_jobs.empty())
+      farm_.removed_jobs.empty() && farm_.events.empty())
     return;
   store_->begin();
   for (JobId id : farm_.removed_jobs) store_->remove_job(id);
@@ -204,7 +221,17 @@ void Server::commit() {
   farm_.dirty_jobs.clear();
   farm_.dirty_items.clear();
   farm_.dirty_instances.clear();
-  for (JobId id : farm_.removed_jobs) logs_.remove(id);  // after the commit: rows first, then files
+  // History is written after the state it describes is durable.
+  try {
+    events_->append(farm_.events);
+  } catch (const std::exception& e) {
+    spdlog::error("could not record {} event(s) in the history: {}", farm_.events.size(), e.what());
+  }
+  farm_.events.clear();
+  for (JobId id : farm_.removed_jobs) {  // after the commit: rows first, then files
+    logs_.remove(id);
+    events_->remove(id);
+  }
   farm_.removed_jobs.clear();
 }
 

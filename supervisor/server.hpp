@@ -10,6 +10,7 @@
 #include "config.hpp"
 #include "farm.hpp"
 #include "logs.hpp"
+#include "store/event_log.hpp"
 #include "store/store.hpp"
 
 namespace qube::supervisor {
@@ -23,11 +24,14 @@ class Server {
  private:
   void handle_worker(const std::string& rid, const proto::Message& msg);
   proto::Message handle_client(const proto::Message& msg);
+  // qb out / qb err: slices of instances' logs.
+  Json read_output(const Json& body);
   void commit();
   void flush();
 
   Config config_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<EventLog> events_;
   LogStore logs_;
   Farm farm_;
   zmq::context_t ctx_{1};

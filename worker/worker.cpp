@@ -169,6 +169,15 @@ void Worker::handle_supervisor(const proto::Message& msg) {
       spdlog::info("killing instance {}.{} (process group {})", p->job, p->subid, p->pid);
       kill_instance(*p, SIGTERM);
     }
+  } else if (msg.type == proto::kSuspendInstance) {
+    // qb suspend / resume: the whole instance group stops where it is and keeps
+    // its slot; a later kill still works (kill_instance sends SIGCONT after TERM).
+    InstanceProcess* p = find(static_cast<JobId>(get_int(b, "job")), static_cast<std::int32_t>(get_int(b, "subid")));
+    if (p && !p->exited) {
+      const bool suspend = get_bool(b, "suspend");
+      spdlog::info("{} instance {}.{}", suspend ? "suspending" : "resuming", p->job, p->subid);
+      ::kill(-p->pid, suspend ? SIGSTOP : SIGCONT);
+    }
   } else {
     spdlog::warn("unknown message '{}' from the supervisor", msg.type);
   }

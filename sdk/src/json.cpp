@@ -54,6 +54,45 @@ std::vector<std::string> get_string_list(const Json& j, const char* key) {
   return out;
 }
 
+Json attempt_json(const Attempt& a) {
+  return Json{{"attempt_id", a.attempt_id},
+              {"host", a.host},
+              {"subid", a.subid},
+              {"status", to_string(a.status)},
+              {"exitcode", opt_json(a.exitcode)},
+              {"signal", opt_json(a.signal)},
+              {"timestart", time_json(a.timestart)},
+              {"timecomplete", time_json(a.timecomplete)},
+              {"walltime", a.walltime},
+              {"cputime", a.cputime},
+              {"peak_rss_kb", a.peak_rss_kb},
+              {"reason", a.reason}};
+}
+
+Json attempts_json(const std::vector<Attempt>& history) {
+  Json out = Json::array();
+  for (const auto& a : history) out.push_back(attempt_json(a));
+  return out;
+}
+
+Attempt attempt_from_json(const Json& j) {
+  require_object(j, "attempt");
+  Attempt a;
+  a.attempt_id = static_cast<std::uint64_t>(get_int(j, "attempt_id"));
+  a.host = get_string(j, "host");
+  a.subid = static_cast<std::int32_t>(get_int(j, "subid", -1));
+  a.status = get_enum(j, "status", WorkStatus::failed, parse_work_status);
+  a.exitcode = get_opt_int(j, "exitcode");
+  a.signal = get_opt_int(j, "signal");
+  a.timestart = get_time(j, "timestart");
+  a.timecomplete = get_time(j, "timecomplete");
+  a.walltime = get_double(j, "walltime");
+  a.cputime = get_double(j, "cputime");
+  a.peak_rss_kb = static_cast<std::uint64_t>(get_int(j, "peak_rss_kb"));
+  a.reason = get_string(j, "reason");
+  return a;
+}
+
 }  // namespace
 
 void require_object(const Json& j, const char* what) {
@@ -133,7 +172,8 @@ Json to_json(const AgendaItem& i) {
               {"cputime", i.cputime},
               {"peak_rss_kb", i.peak_rss_kb},
               {"reason", i.reason},
-              {"resultpackage", i.resultpackage}};
+              {"resultpackage", i.resultpackage},
+              {"history", attempts_json(i.history)}};
 }
 
 AgendaItem item_from_json(const Json& j) {
@@ -155,6 +195,7 @@ AgendaItem item_from_json(const Json& j) {
   i.peak_rss_kb = static_cast<std::uint64_t>(get_int(j, "peak_rss_kb"));
   i.reason = get_string(j, "reason");
   i.resultpackage = get_object(j, "resultpackage");
+  for (const auto& a : get_array(j, "history")) i.history.push_back(attempt_from_json(a));
   return i;
 }
 
@@ -166,7 +207,8 @@ Json to_json(const Instance& s) {
               {"timecomplete", time_json(s.timecomplete)},
               {"exitcode", opt_json(s.exitcode)},
               {"reason", s.reason},
-              {"lost", s.lost}};
+              {"lost", s.lost},
+              {"retried", s.retried}};
 }
 
 Instance instance_from_json(const Json& j) {
@@ -180,6 +222,7 @@ Instance instance_from_json(const Json& j) {
   s.exitcode = get_opt_int(j, "exitcode");
   s.reason = get_string(j, "reason");
   s.lost = get_bool(j, "lost");
+  s.retried = get_bool(j, "retried");
   return s;
 }
 
@@ -205,7 +248,16 @@ Json to_json(const JobSpec& s) {
               {"dependency", s.dependency}, {"blocked", s.blocked},
               {"retrywork", s.retrywork}, {"retryworkdelay", s.retryworkdelay},
               {"timelimit", s.timelimit}, {"agendatimelimit", s.agendatimelimit},
-              {"cwd", s.cwd}};
+              {"cwd", s.cwd},
+              {"retrysubjob", s.retrysubjob}, {"retrydifferenthost", s.retrydifferenthost},
+              {"description", s.description}, {"mail", s.mail},
+              {"hosts", s.hosts},       {"omithosts", s.omithosts},
+              {"groups", s.groups},     {"omitgroups", s.omitgroups},
+              {"services", s.services}, {"requirements", s.requirements},
+              {"reservations", s.reservations}, {"restrictions", s.restrictions},
+              {"flags", s.flags},       {"max_cpus", s.max_cpus},
+              {"conditions", s.conditions}, {"tags", s.tags},
+              {"extra", s.extra}};
 }
 
 JobSpec spec_from_json(const Json& j) {
@@ -236,34 +288,41 @@ JobSpec spec_from_json(const Json& j) {
   s.timelimit = get_double(j, "timelimit");
   s.agendatimelimit = get_double(j, "agendatimelimit");
   s.cwd = get_string(j, "cwd");
+  s.retrysubjob = get_int32(j, "retrysubjob", 0);
+  s.retrydifferenthost = get_bool(j, "retrydifferenthost");
+  s.description = get_string(j, "description");
+  s.mail = get_string_list(j, "mail");
+  s.hosts = get_string_list(j, "hosts");
+  s.omithosts = get_string_list(j, "omithosts");
+  s.groups = get_string_list(j, "groups");
+  s.omitgroups = get_string_list(j, "omitgroups");
+  s.services = get_string_list(j, "services");
+  s.requirements = get_string(j, "requirements");
+  s.reservations = get_string(j, "reservations");
+  s.restrictions = get_string(j, "restrictions");
+  s.flags = get_string_list(j, "flags");
+  s.max_cpus = get_int32(j, "max_cpus", 0);
+  s.conditions = get_array(j, "conditions");
+  s.tags = get_string_list(j, "tags");
+  s.extra = get_object(j, "extra");
   return s;
 }
 
 Json to_json(const Job& job, bool with_agenda) {
-  Json j = {{"id", job.id},
-            {"name", job.spec.name},
-            {"status", to_string(job.status)},
-            {"priority", job.spec.priority},
-            {"user", job.spec.user},
-            {"type", job.spec.type},
-            {"cpus", job.spec.cpus},
-            {"pgrp", job.pgrp},
-            {"label", job.spec.label},
-            {"pid", job.pid},
-            {"timesubmit", time_json(job.timesubmit)},
-            {"timestart", time_json(job.timestart)},
-            {"timecomplete", time_json(job.timecomplete)},
-            {"reason", job.reason},
-            {"range", job.spec.range},
-            {"chunk", job.spec.chunk},
-            {"padding", job.spec.padding},
-            {"package", job.spec.package},
-            {"env", job.spec.env},
-            {"cwd", job.spec.cwd},
-            {"retrywork", job.spec.retrywork},
-            {"retryworkdelay", job.spec.retryworkdelay},
-            {"timelimit", job.spec.timelimit},
-            {"agendatimelimit", job.spec.agendatimelimit}};
+  // Everything the user asked for (the spec), then what the farm made of it. The
+  // spec's "agenda" (item names) gives way to the job's item records below.
+  Json j = to_json(job.spec);
+  j.erase("agenda");
+  j.erase("blocked");
+  j["id"] = job.id;
+  j["status"] = to_string(job.status);
+  j["pgrp"] = job.pgrp;
+  j["pid"] = job.pid;
+  j["rank"] = job.rank;
+  j["timesubmit"] = time_json(job.timesubmit);
+  j["timestart"] = time_json(job.timestart);
+  j["timecomplete"] = time_json(job.timecomplete);
+  j["reason"] = job.reason;
   const Progress p = progress_of(job);
   j["progress"] = {{"total", p.total},     {"pending", p.pending}, {"running", p.running},
                    {"complete", p.complete}, {"failed", p.failed}};
@@ -289,6 +348,7 @@ Job job_from_json(const Json& j) {
   job.status = get_enum(j, "status", JobStatus::pending, parse_job_status);
   job.pgrp = static_cast<JobId>(get_int(j, "pgrp"));
   job.pid = static_cast<JobId>(get_int(j, "pid"));
+  job.rank = get_int(j, "rank");
   job.timesubmit = get_time(j, "timesubmit");
   job.timestart = get_time(j, "timestart");
   job.timecomplete = get_time(j, "timecomplete");

@@ -50,6 +50,10 @@ std::vector<std::string> validate(const JobSpec& s) {
     err("retrywork: must be between 0 and 1000, got " + std::to_string(s.retrywork));
   if (!(s.retryworkdelay >= 0 && s.retryworkdelay <= 7 * 86400))
     err("retryworkdelay: must be between 0 and 604800 seconds");
+  if (s.retrysubjob < 0 || s.retrysubjob > 1000)
+    err("retrysubjob: must be between 0 and 1000, got " + std::to_string(s.retrysubjob));
+  if (s.max_cpus < 0 || s.max_cpus > kMaxCpus)
+    err("max_cpus: must be between 0 and " + std::to_string(kMaxCpus) + ", got " + std::to_string(s.max_cpus));
   if (!(s.timelimit >= 0)) err("timelimit: must not be negative");
   if (!(s.agendatimelimit >= 0)) err("agendatimelimit: must not be negative");
   if (s.label.size() > kMaxNameLength) err("label: longer than 255 characters");

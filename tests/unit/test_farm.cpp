@@ -419,6 +419,7 @@ TEST_F(FarmTest, KillSendsKillInstanceAndKillsItems) {
   ASSERT_EQ(schedule().size(), 2u);
   ASSERT_EQ(request("w1", id, 0).at("index"), 0);  // instance 1 stays idle
 
+  farm.set_policy(qube::supervisor::FarmPolicy{{"bob"}});  // bob, an admin, kills alice's job
   const Json reply = farm.kill_jobs(Json{{"ids", Json::array({id})}, {"user", "bob"}});
   EXPECT_EQ(reply.at("killed"), Json::array({id}));
   EXPECT_TRUE(reply.at("errors").empty());
@@ -454,7 +455,7 @@ TEST_F(FarmTest, KillSendsKillInstanceAndKillsItems) {
   EXPECT_EQ(farm.host_by_rid("w1")->host.slots_used, 0);
   EXPECT_TRUE(schedule().empty());
 
-  const Json again = farm.kill_jobs(Json{{"ids", Json::array({id, 999})}});
+  const Json again = farm.kill_jobs(Json{{"ids", Json::array({id, 999})}, {"user", "alice"}});
   EXPECT_TRUE(again.at("killed").empty());
   ASSERT_EQ(again.at("errors").size(), 2u);
   EXPECT_NE(again.at("errors")[0].get<std::string>().find("already killed"), std::string::npos);
@@ -465,9 +466,13 @@ TEST_F(FarmTest, KillSendsKillInstanceAndKillsItems) {
 
 TEST_F(FarmTest, KillPendingJobWithoutInstances) {
   const JobId id = submit(make_spec("queued", 9999, "1-2"));
-  farm.kill_jobs(Json{{"ids", Json::array({id})}});
+  const Json refused = farm.kill_jobs(Json{{"ids", Json::array({id})}, {"user", "mallory"}});
+  ASSERT_EQ(refused.at("errors").size(), 1u);
+  EXPECT_EQ(refused.at("errors")[0], "job 1 belongs to alice: only alice or an admin may kill it");
+  EXPECT_EQ(js(id).job.status, JobStatus::pending);
+  farm.kill_jobs(Json{{"ids", Json::array({id})}, {"user", "alice"}});
   EXPECT_EQ(js(id).job.status, JobStatus::killed);
-  EXPECT_EQ(js(id).job.reason, "killed by unknown");
+  EXPECT_EQ(js(id).job.reason, "killed by alice");
   EXPECT_EQ(item(id, 0).status, WorkStatus::killed);
   EXPECT_EQ(item(id, 1).status, WorkStatus::killed);
   reg("w1", make_host("a", 2));

@@ -38,6 +38,23 @@ bool is_terminal(WorkStatus s);
 
 inline constexpr int kDefaultPriority = 9999;  // Qube: 1 is the most urgent
 
+// One past run of an agenda item: where, when, and how it ended. The item keeps
+// one per attempt so failures can be analysed by host and exit code.
+struct Attempt {
+  std::uint64_t attempt_id = 0;
+  std::string host;
+  std::int32_t subid = -1;
+  WorkStatus status = WorkStatus::running;  // how it ended: complete failed killed pending(lost)
+  std::optional<int> exitcode;
+  std::optional<int> signal;
+  Time timestart;
+  Time timecomplete;
+  double walltime = 0;
+  double cputime = 0;
+  std::uint64_t peak_rss_kb = 0;
+  std::string reason;
+};
+
 // One agenda item ("work"): a frame or a chunk of frames named in Qube range
 // syntax ("7", "1-10", "1-7x3").
 struct AgendaItem {
@@ -58,6 +75,7 @@ struct AgendaItem {
   std::uint64_t peak_rss_kb = 0;
   std::string reason;         // why it failed, in words
   Json resultpackage = Json::object();
+  std::vector<Attempt> history;  // every ended attempt, oldest first
 };
 
 // One execution of a job on one worker slot (Qube's subjob, id JOB.SUB).
@@ -72,6 +90,8 @@ struct Instance {
   // Ended through no fault of its own (its worker or the supervisor went away):
   // for a job without agenda, its run is owed again.
   bool lost = false;
+  // Its failure was forgiven under --retrysubjob: its run is owed again.
+  bool retried = false;
 };
 
 struct Callback {
@@ -103,6 +123,25 @@ struct JobSpec {
   double timelimit = 0;         // seconds the job may run; 0: no limit
   double agendatimelimit = 0;   // seconds one agenda item may run; 0: no limit
   std::string cwd;              // working directory for the processes; empty: worker's
+  int retrysubjob = 0;          // an instance that dies is started again up to N times
+  bool retrydifferenthost = false;  // a retry avoids hosts the item already failed on
+  std::string description;
+  std::vector<std::string> mail;    // addresses told when the job ends
+
+  // Placement: which hosts may run it, and what an instance holds while it runs.
+  std::vector<std::string> hosts;       // only these hosts (Qube --hosts)
+  std::vector<std::string> omithosts;   // never these
+  std::vector<std::string> groups;      // only hosts in one of these groups
+  std::vector<std::string> omitgroups;  // never hosts in these groups
+  std::vector<std::string> services;    // the host must offer all of these (OpenCue services/tags)
+  std::string requirements;             // Qube expression over host.* and job.*
+  std::string reservations;             // Qube: host.processors=2,license.nuke=1
+  std::string restrictions;             // Qube cluster restrictions: /show/seq, /show/*
+  std::vector<std::string> flags;       // e.g. uninterruptible
+  int max_cpus = 0;                     // may grow into idle slots up to this many instances
+  Json conditions = Json::array();      // HQueue conditions [{type,name,op,value}]
+  std::vector<std::string> tags;        // HQueue tags: single, single:<class>
+  Json extra = Json::object();          // imported properties kept for display (HQueue ...)
 };
 
 struct Job {
@@ -111,6 +150,7 @@ struct Job {
   JobStatus status = JobStatus::pending;
   JobId pgrp = 0;
   JobId pid = 0;                // parent job, 0 if none
+  std::int64_t rank = 0;        // order among jobs of equal priority (qb top/bottom)
   Time timesubmit;
   Time timestart;
   Time timecomplete;

@@ -29,7 +29,9 @@ Message reply_ok(const Message& request, Json fields = Json::object());
 Message reply_error(const Message& request, const std::string& error);
 inline constexpr const char* kReply = "reply";
 
-// Client -> supervisor requests (docs/protocol.md has every field).
+// Client -> supervisor requests (docs/protocol.md has every field). Verbs that
+// act on jobs take `ids` and/or `filter` {user, name (glob), status, pgrp}, and
+// `user`: who asks (only the job's owner or an admin may steer it).
 inline constexpr const char* kSubmit = "submit";   // {jobs:[JobSpec]} -> {ids, warnings}
 inline constexpr const char* kJobs = "jobs";       // {ids?, user?, status?} -> {jobs:[job summary]}
 inline constexpr const char* kShow = "show";       // {id} -> {job}
@@ -41,6 +43,13 @@ inline constexpr const char* kRetry = "retry";     // {ids, work?, user} -> {ret
 inline constexpr const char* kInterrupt = "interrupt";  // {ids, user} -> {interrupted, errors}
 inline constexpr const char* kComplete = "complete";    // {ids, work?, user} -> {completed:[{id, items}], errors}
 inline constexpr const char* kRemove = "remove";        // {ids, user} -> {removed, errors}
+inline constexpr const char* kSuspend = "suspend";      // {ids|filter, user} -> {suspended, errors}
+inline constexpr const char* kResume = "resume";        // {ids|filter, user} -> {resumed, errors}
+inline constexpr const char* kModify = "modify";        // {ids|filter, user, set:{field: value}} -> {modified, errors}
+inline constexpr const char* kTop = "top";              // {ids|filter, user} -> {moved, errors}
+inline constexpr const char* kBottom = "bottom";        // {ids|filter, user} -> {moved, errors}
+inline constexpr const char* kRequeue = "requeue";      // {ids|filter, work?, user} -> {requeued:[{id, items}], errors}
+inline constexpr const char* kHistory = "history";      // {id, limit?} -> {events:[{time, event, type, text, ...}]}
 inline constexpr const char* kOutput = "output";   // {id, subid?, stream, offset?} -> {parts:[{subid, size, data}], status}
 inline constexpr const char* kPing = "ping";       // {} -> {version, protocol, time}
 
@@ -62,5 +71,6 @@ inline constexpr const char* kStartInstance = "start_instance";  // {job: {id, s
                                                                  //  package, env, padding, cwd}}
 inline constexpr const char* kWork = "work";  // {job, subid, index, item, attempt} or {job, subid, done: true}
 inline constexpr const char* kKillInstance = "kill_instance";  // {job, subid}
+inline constexpr const char* kSuspendInstance = "suspend_instance";  // {job, subid, suspend: bool}
 
 }  // namespace qube::proto

@@ -1,0 +1,136 @@
+// What the Farm remembers of what happened: events (a job's history, and what
+// callbacks react to), status changes, and each agenda item's attempts.
+#include <spdlog/spdlog.h>
+
+#include "farm.hpp"
+
+namespace qube::supervisor {
+
+namespace {
+
+// An item keeps its most recent attempts; older ones are dropped so that a frame
+// retried without end cannot grow without bound.
+constexpr std::size_t kMaxAttemptsKept = 50;
+
+}  // namespace
+
+std::string outcome_text(const AgendaItem& item) {
+  std::string text;
+  if (item.signal) text = "killed by signal " + std::to_string(*item.signal);
+  else if (item.exitcode) text = "exit " + std::to_string(*item.exitcode);
+  if (!item.reason.empty()) text += (text.empty() ? "" : ", ") + item.reason;
+  return text.empty() ? "failed" : text;
+}
+
+Json to_json(const FarmEvent& e) {
+  Json j{{"job", e.job}, {"time", e.time}, {"event", e.name}, {"type", e.type}, {"text", e.text}};
+  if (!e.work.empty()) j["work"] = e.work;
+  if (e.subid >= 0) j["subid"] = e.subid;
+  if (!e.host.empty()) j["host"] = e.host;
+  if (!e.who.empty()) j["who"] = e.who;
+  return j;
+}
+
+void Farm::emit(const JobState& js, std::string name, std::string type, std::string text, std::string who) {
+  FarmEvent e;
+  e.job = js.job.id;
+  e.time = now_seconds();
+  e.name = std::move(name);
+  e.type = std::move(type);
+  e.text = std::move(text);
+  e.who = std::move(who);
+  events.push_back(std::move(e));
+}
+
+void Farm::emit_work(const JobState& js, std::size_t index, std::string name, std::string text, bool history) {
+  const AgendaItem& item = js.job.agenda[index];
+  FarmEvent e;
+  e.job = js.job.id;
+  e.time = now_seconds();
+  e.name = std::move(name);
+  e.type = "work";
+  e.work = item.name;
+  e.subid = item.subid;
+  e.host = item.host;
+  e.text = std::move(text);
+  e.history = history;
+  events.push_back(std::move(e));
+}
+
+void Farm::set_status(JobState& js, JobStatus status, const std::string& who) {
+  Job& job = js.job;
+  if (job.status == status) return;
+  job.status = status;
+  dirty_jobs.insert(job.id);
+  if (is_terminal(status)) job.timecomplete = now_seconds();
+  std::string text = "job " + std::string(to_string(status));
+  if (!who.empty()) text += " by " + who;
+  else if (is_terminal(status) && !job.reason.empty()) text += ": " + job.reason;
+  emit(js, std::string(to_string(status)), "job", std::move(text), who);
+  spdlog::info("job {} {}", job.id, to_string(status));
+}
+
+void Farm::close_attempt(AgendaItem& item) {
+  Attempt a;
+  a.attempt_id = item.attempt_id;
+  a.host = item.host;
+  a.subid = item.subid;
+  a.status = item.status;
+  a.exitcode = item.exitcode;
+  a.signal = item.signal;
+  a.timestart = item.timestart;
+  a.timecomplete = item.timecomplete ? item.timecomplete : Time(now_seconds());
+  a.walltime = item.walltime > 0 || !item.timestart ? item.walltime : *a.timecomplete - *item.timestart;
+  a.cputime = item.cputime;
+  a.peak_rss_kb = item.peak_rss_kb;
+  a.reason = item.reason;
+  if (item.history.size() >= kMaxAttemptsKept) item.history.erase(item.history.begin());
+  item.history.push_back(std::move(a));
+}
+
+bool Farm::item_fits_host(const JobState& js, const AgendaItem& item, const std::string& host) const {
+  if (!js.job.spec.retrydifferenthost) return true;
+  for (const auto& a : item.history)
+    if (a.host == host && a.status == WorkStatus::failed) return false;
+  return true;
+}
+
+bool Farm::has_work_for_host(const JobState& js, const std::string& host) const {
+  if (!js.job.spec.retrydifferenthost || js.job.agenda.empty()) return true;
+  for (std::size_t i : js.pending)
+    if (item_fits_host(js, js.job.agenda[i], host)) return true;
+  return false;
+}
+
+std::optional<std::size_t> Farm::next_item_for(const JobState& js, std::int32_t subid) const {
+  if (js.pending.empty()) return std::nullopt;
+  if (!js.job.spec.retrydifferenthost) return *js.pending.begin();
+  const std::string& host = js.job.instances[static_cast<std::size_t>(subid)].host;
+  for (std::size_t i : js.pending)
+    if (item_fits_host(js, js.job.agenda[i], host)) return i;
+  return std::nullopt;
+}
+
+void Farm::forgive_if_allowed(JobState& js, std::int32_t subid) {
+  int used = 0;
+  for (const auto& inst : js.job.instances) used += inst.retried ? 1 : 0;
+  if (used >= js.job.spec.retrysubjob) return;
+  auto run = js.running.find(subid);
+  if (run == js.running.end()) return;
+  auto& inst = js.job.instances[static_cast<std::size_t>(subid)];
+  const std::string note =
+      "instance died; retried (" + std::to_string(used + 1) + " of " + std::to_string(js.job.spec.retrysubjob) + ")";
+  if (js.job.agenda.empty()) {
+    inst.lost = true;  // its run is owed again
+  } else if (run->second.item) {
+    release_item(js, *run->second.item, WorkStatus::pending, "requeued: " + note);
+    run->second.item.reset();
+  } else {
+    return;
+  }
+  inst.retried = true;
+  run->second.failed_run = false;
+  emit(js, "retried", "subjob", "instance " + std::to_string(js.job.id) + "." + std::to_string(subid) + " " + note);
+}
+
+}  // namespace qube::supervisor
