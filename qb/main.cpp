@@ -171,6 +171,7 @@ int main(int argc, char** argv) {
       {"retry", "retried", "failed and killed items back to pending (qbretry)", true},
       {"requeue", "requeued", "like retry, but the job is held blocked so it can be modified first", true},
       {"complete", "completed", "mark items done without running them (OpenCue's eat frames)", true},
+      {"satisfy", "satisfied", "release jobs' dependencies by hand: they run now"},
   };
   std::vector<ModifyField> modify_fields = {
       {"--priority", "priority", "1 (most urgent) to 9999", ModifyField::integer},

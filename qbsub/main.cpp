@@ -3,12 +3,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "qube/client.hpp"
+#include "qube/dependency.hpp"
+#include "qube/jobfile.hpp"
 #include "qube/process.hpp"
 #include "qube/validate.hpp"
 #include "qube/wait.hpp"
@@ -18,6 +22,65 @@ namespace {
 
 constexpr int kUsage = 2;
 constexpr int kFailed = 1;
+
+// Submits the jobs (all or none), prints their ids, and with --waiton waits.
+int send_jobs(qube::Client& client, const qube::Json& jobs, const std::string& submitter, bool json, bool waiton) {
+  using namespace qube;
+  const Json reply = client.request("submit", Json{{"jobs", jobs}, {"user", submitter}});
+  for (const auto& w : get_array(reply, "warnings")) std::cerr << "qbsub: warning: " << w.get<std::string>() << "\n";
+  std::vector<JobId> ids;
+  for (const auto& id : get_array(reply, "ids")) ids.push_back(id.get<JobId>());
+  if (json) {
+    const Json listed = client.request("jobs", Json{{"ids", ids}});
+    std::cout << get_array(listed, "jobs").dump(2) << std::endl;
+  } else {
+    for (JobId id : ids) std::cout << id << std::endl;
+  }
+  if (!waiton) return 0;
+  WaitOptions options;
+  options.progress_bar = isatty(STDERR_FILENO);
+  options.quiet = json;
+  return wait_for_jobs(client, ids, std::cerr, options) ? 0 : kFailed;
+}
+
+// qbsub --file: a Qube pipeline or an HQueue job spec, as one process group.
+int submit_file(const std::string& path, const std::string& submitter, const std::string& for_user, long long parent,
+                const std::string& supervisor, bool json, bool waiton) {
+  using namespace qube;
+  std::ifstream in(path);
+  if (!in) {
+    std::cerr << "qbsub: cannot read " << path << "\n";
+    return kUsage;
+  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Json jobs = Json::array();
+  try {
+    const JobFile parsed = parse_job_file(text);
+    for (std::size_t n = 0; n < parsed.jobs.size(); ++n) {
+      JobSpec spec = parsed.jobs[n].spec;
+      if (!for_user.empty()) spec.user = for_user;
+      if (spec.user.empty()) spec.user = submitter;
+      if (auto errors = validate(spec); !errors.empty()) {
+        std::cerr << "qbsub: " << path << ": job " << n + 1 << " ('" << spec.name << "'): " << errors[0] << "\n";
+        return kUsage;
+      }
+      Json job = to_json(spec);
+      if (!parsed.jobs[n].parent_label.empty()) job["parent_label"] = parsed.jobs[n].parent_label;
+      else if (parent > 0) job["pid"] = parent;
+      jobs.push_back(std::move(job));
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "qbsub: " << path << ": " << e.what() << "\n";
+    return kUsage;
+  }
+  try {
+    Client client(resolve_supervisor(supervisor));
+    return send_jobs(client, jobs, submitter, json, waiton);
+  } catch (const std::exception& e) {
+    std::cerr << "qbsub: " << e.what() << "\n";
+    return kFailed;
+  }
+}
 
 }  // namespace
 
@@ -54,6 +117,19 @@ int main(int argc, char** argv) {
   std::string for_user;
   app.add_option("--user", for_user, "submit on behalf of this user (admins only)");
   app.add_option("--description", spec.description, "free text shown with the job");
+  std::vector<std::string> callbacks, mail;
+  std::vector<long long> waitfor;
+  std::string file;
+  long long parent = -1;
+  app.add_option("--dependency", spec.dependency,
+                 "wait for other jobs: link-<complete|done|failed|killed>-<job|work|subjob>-<id|label>, comma = AND");
+  app.add_option("--waitfor", waitfor, "wait until job ID has ended (link-done-job-ID); repeatable")
+      ->allow_extra_args(false);
+  app.add_option("--callback", callbacks, "'TRIGGERS:LANGUAGE:CODE', e.g. 'complete-job-self:shell:touch done' (repeatable)")
+      ->allow_extra_args(false);
+  app.add_option("--mail", mail, "mail ADDRESS when the job ends (repeatable)")->allow_extra_args(false);
+  app.add_option("--file", file, "submit the jobs of a job file (Qube pipeline YAML/JSON or an HQueue job spec)");
+  app.add_option("--pid", parent, "make the job a child of job ID (default: $QBJOBID inside a running job)");
   app.add_option("--supervisor", supervisor, "supervisor client endpoint (default: $QB_SUPERVISOR)");
   app.add_flag("--json", json, "print the submitted jobs as JSON");
   app.add_flag("--waiton", waiton, "wait until the job ends; exit 0 if complete, 1 if failed or killed");
@@ -96,10 +172,29 @@ int main(int argc, char** argv) {
     if (eq == std::string::npos || eq == 0) return usage("--env needs K=V, got '" + kv + "'");
     spec.env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
+  for (long long id : waitfor) {
+    if (id < 1) return usage("--waitfor needs a job id");
+    spec.dependency += (spec.dependency.empty() ? "" : ",") + waitfor_dependency(static_cast<JobId>(id));
+  }
+  for (const auto& cb : callbacks) {
+    const auto first = cb.find(':');
+    const auto second = first == std::string::npos ? std::string::npos : cb.find(':', first + 1);
+    if (second == std::string::npos) return usage("--callback needs TRIGGERS:LANGUAGE:CODE, got '" + cb + "'");
+    spec.callbacks.push_back(Callback{cb.substr(0, first), cb.substr(first + 1, second - first - 1), cb.substr(second + 1)});
+  }
+  if (!mail.empty()) {
+    std::string to;
+    for (const auto& m : mail) to += (to.empty() ? "" : ",") + m;
+    spec.mail = mail;
+    spec.callbacks.push_back(Callback{"done-job-self", "mail", to});
+  }
+  if (parent < 0)
+    if (const char* inside = std::getenv("QBJOBID"); inside && *inside) parent = std::atoll(inside);
+  const std::string submitter = current_user();
+  if (!file.empty()) return submit_file(file, submitter, for_user, parent, supervisor, json, waiton);
   if ((spec.type == "cmdline" || spec.type == "cmdrange") && command.empty() &&
       !spec.package.contains("cmdline"))
     return usage("no command given (usage: qbsub [options] command args...)");
-  const std::string submitter = current_user();
   spec.user = for_user.empty() ? submitter : for_user;
   if (!spec.cwd.empty()) spec.cwd = std::filesystem::absolute(spec.cwd).string();
   if (auto errors = validate(spec); !errors.empty()) {
@@ -109,23 +204,9 @@ int main(int argc, char** argv) {
 
   try {
     Client client(resolve_supervisor(supervisor));
-    const Json reply = client.request("submit", Json{{"jobs", Json::array({to_json(spec)})}, {"user", submitter}});
-    for (const auto& w : get_array(reply, "warnings")) std::cerr << "qbsub: warning: " << w.get<std::string>() << "\n";
-    std::vector<JobId> ids;
-    for (const auto& id : get_array(reply, "ids")) ids.push_back(id.get<JobId>());
-    if (json) {
-      const Json jobs = client.request("jobs", Json{{"ids", ids}});
-      std::cout << get_array(jobs, "jobs").dump(2) << std::endl;
-    } else {
-      for (JobId id : ids) std::cout << id << std::endl;
-    }
-    if (waiton) {
-      WaitOptions options;
-      options.progress_bar = isatty(STDERR_FILENO);
-      options.quiet = json;
-      return wait_for_jobs(client, ids, std::cerr, options) ? 0 : kFailed;
-    }
-    return 0;
+    Json job = to_json(spec);
+    if (parent > 0) job["pid"] = parent;
+    return send_jobs(client, Json::array({job}), submitter, json, waiton);
   } catch (const std::exception& e) {
     std::cerr << "qbsub: " << e.what() << "\n";
     return kFailed;

@@ -4,7 +4,9 @@
 set -euo pipefail
 PACKAGES=(cmake ninja-build g++ pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libboost-dev
           libboost-filesystem-dev libyaml-cpp-dev libspdlog-dev libgtest-dev libcli11-dev
-          libsqlite3-dev nlohmann-json3-dev)
+          libsqlite3-dev nlohmann-json3-dev
+          blender   # the blender job type's tests render with the real Blender
+          python3-aiosmtpd jq)  # a local SMTP sink for the mail callback test; bench/run_suite.sh
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -17,6 +17,12 @@ Config load_config(const std::filesystem::path& file, Config c) {
   read_key(root, "heartbeat_misses", c.heartbeat_misses, file);
   read_key(root, "log_level", c.log_level, file);
   read_key(root, "admins", c.admins, file);
+  read_key(root, "callbacks", c.callbacks, file);
+  read_key(root, "callback_timelimit", c.callback_timelimit, file);
+  read_key(root, "python", c.python, file);
+  read_key(root, "smtp_server", c.smtp_server, file);
+  read_key(root, "mail_from", c.mail_from, file);
+  if (!(c.callback_timelimit > 0)) throw std::runtime_error(file.string() + ": callback_timelimit must be positive");
   if (c.heartbeat_interval <= 0 || c.heartbeat_interval > 3600)
     throw std::runtime_error(file.string() + ": heartbeat_interval must be between 0 and 3600 seconds");
   if (c.heartbeat_misses < 1) throw std::runtime_error(file.string() + ": heartbeat_misses must be at least 1");

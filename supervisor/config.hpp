@@ -2,6 +2,7 @@
 // qbsupervisor's settings: one typed table of defaults (config.cpp), overridden by
 // config/supervisor.yaml, overridden by command-line flags.
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,12 @@ struct Config {
   std::string log_level = "info";
   // Users who may steer any job and submit for others (qbsub --user).
   std::vector<std::string> admins = {"root"};
+  // Callbacks attached to every job: [{triggers, language, code}].
+  std::vector<std::map<std::string, std::string>> callbacks;
+  double callback_timelimit = 60;  // seconds a shell or python callback may run
+  std::string python = "python3";  // interpreter of python callbacks
+  std::string smtp_server;         // host:port of the relay for mail callbacks
+  std::string mail_from = "qube@localhost";
 };
 
 // Reads a YAML file over the defaults; throws std::runtime_error naming the

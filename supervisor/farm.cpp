@@ -89,6 +89,23 @@ void Farm::restore(std::vector<Job> jobs, JobId max_stored_id) {
         mark_instance(js.job.id, inst.subid);
       }
     }
+  }
+  // Pipelines: dependencies (already ids) and callbacks are parsed again; a job whose
+  // stored pipeline no longer parses keeps running without it, and says so.
+  for (auto& [id, js] : jobs_)
+    if (!js.job.spec.label.empty()) labels_[js.job.pgrp][js.job.spec.label] = id;
+  for (auto& [id, js] : jobs_) {
+    try {
+      compile_pipeline(js, {});
+    } catch (const std::exception& e) {
+      spdlog::error("job {}: stored dependencies or callbacks are unusable ({}); ignoring them", id, e.what());
+      js.deps.clear();
+      js.callbacks.clear();
+    }
+    watch(js);
+  }
+  for (auto& [id, js] : jobs_) {
+    refresh_dependencies(js);
     update_status(js);
     requeue_queue_entry(js);
   }
@@ -117,35 +134,67 @@ Json Farm::submit(const Json& body) {
                                submitter + " is not an admin");
     specs.push_back(std::move(spec));
   }
-  // All jobs of one submission are accepted together, as one process group.
+  // All jobs of one submission are accepted together, as one process group, or
+  // none is: every job is built and its pipeline checked before any is kept.
   Json ids = Json::array(), warnings = Json::array();
   const JobId pgrp = next_id_;
   const double now = now_seconds();
-  for (auto& spec : specs) {
-    Job job;
-    job.agenda = build_agenda(spec);
-    job.id = next_id_++;
+  std::vector<JobState> fresh(specs.size());
+  std::map<std::string, JobId> labels;  // within this submission
+  for (std::size_t n = 0; n < specs.size(); ++n) {
+    Job& job = fresh[n].job;
+    job.id = next_id_ + n;
     job.pgrp = pgrp;
-    job.spec = std::move(spec);
+    job.spec = std::move(specs[n]);
+    if (!job.spec.label.empty() && !labels.emplace(job.spec.label, job.id).second)
+      throw std::runtime_error("two jobs of this submission are labelled '" + job.spec.label + "'");
+  }
+  std::map<JobId, std::vector<JobId>> edges;
+  for (std::size_t n = 0; n < fresh.size(); ++n) {
+    JobState& js = fresh[n];
+    compile_pipeline(js, labels);
+    for (const auto& d : js.deps) edges[js.job.id].push_back(d.target.id);
+    // The parent: "pid" (an id), or "parent_label" (a job of this submission).
+    const Json& entry = list[n];
+    if (const std::string parent = get_string(entry, "parent_label"); !parent.empty()) {
+      auto it = labels.find(parent);
+      if (it == labels.end()) throw std::runtime_error("job " + std::to_string(n + 1) + ": no parent labelled '" + parent + "'");
+      js.job.pid = it->second;
+    } else if (const auto pid = static_cast<JobId>(get_int(entry, "pid")); pid != 0) {
+      if (!jobs_.count(pid)) throw std::runtime_error("job " + std::to_string(n + 1) + ": no parent job " + std::to_string(pid));
+      js.job.pid = pid;
+    }
+  }
+  if (const auto cycle = find_cycle(edges); !cycle.empty()) throw std::runtime_error(cycle_message(cycle));
+
+  next_id_ += fresh.size();
+  for (auto& f : fresh) {
+    Job& job = f.job;
+    job.agenda = build_agenda(job.spec);
     job.timesubmit = now;
     job.status = job.spec.blocked ? JobStatus::blocked : JobStatus::pending;
     if (!offered_by_active_host(job.spec.type))
       warnings.push_back("job " + std::to_string(job.id) + ": no connected worker offers job type '" +
                          job.spec.type + "' yet; it waits until one does");
-    JobState& js = jobs_[job.id];
-    js.job = std::move(job);
+    const JobId id = job.id;
+    JobState& js = jobs_[id] = std::move(f);
     for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
       js.pending.insert(i);
-      mark_item(js.job.id, i);
+      mark_item(id, i);
     }
-    dirty_jobs.insert(js.job.id);
-    requeue_queue_entry(js);
-    ids.push_back(js.job.id);
+    dirty_jobs.insert(id);
+    watch(js);
+    ids.push_back(id);
     emit(js, "submit", "job", "submitted by " + js.job.spec.user + (js.job.status == JobStatus::blocked ? " (blocked)" : ""),
          js.job.spec.user);
-    spdlog::info("job {} submitted by {}: {} ({} items, cpus {}, priority {})", js.job.id,
-                 js.job.spec.user, js.job.spec.name, js.job.agenda.size(), js.job.spec.cpus,
-                 js.job.spec.priority);
+    spdlog::info("job {} submitted by {}: {} ({} items, cpus {}, priority {})", id, js.job.spec.user,
+                 js.job.spec.name, js.job.agenda.size(), js.job.spec.cpus, js.job.spec.priority);
+  }
+  // Level-triggered: a dependency on what already happened is met at once.
+  for (const auto& id : ids) {
+    JobState& js = jobs_.at(id.get<JobId>());
+    refresh_dependencies(js);
+    requeue_queue_entry(js);
   }
   schedule_needed = true;
   return Json{{"ids", ids}, {"warnings", warnings}};
@@ -593,6 +642,8 @@ void Farm::update_status(JobState& js) {
   JobStatus next = job.status;
   if (is_terminal(job.status) || job.status == JobStatus::blocked || job.status == JobStatus::suspended) {
     next = job.status;
+  } else if (js.waits_on_jobs && js.running.empty()) {
+    next = JobStatus::waiting;
   } else if (!job.agenda.empty()) {
     bool all_done = js.pending.empty();
     bool any_failed = false;
@@ -600,8 +651,11 @@ void Farm::update_status(JobState& js) {
       if (!is_terminal(item.status)) all_done = false;
       if (item.status == WorkStatus::failed || item.status == WorkStatus::killed) any_failed = true;
     }
+    bool any_waiting = false;
+    for (const auto& item : job.agenda) any_waiting = any_waiting || item.status == WorkStatus::waiting;
     if (all_done) next = any_failed ? JobStatus::failed : JobStatus::complete;
-    else next = js.running.empty() ? JobStatus::pending : JobStatus::running;
+    else if (!js.running.empty()) next = JobStatus::running;
+    else next = js.pending.empty() && any_waiting ? JobStatus::waiting : JobStatus::pending;
   } else {
     int finished = 0, failed = 0;
     for (const auto& inst : job.instances) {
@@ -616,8 +670,11 @@ void Farm::update_status(JobState& js) {
   if (next != job.status) {
     // A failure keeps its explanation; waiting reasons no longer apply.
     if (is_terminal(next) && (next == JobStatus::complete || job.reason.rfind("waiting", 0) == 0)) job.reason.clear();
-    // Back to pending from running is not news (an instance between items).
-    if (next == JobStatus::pending && job.status == JobStatus::running) job.status = next;
+    // Between running, pending and waiting is not news (an instance between items).
+    const auto quiet = [](JobStatus st) {
+      return st == JobStatus::pending || st == JobStatus::running || st == JobStatus::waiting;
+    };
+    if (quiet(next) && quiet(job.status) && next != JobStatus::running) job.status = next;
     else set_status(js, next);
   }
   dirty_jobs.insert(job.id);

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "order.hpp"
+#include "qube/dependency.hpp"
 #include "qube/protocol.hpp"
+#include "qube/trigger.hpp"
 
 namespace qube::supervisor {
 
@@ -27,11 +29,30 @@ struct RunningInstance {
 // will not load, a missing executable) before the job fails instead of looping.
 inline constexpr int kMaxStartupFailures = 3;
 
+// A callback with its triggers parsed once.
+struct CompiledCallback {
+  Callback callback;
+  Expr triggers;
+};
+
 struct JobState {
   Job job;
   std::set<std::size_t> pending;              // indices of pending agenda items
   std::map<std::int32_t, RunningInstance> running;  // by subid
   int startup_failures = 0;
+  std::vector<Dependency> deps;               // targets resolved to job ids
+  std::vector<CompiledCallback> callbacks;
+  bool waits_on_jobs = false;                 // a job-level dependency is not yet satisfied
+};
+
+// A shell, python or mail callback for the runner, off the event loop.
+struct ScriptRun {
+  JobId job = 0;
+  std::string language;
+  std::string code;
+  std::string triggers;
+  std::map<std::string, std::string> env;  // QBJOBID QBEVENT QBSTATUS QBWORKNAME ...
+  Json event;                              // the event, for the mail text
 };
 
 struct HostRecord {
@@ -62,6 +83,7 @@ std::string outcome_text(const AgendaItem& item);
 // What the supervisor's configuration says about users.
 struct FarmPolicy {
   std::set<std::string> admins;  // may steer any job and submit for others
+  std::vector<Callback> site_callbacks;  // attached to every job (Qube's universal callbacks)
 };
 
 struct Outgoing {
@@ -72,7 +94,8 @@ struct Outgoing {
 
 class Farm {
  public:
-  void set_policy(FarmPolicy policy) { policy_ = std::move(policy); }
+  // Throws std::runtime_error for a site callback whose triggers do not parse.
+  void set_policy(FarmPolicy policy);
 
   // Rebuilds the model from the store. Work that was running when the previous
   // supervisor stopped goes back to pending: its workers re-register and are
@@ -126,6 +149,15 @@ class Farm {
   Json reorder_jobs(const Json& body, bool top);
   // qb requeue: failed and killed items back to pending, the job held blocked.
   Json requeue_jobs(const Json& body);
+  // qb satisfy: releases jobs' dependencies by hand (OpenCue's satisfy-dependency).
+  Json satisfy_jobs(const Json& body);
+  // Lets dependencies and callbacks react to this round's events (and to the
+  // events their own actions cause). Scripts to run go to `script_runs`.
+  void settle();
+  // The server records a script's outcome in the job's history.
+  void script_finished(JobId job, const std::string& text);
+  // After the server has recorded them.
+  void clear_events();
 
   const HostRecord* host_by_rid(const std::string& rid) const;
   const JobState* job(JobId id) const;
@@ -137,6 +169,7 @@ class Farm {
   std::set<JobId> removed_jobs;
   std::vector<Outgoing> outbox;
   std::vector<FarmEvent> events;
+  std::vector<ScriptRun> script_runs;
   bool schedule_needed = false;
 
  private:
@@ -192,6 +225,17 @@ class Farm {
   // --retrysubjob: an instance that died is forgiven while retries are left: its
   // item goes back to pending (not a failed attempt); an agenda-less run is owed again.
   void forgive_if_allowed(JobState& js, std::int32_t subid);
+  // Pipelines (farm_pipeline.cpp).
+  // At submission: parses the new jobs' dependencies and triggers, resolves labels
+  // among `batch` (label -> id) and existing ids, refuses cycles and missing jobs.
+  void compile_pipeline(JobState& js, const std::map<std::string, JobId>& batch);
+  void watch(JobState& js);
+  // Re-examines the job's dependencies: waiting, released, or failed if broken.
+  // `work`: only items that overlap this item of a target (frame by frame).
+  void refresh_dependencies(JobState& js, const std::string* work = nullptr);
+  std::string waiting_reason(const JobState& js) const;
+  void run_callbacks(const FarmEvent& event);
+  void run_qube_action(JobState& owner, const std::string& code, const FarmEvent& event);
   QueueKey queue_key(const JobState& js) const { return QueueKey{js.job.spec.priority, js.job.rank, js.job.id}; }
   void mark_instance(JobId id, std::int32_t subid) { dirty_instances.emplace(id, subid); }
   JobState* checked_instance(const std::string& rid, const Json& body, std::int32_t& subid);
@@ -203,6 +247,12 @@ class Farm {
   std::multimap<double, std::pair<JobId, std::size_t>> retries_;  // due time -> item
   JobId next_id_ = 1;
   FarmPolicy policy_;
+  std::vector<CompiledCallback> site_callbacks_;
+  // Jobs whose dependencies or triggers name a job: re-examined on its events.
+  std::map<JobId, std::set<JobId>> watchers_;
+  // Labels within each process group, for triggers that name jobs by label.
+  std::map<JobId, std::map<std::string, JobId>> labels_;
+  std::size_t settled_ = 0;  // events already settled this round
 };
 
 }  // namespace qube::supervisor

@@ -29,7 +29,19 @@ Server::Server(Config config) : config_(std::move(config)), logs_(config_.data_d
   std::filesystem::create_directories(config_.data_dir);
   store_ = open_sqlite_store((config_.data_dir / "qube.db").string());
   events_ = open_event_log((config_.data_dir / "events.db").string());
-  farm_.set_policy(FarmPolicy{std::set<std::string>(config_.admins.begin(), config_.admins.end())});
+  FarmPolicy policy{std::set<std::string>(config_.admins.begin(), config_.admins.end()), {}};
+  for (const auto& cb : config_.callbacks) {
+    auto field = [&](const char* key) { auto it = cb.find(key); return it == cb.end() ? std::string() : it->second; };
+    policy.site_callbacks.push_back(Callback{field("triggers"), field("language"), field("code")});
+  }
+  farm_.set_policy(std::move(policy));
+  CallbackSettings callbacks;
+  callbacks.timelimit = config_.callback_timelimit;
+  callbacks.python = config_.python;
+  callbacks.smtp_server = config_.smtp_server;
+  callbacks.mail_from = config_.mail_from;
+  callbacks.log_dir = config_.data_dir / "logs";
+  runner_ = std::make_unique<CallbackRunner>(callbacks);
   farm_.restore(store_->load([](const std::string& bad) {
     spdlog::error("store: skipping unreadable row ({})", bad);
   }), store_->max_job_id());
@@ -43,6 +55,7 @@ Server::Server(Config config) : config_(std::move(config)), logs_(config_.data_d
   clients_.bind(config_.clients_endpoint);
   const std::string workers_at = workers_.get(zmq::sockopt::last_endpoint);
   client_endpoint_ = clients_.get(zmq::sockopt::last_endpoint);
+  runner_->set_supervisor_endpoint(transport::connectable(client_endpoint_));
   spdlog::info("qbsupervisor {} listening: workers {}, clients {}, data {}", kQubeVersion, workers_at,
                client_endpoint_, config_.data_dir.string());
   // For scripts and tests that bind port 0: the endpoints really bound.
@@ -61,8 +74,10 @@ void Server::run(const std::atomic<bool>& stop) {
     zmq::pollitem_t items[] = {{workers_.handle(), 0, ZMQ_POLLIN, 0},
                                {clients_.handle(), 0, ZMQ_POLLIN, 0}};
     const auto wait_ms = std::max(0L, static_cast<long>((next_check - steady_now()) * 1000));
+    // While callbacks run, look for their outcomes often.
+    const long longest = runner_->busy() ? 20L : 500L;
     try {
-      zmq::poll(items, 2, std::chrono::milliseconds(std::min(wait_ms, 500L)));
+      zmq::poll(items, 2, std::chrono::milliseconds(std::min(wait_ms, longest)));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       throw;
@@ -97,6 +112,8 @@ void Server::run(const std::atomic<bool>& stop) {
       farm_.check_time_limits(now_seconds());
       next_check = steady_now() + std::min(1.0, config_.heartbeat_interval);
     }
+    for (const auto& outcome : runner_->finished()) farm_.script_finished(outcome.job, outcome.text);
+    farm_.settle();
     if (farm_.schedule_needed) farm_.schedule();
     commit();
     flush();
@@ -167,6 +184,7 @@ proto::Message Server::handle_client(const proto::Message& msg) {
     if (msg.type == p::kTop) return p::reply_ok(msg, farm_.reorder_jobs(b, true));
     if (msg.type == p::kBottom) return p::reply_ok(msg, farm_.reorder_jobs(b, false));
     if (msg.type == p::kRequeue) return p::reply_ok(msg, farm_.requeue_jobs(b));
+    if (msg.type == p::kSatisfy) return p::reply_ok(msg, farm_.satisfy_jobs(b));
     if (msg.type == p::kHistory) {
       const auto id = static_cast<JobId>(get_int(b, "id"));
       if (!farm_.job(id)) throw std::runtime_error("no job " + std::to_string(id));
@@ -205,6 +223,7 @@ Json Server::read_output(const Json& body) {
 }
 
 void Server::commit() {
+  farm_.settle();  // reactions to this round's events belong to this commit
   if (farm_.dirty_jobs.empty() && farm_.dirty_items.empty() && farm_.dirty_instances.empty() &&
       farm_.removed_jobs.empty() && farm_.events.empty())
     return;
@@ -227,7 +246,9 @@ void Server::commit() {
   } catch (const std::exception& e) {
     spdlog::error("could not record {} event(s) in the history: {}", farm_.events.size(), e.what());
   }
-  farm_.events.clear();
+  farm_.clear_events();
+  for (auto& run : farm_.script_runs) runner_->submit(std::move(run));
+  farm_.script_runs.clear();
   for (JobId id : farm_.removed_jobs) {  // after the commit: rows first, then files
     logs_.remove(id);
     events_->remove(id);

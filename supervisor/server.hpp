@@ -7,6 +7,7 @@
 
 #include <zmq.hpp>
 
+#include "callback_runner.hpp"
 #include "config.hpp"
 #include "farm.hpp"
 #include "logs.hpp"
@@ -32,6 +33,7 @@ class Server {
   Config config_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<EventLog> events_;
+  std::unique_ptr<CallbackRunner> runner_;
   LogStore logs_;
   Farm farm_;
   zmq::context_t ctx_{1};

@@ -65,6 +65,10 @@ class Context final : public plugin::RunContext {
     env["QBPGRPID"] = std::to_string(info_.pgrp);
     env["QB_SUPERVISOR"] = info_.supervisor;
     env["QB_JOBNAME"] = info_.name;
+    // HQueue's names for the same facts, so that imported HQueue jobs run as they did.
+    env["JOBID"] = env["QBJOBID"];
+    env["HQSERVER"] = info_.supervisor;
+    env["HQHOSTS"] = info_.host;
     if (!item.name.empty()) {
       env["QB_ITEM_NAME"] = item.name;
       try {

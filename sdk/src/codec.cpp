@@ -6,7 +6,17 @@ namespace qube {
 
 namespace {
 
-void pack(msgpack::packer<msgpack::sbuffer>& pk, const Json& v) {
+// Packs straight into the std::string that encode() returns. msgpack::sbuffer
+// would allocate 8 KiB per message and then be copied out; most of our messages
+// are under 200 bytes and the supervisor encodes one per dispatch and per stored
+// row (docs/performance.md).
+struct StringWriter {
+  std::string& out;
+  void write(const char* data, std::size_t size) { out.append(data, size); }
+};
+using Packer = msgpack::packer<StringWriter>;
+
+void pack(Packer& pk, const Json& v) {
   switch (v.type()) {
     case Json::value_t::null: pk.pack_nil(); break;
     case Json::value_t::boolean: pk.pack(v.get<bool>()); break;
@@ -31,7 +41,7 @@ void pack(msgpack::packer<msgpack::sbuffer>& pk, const Json& v) {
       break;
     case Json::value_t::object:
       pk.pack_map(static_cast<std::uint32_t>(v.size()));
-      for (const auto& [k, e] : v.items()) {
+      for (const auto& [k, e] : v.get_ref<const Json::object_t&>()) {
         pk.pack_str(static_cast<std::uint32_t>(k.size()));
         pk.pack_str_body(k.data(), static_cast<std::uint32_t>(k.size()));
         pack(pk, e);
@@ -57,16 +67,19 @@ Json unpack(const msgpack::object& o, std::size_t depth) {
           reinterpret_cast<const std::uint8_t*>(o.via.bin.ptr) + o.via.bin.size));
     case msgpack::type::ARRAY: {
       Json a = Json::array();
-      for (std::uint32_t i = 0; i < o.via.array.size; ++i)
-        a.push_back(unpack(o.via.array.ptr[i], depth + 1));
+      auto& elements = a.get_ref<Json::array_t&>();
+      elements.reserve(o.via.array.size);  // bounded by the unpack limit: at most one per byte
+      for (std::uint32_t i = 0; i < o.via.array.size; ++i) elements.push_back(unpack(o.via.array.ptr[i], depth + 1));
       return a;
     }
     case msgpack::type::MAP: {
       Json m = Json::object();
+      auto& fields = m.get_ref<Json::object_t&>();
       for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
         const auto& kv = o.via.map.ptr[i];
         if (kv.key.type != msgpack::type::STR) throw FormatError("map keys must be strings");
-        m[std::string(kv.key.via.str.ptr, kv.key.via.str.size)] = unpack(kv.val, depth + 1);
+        // A repeated key keeps its last value, as before.
+        fields.insert_or_assign(std::string(kv.key.via.str.ptr, kv.key.via.str.size), unpack(kv.val, depth + 1));
       }
       return m;
     }
@@ -75,13 +88,28 @@ Json unpack(const msgpack::object& o, std::size_t depth) {
   throw FormatError("unknown MessagePack type");
 }
 
+// One zone per thread, emptied after every message: unpacking into a fresh
+// object_handle would malloc and free an 8 KiB chunk per message. clear() keeps
+// only the first chunk, so a large message does not pin its memory.
+msgpack::zone& scratch_zone() {
+  thread_local msgpack::zone zone;
+  return zone;
+}
+
+struct ZoneClearer {
+  msgpack::zone& zone;
+  ~ZoneClearer() { zone.clear(); }
+};
+
 }  // namespace
 
 std::string encode(const Json& value) {
-  msgpack::sbuffer buf;
-  msgpack::packer<msgpack::sbuffer> pk(buf);
+  std::string out;
+  out.reserve(128);
+  StringWriter writer{out};
+  Packer pk(writer);
   pack(pk, value);
-  return std::string(buf.data(), buf.size());
+  return out;
 }
 
 Json decode(std::string_view bytes) {
@@ -92,12 +120,17 @@ Json decode(std::string_view bytes) {
   const std::size_t n = bytes.size();
   const msgpack::unpack_limit limit(/*array*/ n, /*map*/ n / 2, /*str*/ n, /*bin*/ n,
                                     /*ext*/ 0, /*depth*/ kMaxNesting);
+  msgpack::zone& zone = scratch_zone();
+  const ZoneClearer clear_after{zone};
   try {
     std::size_t offset = 0;
-    msgpack::object_handle oh =
-        msgpack::unpack(bytes.data(), bytes.size(), offset, nullptr, nullptr, limit);
+    bool referenced = false;
+    // No reference function: strings are copied into the zone, never pointing
+    // into `bytes`.
+    const msgpack::object o =
+        msgpack::unpack(zone, bytes.data(), bytes.size(), offset, referenced, nullptr, nullptr, limit);
     if (offset != bytes.size()) throw FormatError("trailing bytes after message");
-    return unpack(oh.get(), 0);
+    return unpack(o, 0);
   } catch (const FormatError&) {
     throw;
   } catch (const std::exception& e) {

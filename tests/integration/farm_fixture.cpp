@@ -263,7 +263,8 @@ void FarmTest::start_supervisor(SupervisorOptions options) {
   config_file_ = dir_ / "supervisor.yaml";
   std::ofstream(config_file_) << "heartbeat_interval: " << options.heartbeat_interval << "\n"
                               << "heartbeat_misses: " << options.heartbeat_misses << "\n"
-                              << "log_level: debug\n";
+                              << "log_level: debug\n"
+                              << options.extra_config << "\n";
   const Daemon& d = spawn_daemon("supervisor", {bin("qbsupervisor"), "--config", config_file_.string(), "--data",
                                                 (dir_ / "data").string(), "--workers", "tcp://127.0.0.1:0",
                                                 "--clients", "tcp://127.0.0.1:0"});

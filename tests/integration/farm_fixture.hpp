@@ -39,6 +39,7 @@ struct RunResult {
 struct SupervisorOptions {
   double heartbeat_interval = 1.0;
   int heartbeat_misses = 5;
+  std::string extra_config;  // more YAML lines for the supervisor's configuration
 };
 
 class FarmTest : public ::testing::Test {

@@ -311,7 +311,7 @@ TEST_F(EndToEnd, WorkerKill9TakesItsFramesAlongAndTheWorkIsRetried) {
 // ---------------------------------------------------------------- 9
 
 TEST_F(EndToEnd, WorkerThatStopsHeartbeatingIsMarkedDownAndItsWorkRequeued) {
-  start_supervisor(SupervisorOptions{0.2, 3});
+  start_supervisor(SupervisorOptions{0.2, 3, ""});
   const pid_t worker = start_worker("w1", 1);
   const std::string started = path("started");
   const auto id = submit({"--range", "1-2", "sh", "-c", "echo QB_FRAME_NUMBER >> " + started + "; sleep 2"});

@@ -419,7 +419,7 @@ TEST_F(FarmTest, KillSendsKillInstanceAndKillsItems) {
   ASSERT_EQ(schedule().size(), 2u);
   ASSERT_EQ(request("w1", id, 0).at("index"), 0);  // instance 1 stays idle
 
-  farm.set_policy(qube::supervisor::FarmPolicy{{"bob"}});  // bob, an admin, kills alice's job
+  farm.set_policy(qube::supervisor::FarmPolicy{{"bob"}, {}});  // bob, an admin, kills alice's job
   const Json reply = farm.kill_jobs(Json{{"ids", Json::array({id})}, {"user", "bob"}});
   EXPECT_EQ(reply.at("killed"), Json::array({id}));
   EXPECT_TRUE(reply.at("errors").empty());

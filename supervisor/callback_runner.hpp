@@ -1,0 +1,61 @@
+#pragma once
+// Runs shell, python and mail callbacks off the event loop, on a few threads of
+// their own: a slow or crashing script never delays dispatch. Each script runs in
+// its own process group with a time limit; its output is appended to the job's
+// callbacks log and its outcome reported back for the job's history.
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "farm.hpp"
+
+namespace qube::supervisor {
+
+struct CallbackSettings {
+  double timelimit = 60;             // seconds a script may run before it is killed
+  std::string python = "python3";    // the interpreter for python callbacks
+  std::string smtp_server;           // host:port of the mail relay; empty: mail is refused
+  std::string mail_from = "qube@localhost";
+  std::filesystem::path log_dir;     // <data>/logs: callbacks.log per job
+  std::string supervisor_endpoint;   // QB_SUPERVISOR for scripts that call qb
+  int threads = 2;
+};
+
+struct ScriptOutcome {
+  JobId job = 0;
+  std::string text;  // for the job's history
+};
+
+class CallbackRunner {
+ public:
+  explicit CallbackRunner(CallbackSettings settings);
+  ~CallbackRunner();
+  CallbackRunner(const CallbackRunner&) = delete;
+  CallbackRunner& operator=(const CallbackRunner&) = delete;
+
+  void set_supervisor_endpoint(std::string endpoint);
+  void submit(ScriptRun run);
+  // What finished since the last call; never blocks.
+  std::vector<ScriptOutcome> finished();
+  bool busy();
+
+ private:
+  void work();
+  ScriptOutcome execute(const ScriptRun& run);
+  ScriptOutcome mail(const ScriptRun& run);
+
+  CallbackSettings settings_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<ScriptRun> queue_;
+  std::vector<ScriptOutcome> done_;
+  std::size_t running_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace qube::supervisor

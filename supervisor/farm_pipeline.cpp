@@ -1,0 +1,422 @@
+// Pipelines on one mechanism: every state change is an event (farm_events.cpp);
+// after each round, settle() lets dependencies and callbacks react to them.
+// Dependencies hold jobs (`waiting`) or single items (frame by frame) until what
+// they wait on has happened; callbacks run internal actions at once and hand
+// shell, python and mail to the runner off the event loop.
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "farm.hpp"
+
+namespace qube::supervisor {
+
+namespace {
+
+// Answers trigger questions from the Farm's jobs as they are now.
+class FarmStateQuery final : public StateQuery {
+ public:
+  explicit FarmStateQuery(const std::map<JobId, JobState>& jobs) : jobs_(jobs) {}
+  bool job(JobId id, EventName name) const override {
+    const JobState* js = find(id);
+    return js && status_matches(name, js->job.status);
+  }
+  bool work(JobId id, std::string_view item, EventName name) const override {
+    const JobState* js = find(id);
+    if (!js) return false;
+    for (const auto& i : js->job.agenda)
+      if (items_overlap(item, i.name) && status_matches(name, i.status)) return true;
+    return false;
+  }
+  bool subjob(JobId id, std::int32_t subid, EventName name) const override {
+    const JobState* js = find(id);
+    if (!js) return false;
+    for (const auto& inst : js->job.instances)
+      if ((subid < 0 || inst.subid == subid) && status_matches(name, inst.status)) return true;
+    return false;
+  }
+
+ private:
+  const JobState* find(JobId id) const {
+    auto it = jobs_.find(id);
+    return it == jobs_.end() ? nullptr : &it->second;
+  }
+  const std::map<JobId, JobState>& jobs_;
+};
+
+// One internal action of a `qube` callback: VERB-TARGET or VERB-work-TARGET, where
+// TARGET is self, a job id or a label: "unblock-self", "kill-12", "retry-work-self".
+struct QubeAction {
+  std::string verb;
+  bool work = false;
+  JobRef target;
+};
+
+const std::set<std::string>& job_verbs() {
+  static const std::set<std::string> v{"unblock", "block", "kill", "fail", "retry", "complete",
+                                       "interrupt", "suspend", "resume", "satisfy"};
+  return v;
+}
+const std::set<std::string>& work_verbs() {
+  static const std::set<std::string> v{"retry", "complete", "unblock"};
+  return v;
+}
+
+// Actions are separated by whitespace, ';' or newlines.
+std::vector<QubeAction> parse_qube_actions(const std::string& code) {
+  std::vector<QubeAction> actions;
+  std::string word;
+  std::istringstream in(code);
+  auto fail = [&](const std::string& why) -> std::runtime_error {
+    return std::runtime_error("callback action '" + word + "': " + why +
+                              " (e.g. unblock-self, kill-12, retry-work-self, complete-work-render)");
+  };
+  while (in >> word) {
+    while (!word.empty() && word.back() == ';') word.pop_back();
+    if (word.empty()) continue;
+    QubeAction a;
+    const auto dash = word.find('-');
+    if (dash == std::string::npos) throw fail("needs a target");
+    a.verb = word.substr(0, dash);
+    std::string rest = word.substr(dash + 1);
+    if (rest.rfind("work-", 0) == 0) {
+      a.work = true;
+      rest = rest.substr(5);
+      if (!work_verbs().count(a.verb)) throw fail("'" + a.verb + "' does not act on work");
+    } else if (!job_verbs().count(a.verb)) {
+      throw fail("unknown action '" + a.verb + "'");
+    }
+    if (rest == "self") {
+      a.target.kind = JobRef::Kind::self;
+    } else if (!rest.empty() && rest.find_first_not_of("0123456789") == std::string::npos && rest.size() < 19) {
+      a.target.kind = JobRef::Kind::id;
+      a.target.id = std::stoull(rest);
+    } else if (is_valid_label(rest)) {
+      a.target.kind = JobRef::Kind::label;
+      a.target.label = rest;
+    } else {
+      throw fail("'" + rest + "' is not self, a job id or a label");
+    }
+    actions.push_back(std::move(a));
+  }
+  if (actions.empty()) throw std::runtime_error("callback: a qube callback needs an action, e.g. unblock-self");
+  return actions;
+}
+
+const std::set<std::string>& languages() {
+  static const std::set<std::string> l{"qube", "shell", "python", "mail"};
+  return l;
+}
+
+std::string progress_text(const Job& job) {
+  const Progress p = progress_of(job);
+  std::string text(to_string(job.status));
+  if (p.total > 0) text += ", " + std::to_string(p.complete) + "/" + std::to_string(p.total);
+  return text;
+}
+
+}  // namespace
+
+void Farm::set_policy(FarmPolicy policy) {
+  std::vector<CompiledCallback> site;
+  for (const auto& cb : policy.site_callbacks) {
+    if (!languages().count(cb.language))
+      throw std::runtime_error("site callback '" + cb.triggers + "': unknown language '" + cb.language + "'");
+    if (cb.language == "qube") parse_qube_actions(cb.code);
+    site.push_back(CompiledCallback{cb, parse_trigger(cb.triggers)});
+  }
+  site_callbacks_ = std::move(site);
+  policy_ = std::move(policy);
+}
+
+void Farm::compile_pipeline(JobState& js, const std::map<std::string, JobId>& batch) {
+  const auto known = [&](JobId id) { return jobs_.count(id) > 0 || id == js.job.id; };
+  auto resolve = [&](const std::string& label) -> std::optional<JobId> {
+    if (auto it = batch.find(label); it != batch.end()) return it->second;
+    if (auto g = labels_.find(js.job.pgrp); g != labels_.end())
+      if (auto it = g->second.find(label); it != g->second.end()) return it->second;
+    return std::nullopt;
+  };
+  std::vector<Dependency> deps = parse_dependencies(js.job.spec.dependency);
+  for (auto& d : deps) {
+    if (d.target.kind == JobRef::Kind::label) {
+      const auto id = resolve(d.target.label);
+      if (!id) throw std::runtime_error("dependency '" + d.text() + "': no job labelled '" + d.target.label +
+                                        "' in this submission");
+      d.target = JobRef{JobRef::Kind::id, *id, {}};
+    }
+    if (d.target.id == js.job.id) throw std::runtime_error("dependency '" + d.text() + "': a job cannot wait for itself");
+    if (!known(d.target.id) && !std::any_of(batch.begin(), batch.end(), [&](const auto& b) { return b.second == d.target.id; }))
+      throw std::runtime_error("dependency '" + d.text() + "': there is no job " + std::to_string(d.target.id));
+  }
+  js.deps = std::move(deps);
+  js.job.spec.dependency = dependency_text(js.deps);  // ids from now on: labels were resolved
+  js.callbacks.clear();
+  for (const auto& cb : js.job.spec.callbacks) {
+    if (!languages().count(cb.language))
+      throw std::runtime_error("callback '" + cb.triggers + "': unknown language '" + cb.language +
+                               "' (qube, shell, python or mail)");
+    Expr triggers = parse_trigger(cb.triggers);
+    for (const auto& label : labels_of(triggers))
+      if (!resolve(label)) throw std::runtime_error("callback '" + cb.triggers + "': no job labelled '" + label + "'");
+    if (cb.language == "qube") parse_qube_actions(cb.code);
+    js.callbacks.push_back(CompiledCallback{cb, std::move(triggers)});
+  }
+}
+
+void Farm::watch(JobState& js) {
+  if (!js.job.spec.label.empty()) labels_[js.job.pgrp][js.job.spec.label] = js.job.id;
+  for (const auto& d : js.deps) watchers_[d.target.id].insert(js.job.id);
+  TriggerContext ctx{js.job.id, [&](const std::string& label) -> std::optional<JobId> {
+                       auto g = labels_.find(js.job.pgrp);
+                       if (g == labels_.end()) return std::nullopt;
+                       auto it = g->second.find(label);
+                       return it == g->second.end() ? std::nullopt : std::optional<JobId>(it->second);
+                     }};
+  for (const auto& cb : js.callbacks)
+    for (const Atom* atom : atoms_of(cb.triggers))
+      if (auto id = ctx.job_of(atom->job); id && *id != js.job.id) watchers_[*id].insert(js.job.id);
+}
+
+std::string Farm::waiting_reason(const JobState& js) const {
+  std::string reason;
+  for (const auto& d : js.deps) {
+    const JobState* t = job(d.target.id);
+    if (!t) continue;
+    if (d.kind == EventType::work) {
+      continue;  // frame by frame: shown on the items
+    }
+    if (dependency_state(d.condition, t->job.status) != DependencyState::waiting) continue;
+    reason += (reason.empty() ? "waiting for " : "; ") + std::string("job ") + std::to_string(d.target.id) + " to " +
+              std::string(to_string(d.condition)) + " (" + progress_text(t->job) + ")";
+  }
+  return reason;
+}
+
+void Farm::refresh_dependencies(JobState& js, const std::string* work) {
+  if (js.deps.empty() || is_terminal(js.job.status)) return;
+  std::vector<DependencyState> states;
+  std::string broken_by;
+  bool frame_by_frame = false;
+  for (const auto& d : js.deps) {
+    const JobState* t = job(d.target.id);
+    if (!t) continue;  // removed: nothing left to wait for
+    if (d.kind == EventType::work) {
+      frame_by_frame = true;
+      continue;
+    }
+    const DependencyState s = dependency_state(d.condition, t->job.status);
+    if (s == DependencyState::broken && broken_by.empty())
+      broken_by = "job " + std::to_string(d.target.id) + " " + std::string(to_string(t->job.status)) +
+                  " (this job waited for it to " + std::string(to_string(d.condition)) + ")";
+    states.push_back(s);
+  }
+  const DependencyState whole = combine(states);
+  if (whole == DependencyState::broken && !js.job.timestart) {
+    // HQueue's parent semantics, and Qube's level-triggered links: what this job
+    // waits for can no longer happen, so it fails without running.
+    fail_job(js, "dependency broken: " + broken_by);
+    return;
+  }
+  js.waits_on_jobs = whole == DependencyState::waiting;
+  if (js.waits_on_jobs) {
+    js.job.reason = waiting_reason(js);
+  } else if (js.job.reason.rfind("waiting for job", 0) == 0) {
+    js.job.reason.clear();
+  }
+  if (frame_by_frame) {
+    for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
+      AgendaItem& item = js.job.agenda[i];
+      if (item.status != WorkStatus::pending && item.status != WorkStatus::waiting) continue;
+      if (work && !items_overlap(item.name, *work)) continue;
+      std::vector<DependencyState> frame;
+      std::string failed_frame;
+      for (const auto& d : js.deps) {
+        const JobState* t = d.kind == EventType::work ? job(d.target.id) : nullptr;
+        if (!t) continue;
+        for (const auto& other : t->job.agenda) {
+          if (!items_overlap(item.name, other.name)) continue;
+          const DependencyState s = dependency_state(d.condition, other.status);
+          if (s == DependencyState::broken && failed_frame.empty())
+            failed_frame = "item " + other.name + " of job " + std::to_string(d.target.id) + " " +
+                           std::string(to_string(other.status));
+          frame.push_back(s);
+        }
+      }
+      const DependencyState s = combine(frame);
+      if (s == DependencyState::waiting && item.status == WorkStatus::pending) {
+        js.pending.erase(i);
+        item.status = WorkStatus::waiting;
+        item.reason = "waiting for the same frames of job(s) it depends on";
+        mark_item(js.job.id, i);
+      } else if (s == DependencyState::satisfied && item.status == WorkStatus::waiting) {
+        item.reason.clear();
+        requeue_item(js, i);
+      } else if (s == DependencyState::broken) {
+        js.pending.erase(i);
+        item.status = WorkStatus::failed;
+        item.reason = "dependency broken: " + failed_frame;
+        item.timecomplete = now_seconds();
+        mark_item(js.job.id, i);
+        emit_work(js, i, "failed", "item " + item.name + " " + item.reason, true);
+      }
+    }
+  }
+  update_status(js);
+  requeue_queue_entry(js);
+}
+
+Json Farm::satisfy_jobs(const Json& body) {
+  return for_each_job(body, {"satisfied", "satisfy", false}, [&](JobState& js, const std::string& who) -> Json {
+    if (js.deps.empty()) return "job " + std::to_string(js.job.id) + " has no dependencies";
+    js.deps.clear();
+    js.job.spec.dependency.clear();
+    js.waits_on_jobs = false;
+    if (js.job.reason.rfind("waiting for job", 0) == 0) js.job.reason.clear();
+    for (std::size_t i = 0; i < js.job.agenda.size(); ++i)
+      if (js.job.agenda[i].status == WorkStatus::waiting) requeue_item(js, i);
+    emit(js, "modified", "job", "dependencies satisfied by hand by " + who, who);
+    update_status(js);
+    return nullptr;
+  });
+}
+
+void Farm::settle() {
+  // Reactions cause events of their own; they are settled in the same pass.
+  while (settled_ < events.size()) {
+    const FarmEvent e = events[settled_++];  // a copy: reactions append to `events`
+    if (auto w = watchers_.find(e.job); w != watchers_.end()) {
+      const std::set<JobId> watching = w->second;
+      for (JobId id : watching) {
+        JobState* js = find_job(id);
+        if (!js || js->deps.empty()) continue;
+        if (e.type == "work") refresh_dependencies(*js, &e.work);
+        else if (e.type == "job") refresh_dependencies(*js);
+      }
+    }
+    run_callbacks(e);
+  }
+}
+
+void Farm::clear_events() {
+  events.clear();
+  settled_ = 0;
+}
+
+void Farm::run_callbacks(const FarmEvent& e) {
+  const auto name = parse_event_name(e.name);
+  const auto type = parse_event_type(e.type);
+  if (!name || !type) return;  // history-only events (suspended, callback ...)
+  const Event event{*name, *type, e.job, e.work, e.subid};
+  const FarmStateQuery state(jobs_);
+
+  // Candidates: the job's own callbacks, the site's (as the job's own), and those
+  // of jobs whose triggers name this job.
+  std::vector<std::pair<JobId, CompiledCallback>> firing;
+  auto consider = [&](const JobState& owner, const CompiledCallback& cb) {
+    TriggerContext ctx{owner.job.id, [&](const std::string& label) -> std::optional<JobId> {
+                         auto g = labels_.find(owner.job.pgrp);
+                         if (g == labels_.end()) return std::nullopt;
+                         auto it = g->second.find(label);
+                         return it == g->second.end() ? std::nullopt : std::optional<JobId>(it->second);
+                       }};
+    if (fires(cb.triggers, event, ctx, state)) firing.emplace_back(owner.job.id, cb);
+  };
+  if (const JobState* self = job(e.job)) {
+    for (const auto& cb : self->callbacks) consider(*self, cb);
+    for (const auto& cb : site_callbacks_) consider(*self, cb);
+  }
+  if (auto w = watchers_.find(e.job); w != watchers_.end())
+    for (JobId id : w->second)
+      if (const JobState* owner = job(id))
+        for (const auto& cb : owner->callbacks) consider(*owner, cb);
+
+  for (const auto& [owner_id, cb] : firing) {
+    JobState* owner = find_job(owner_id);
+    if (!owner) continue;
+    const std::string& lang = cb.callback.language;
+    emit(*owner, "callback", "job",
+         "callback '" + cb.callback.triggers + "' (" + lang + ") fired on " + e.text);
+    if (lang == "qube") {
+      run_qube_action(*owner, cb.callback.code, e);
+      continue;
+    }
+    const JobState* subject = job(e.job);
+    ScriptRun run;
+    run.job = owner_id;
+    run.language = lang;
+    run.code = cb.callback.code;
+    run.triggers = cb.callback.triggers;
+    run.event = to_json(e);
+    run.env = {{"QBJOBID", std::to_string(e.job)},
+               {"QBCALLBACKJOBID", std::to_string(owner_id)},
+               {"QBEVENT", e.name + "-" + e.type},
+               {"QBSTATUS", subject ? std::string(to_string(subject->job.status)) : ""},
+               {"QBJOBNAME", subject ? subject->job.spec.name : ""},
+               {"QBUSER", subject ? subject->job.spec.user : ""},
+               {"QBWORKNAME", e.work},
+               {"QBSUBID", e.subid >= 0 ? std::to_string(e.subid) : ""},
+               {"QBHOST", e.host}};
+    script_runs.push_back(std::move(run));
+  }
+}
+
+void Farm::run_qube_action(JobState& owner, const std::string& code, const FarmEvent& e) {
+  std::vector<QubeAction> actions;
+  try {
+    actions = parse_qube_actions(code);
+  } catch (const std::exception& ex) {
+    emit(owner, "callback", "job", std::string("callback failed: ") + ex.what());
+    return;
+  }
+  const JobId owner_id = owner.job.id;
+  const std::string who = owner.job.spec.user;  // a callback acts with its owner's rights
+  for (const auto& a : actions) {
+    JobState* self = find_job(owner_id);
+    if (!self) return;
+    std::optional<JobId> target;
+    if (a.target.kind == JobRef::Kind::self) target = owner_id;
+    else if (a.target.kind == JobRef::Kind::id) target = a.target.id;
+    else if (auto g = labels_.find(self->job.pgrp); g != labels_.end())
+      if (auto it = g->second.find(a.target.label); it != g->second.end()) target = it->second;
+    if (!target || !find_job(*target)) {
+      emit(*self, "callback", "job", "callback action " + a.verb + ": no job " + a.target.text());
+      continue;
+    }
+    Json body{{"ids", Json::array({*target})}, {"user", who}};
+    // Work actions act on the event's item when the event is about that job's work.
+    if (a.work && e.type == "work" && e.job == *target) body["work"] = e.work;
+    Json reply;
+    try {
+      if (a.verb == "unblock" && a.work) reply = satisfy_jobs(body);
+      else if (a.verb == "unblock") reply = block_jobs(body, false);
+      else if (a.verb == "block") reply = block_jobs(body, true);
+      else if (a.verb == "kill") reply = kill_jobs(body);
+      else if (a.verb == "retry") reply = retry_jobs(body);
+      else if (a.verb == "complete") reply = complete_work(body);
+      else if (a.verb == "interrupt") reply = interrupt_jobs(body);
+      else if (a.verb == "suspend") reply = suspend_jobs(body, true);
+      else if (a.verb == "resume") reply = suspend_jobs(body, false);
+      else if (a.verb == "satisfy") reply = satisfy_jobs(body);
+      else if (a.verb == "fail") {
+        JobState* t = find_job(*target);
+        if (!may_steer(*t, who)) {
+          reply = Json{{"errors", {"job " + std::to_string(*target) + " belongs to " + t->job.spec.user}}};
+        } else if (!is_terminal(t->job.status)) {
+          stop_running(*t, WorkStatus::failed, "failed by a callback of job " + std::to_string(owner_id));
+          fail_job(*t, "failed by a callback of job " + std::to_string(owner_id));
+        }
+      }
+    } catch (const std::exception& ex) {
+      reply = Json{{"errors", {ex.what()}}};
+    }
+    for (const auto& err : get_array(reply, "errors"))
+      if (JobState* s = find_job(owner_id)) emit(*s, "callback", "job", "callback action " + a.verb + ": " + err.get<std::string>());
+  }
+}
+
+void Farm::script_finished(JobId id, const std::string& text) {
+  if (const JobState* js = job(id)) emit(*js, "callback", "job", text);
+}
+
+}  // namespace qube::supervisor
