@@ -77,6 +77,25 @@ std::string hint(const Json& a) {
   return "";
 }
 
+// qb hosts --long: what placement knows of a host, under its line.
+void print_host_facts(std::ostream& out, const Json& f) {
+  auto list = [](const Json& a) {
+    std::string s;
+    for (const auto& v : a) s += (s.empty() ? "" : ",") + (v.is_string() ? v.get<std::string>() : v.dump());
+    return s.empty() ? std::string("-") : s;
+  };
+  out << "    os " << text(f, "os") << "   cluster " << text(f, "cluster") << "   groups " << list(get_array(f, "groups"))
+      << "   gpus " << get_int(f, "gpus_free") << "/" << get_int(f, "gpus") << " free   memory free "
+      << get_int(f, "memory_free_mb") << "M" << (get_bool(f, "locked") ? "   LOCKED" : "") << "\n";
+  std::string props, res;
+  for (const auto& [k, v] : get_object(f, "properties").items()) props += " host." + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+  for (const auto& [k, v] : get_object(f, "resources").items())
+    res += " " + k + " " + std::to_string(get_int(v, "used")) + "/" + std::to_string(get_int(v, "total"));
+  if (!props.empty()) out << "    properties" << props << "\n";
+  if (!res.empty()) out << "    resources (used/total)" << res << "\n";
+  if (const std::string r = get_string(f, "restrictions"); !r.empty()) out << "    restrictions " << r << "\n";
+}
+
 }  // namespace
 
 void print_jobs(std::ostream& out, const Json& jobs) {
@@ -135,20 +154,34 @@ void print_job(std::ostream& out, const Json& j) {
           << seconds(get_double(a, "walltime")) << std::setw(8) << memory(get_int(a, "peak_rss_kb"))
           << get_string(a, "reason") << "\n";
   }
+  // What each item wrote (the job type's resultpackage: maya, nuke, blender).
+  header = false;
+  for (const auto& i : agenda) {
+    const Json& result = get_object(i, "resultpackage");
+    const Json& outputs = result.contains("outputs") && result["outputs"].is_array() ? result["outputs"] : Json::array();
+    for (const auto& path : outputs) {
+      if (!path.is_string()) continue;
+      if (!header) {
+        out << "\n  OUTPUTS\n";
+        header = true;
+      }
+      out << "  " << std::setw(14) << text(i, "name") << path.get<std::string>() << "\n";
+    }
+  }
   const Json& instances = get_array(j, "instances");
   if (!instances.empty()) {
     out << "\n  " << std::left << std::setw(10) << "INSTANCE" << std::setw(10) << "STATUS" << std::setw(16)
         << "HOST" << std::setw(6) << "EXIT" << std::setw(16) << "STARTED" << std::setw(16) << "ENDED"
-        << "REASON\n";
+        << std::setw(28) << "GRANTED" << "REASON\n";
     for (const auto& s : instances)
       out << "  " << std::setw(10) << (std::to_string(get_int(j, "id")) + "." + std::to_string(get_int(s, "subid")))
           << std::setw(10) << text(s, "status") << std::setw(16) << text(s, "host") << std::setw(6)
           << text(s, "exitcode") << std::setw(16) << when(s, "timestart") << std::setw(16)
-          << when(s, "timecomplete") << get_string(s, "reason") << "\n";
+          << when(s, "timecomplete") << std::setw(28) << text(s, "allocation") << get_string(s, "reason") << "\n";
   }
 }
 
-void print_hosts(std::ostream& out, const Json& hosts) {
+void print_hosts(std::ostream& out, const Json& hosts, bool long_form) {
   out << std::left << std::setw(20) << "NAME" << std::setw(8) << "STATE" << std::setw(8) << "SLOTS"
       << std::setw(10) << "MEMORY" << std::setw(18) << "LAST HEARTBEAT" << "JOB TYPES\n";
   for (const auto& h : hosts) {
@@ -158,6 +191,7 @@ void print_hosts(std::ostream& out, const Json& hosts) {
         << (std::to_string(get_int(h, "slots_used")) + "/" + std::to_string(get_int(h, "slots")))
         << std::setw(10) << (std::to_string(get_int(h, "memory_mb")) + "M") << std::setw(18)
         << when(h, "last_heartbeat") << types << "\n";
+    if (long_form && h.contains("facts")) print_host_facts(out, get_object(h, "facts"));
   }
 }
 

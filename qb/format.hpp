@@ -8,7 +8,8 @@ namespace qube::qb {
 
 void print_jobs(std::ostream& out, const Json& jobs);
 void print_job(std::ostream& out, const Json& job);
-void print_hosts(std::ostream& out, const Json& hosts);
+// With long_form, each host's placement facts (qb hosts --long) under it.
+void print_hosts(std::ostream& out, const Json& hosts, bool long_form = false);
 // qb history: one line per event.
 void print_history(std::ostream& out, const Json& events);
 // qb show --failed: every failed attempt grouped by host and by exit code or

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "format.hpp"
+#include "host_commands.hpp"
 #include "qube/client.hpp"
 #include "qube/wait.hpp"
 
@@ -21,9 +22,7 @@ using namespace qube;
 constexpr int kFailed = 1;
 constexpr int kUsage = 2;
 
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using qb::UsageError;
 
 // "12" -> {12, -1}; "12.3" -> {12, 3}.
 std::pair<JobId, int> parse_job_ref(const std::string& text, bool allow_sub) {
@@ -211,9 +210,10 @@ int main(int argc, char** argv) {
   auto* wait = app.add_subcommand("wait", "wait for jobs to end; exit 0 if all complete");
   wait->add_option("ids", ids, "job ids")->required();
   wait->add_option("--timeout", timeout, "give up after this many seconds (exit 1)");
-  auto* hosts = app.add_subcommand("hosts", "list workers (qbhosts)");
+  qb::HostCommands host_commands(app, json, supervisor);
   auto* ping = app.add_subcommand("ping", "is the supervisor there? (qbping)");
-  std::vector<CLI::App*> all_commands{jobs, show, out, err, history, wait, hosts, ping};
+  std::vector<CLI::App*> all_commands{jobs, show, out, err, history, wait, ping};
+  for (auto* c : host_commands.commands()) all_commands.push_back(c);
   for (const auto& v : verbs) all_commands.push_back(v.cmd);
   for (auto* sub : all_commands) {
     sub->add_flag("--json", json, "print JSON");
@@ -310,10 +310,8 @@ int main(int argc, char** argv) {
         for (const auto& e : get_array(reply, "errors")) std::cerr << "qb: " << e.get<std::string>() << "\n";
       }
       return get_array(reply, "errors").empty() ? 0 : kFailed;
-    } else if (*hosts) {
-      const Json reply = client.request("hosts", Json::object());
-      if (json) std::cout << get_array(reply, "hosts").dump(2) << "\n";
-      else qb::print_hosts(std::cout, get_array(reply, "hosts"));
+    } else if (host_commands.parsed()) {
+      return host_commands.run(client);
     } else if (*ping) {
       const Json reply = client.request("ping", Json::object());
       if (json) std::cout << reply.dump(2) << "\n";

@@ -114,6 +114,21 @@ int main(int argc, char** argv) {
   app.add_option("--cwd", spec.cwd, "working directory of the job's processes (default: the worker's)");
   app.add_option("--retrysubjob", spec.retrysubjob, "start an instance that dies again, up to N times");
   app.add_flag("--retrydifferenthost", spec.retrydifferenthost, "a retried item avoids the hosts it failed on");
+  // Placement (docs/placement.md): lists are comma separated.
+  app.add_option("--hosts", spec.hosts, "run only on these hosts (a,b)")->delimiter(',')->allow_extra_args(false);
+  app.add_option("--omithosts", spec.omithosts, "never run on these hosts")->delimiter(',')->allow_extra_args(false);
+  app.add_option("--groups", spec.groups, "run only on hosts in one of these groups")->delimiter(',')->allow_extra_args(false);
+  app.add_option("--omitgroups", spec.omitgroups, "never run on hosts in these groups")->delimiter(',')->allow_extra_args(false);
+  app.add_option("--service,--services", spec.services, "the host must offer all of these (maya2024,gpu)")
+      ->delimiter(',')->allow_extra_args(false);
+  app.add_option("--requirements", spec.requirements, "expression over host.* and job.*: 'host.os == linux && host.memory >= 16000'");
+  app.add_option("--reservations", spec.reservations, "what an instance holds: host.processors=4,host.memory=8000,license.nuke=1");
+  app.add_option("--restrictions", spec.restrictions, "clusters it may run in: /show/seq, /show/*, /show/+");
+  app.add_option("--cluster", spec.cluster, "the job's cluster (default /)");
+  app.add_option("--flags", spec.flags, "job flags: uninterruptible")->delimiter(',')->allow_extra_args(false);
+  app.add_option("--tags", spec.tags, "HQueue exclusivity: single (alone on its host), single:<class>")
+      ->delimiter(',')->allow_extra_args(false);
+  app.add_option("--max_cpus", spec.max_cpus, "grow into idle slots up to this many instances");
   std::string for_user;
   app.add_option("--user", for_user, "submit on behalf of this user (admins only)");
   app.add_option("--description", spec.description, "free text shown with the job");

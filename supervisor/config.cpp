@@ -22,6 +22,18 @@ Config load_config(const std::filesystem::path& file, Config c) {
   read_key(root, "python", c.python, file);
   read_key(root, "smtp_server", c.smtp_server, file);
   read_key(root, "mail_from", c.mail_from, file);
+  read_key(root, "global_resources", c.global_resources, file);
+  read_key(root, "fair_share", c.fair_share, file);
+  read_key(root, "fair_share_half_life", c.fair_share_half_life, file);
+  read_key(root, "supervisor_default_user_subjob_limit", c.user_subjob_limit, file);
+  read_key(root, "supervisor_default_pgrp_subjob_limit", c.pgrp_subjob_limit, file);
+  read_key(root, "user_subjob_limits", c.user_subjob_limits, file);
+  read_key(root, "preemption", c.preemption, file);
+  if (c.preemption != "passive" && c.preemption != "aggressive" && c.preemption != "disabled")
+    throw std::runtime_error(file.string() + ": preemption must be passive, aggressive or disabled");
+  if (!(c.fair_share_half_life > 0)) throw std::runtime_error(file.string() + ": fair_share_half_life must be positive");
+  if (c.user_subjob_limit < 0 || c.pgrp_subjob_limit < 0)
+    throw std::runtime_error(file.string() + ": subjob limits must not be negative (0: no cap)");
   if (!(c.callback_timelimit > 0)) throw std::runtime_error(file.string() + ": callback_timelimit must be positive");
   if (c.heartbeat_interval <= 0 || c.heartbeat_interval > 3600)
     throw std::runtime_error(file.string() + ": heartbeat_interval must be between 0 and 3600 seconds");

@@ -1,6 +1,7 @@
 #pragma once
 // qbsupervisor's settings: one typed table of defaults (config.cpp), overridden by
 // config/supervisor.yaml, overridden by command-line flags.
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -23,6 +24,18 @@ struct Config {
   std::string python = "python3";  // interpreter of python callbacks
   std::string smtp_server;         // host:port of the relay for mail callbacks
   std::string mail_from = "qube@localhost";
+  // Placement (docs/placement.md).
+  // Farm-wide counted resources: {license.nuke: 20, global.maya: 10}.
+  std::map<std::string, std::int64_t> global_resources;
+  bool fair_share = true;               // share equal-priority slots by recent usage
+  double fair_share_half_life = 3600;   // seconds for recent usage to count half
+  int user_subjob_limit = 0;            // running instances per user (0: no cap)
+  int pgrp_subjob_limit = 0;            // running instances per process group (0: no cap)
+  std::map<std::string, int> user_subjob_limits;  // per-user overrides
+  // What urgent work does to running lower-priority work: passive (it yields
+  // its slot after its current item), aggressive (killed now, items back to
+  // pending) or disabled.
+  std::string preemption = "passive";
 };
 
 // Reads a YAML file over the defaults; throws std::runtime_error naming the

@@ -96,6 +96,22 @@ void Farm::restore(std::vector<Job> jobs, JobId max_stored_id) {
     if (!js.job.spec.label.empty()) labels_[js.job.pgrp][js.job.spec.label] = id;
   for (auto& [id, js] : jobs_) {
     try {
+      compile_placement(js);
+    } catch (const std::exception& e) {
+      // Placement rules may have tightened since it was stored: it keeps its
+      // place in the queue, runs anywhere its type is offered, and says so.
+      spdlog::error("job {}: stored placement is unusable ({}); ignoring it", id, e.what());
+      JobState plain;
+      plain.job.id = js.job.id;
+      plain.job.pgrp = js.job.pgrp;
+      plain.job.spec.type = js.job.spec.type;
+      plain.job.spec.user = js.job.spec.user;
+      plain.job.spec.priority = js.job.spec.priority;
+      plain.job.spec.cpus = js.job.spec.cpus;
+      compile_placement(plain);
+      js.placement = plain.placement;
+    }
+    try {
       compile_pipeline(js, {});
     } catch (const std::exception& e) {
       spdlog::error("job {}: stored dependencies or callbacks are unusable ({}); ignoring them", id, e.what());
@@ -152,6 +168,11 @@ Json Farm::submit(const Json& body) {
   std::map<JobId, std::vector<JobId>> edges;
   for (std::size_t n = 0; n < fresh.size(); ++n) {
     JobState& js = fresh[n];
+    try {
+      compile_placement(js);
+    } catch (const std::exception& e) {
+      throw std::runtime_error("job " + std::to_string(n + 1) + " is invalid: " + e.what());
+    }
     compile_pipeline(js, labels);
     for (const auto& d : js.deps) edges[js.job.id].push_back(d.target.id);
     // The parent: "pid" (an id), or "parent_label" (a job of this submission).
@@ -250,6 +271,17 @@ void Farm::on_register(const std::string& rid, const Json& body, const std::stri
   Host facts = host_from_json(body);
   if (facts.name.empty() || facts.name.size() > 255) throw FormatError("register: a worker needs a name");
   if (facts.slots < 0 || facts.slots > 100000) throw FormatError("register: slots out of range");
+  // Placement facts (worker.yaml and detection) beside the basic ones; a bad
+  // value refuses the registration rather than placing work on guesses.
+  Json placement_facts = get_object(body, "facts");
+  placement_facts["slots"] = facts.slots;
+  placement_facts["jobtypes"] = facts.jobtypes;
+  if (!placement_facts.contains("memory_mb")) placement_facts["memory_mb"] = facts.memory_mb;
+  try {
+    (void)placement::host_facts_from_json(facts.name, placement_facts);
+  } catch (const std::exception& e) {
+    throw FormatError(std::string("register: ") + e.what());
+  }
   auto [it, fresh] = hosts_.try_emplace(facts.name);
   HostRecord& h = it->second;
   if (!fresh) {
@@ -266,6 +298,8 @@ void Farm::on_register(const std::string& rid, const Json& body, const std::stri
   h.host.last_heartbeat = registered;
   h.routing_id = rid;
   h.last_seen = steady_now();
+  h.registered_facts = std::move(placement_facts);
+  refresh_host_facts(h);
   rid_to_host_[rid] = facts.name;
   spdlog::info("worker {} registered: {} slots, {} MB, job types [{}]", facts.name, facts.slots,
                facts.memory_mb, fmt::join(facts.jobtypes, ", "));
@@ -327,6 +361,13 @@ void Farm::on_work_request(const std::string& rid, const Json& body) {
     reply["index"] = -1;
     reply["item"] = "";
     reply["attempt"] = 1;
+  } else if (run.yielding || (live && !run.item && should_yield(*js, run, *find_host_rid(rid)))) {
+    // Preempted (passive): it finished its item; its slot goes to urgent work.
+    if (!run.yielding)
+      emit(*js, "preempted", "subjob",
+           "instance " + std::to_string(id) + "." + std::to_string(subid) + " yields its slot to more urgent work");
+    run.yielding = true;
+    reply["done"] = true;
   } else if (auto next = live && !run.item ? next_item_for(*js, subid) : std::nullopt) {
     const std::size_t index = *next;
     js->pending.erase(index);
@@ -490,8 +531,9 @@ void Farm::check_heartbeats(double now_steady, double timeout) {
 bool Farm::wants_instance(const JobState& js) const {
   if (js.job.status != JobStatus::pending && js.job.status != JobStatus::running) return false;
   const auto running = static_cast<int>(js.running.size());
-  if (running >= js.job.spec.cpus) return false;
-  if (js.job.agenda.empty()) return runs_started(js.job) < js.job.spec.cpus;
+  // --max_cpus: it may grow past --cpus into idle slots (placed after others).
+  if (running >= std::max(js.job.spec.cpus, js.job.spec.max_cpus)) return false;
+  if (js.job.agenda.empty()) return running < js.job.spec.cpus && runs_started(js.job) < js.job.spec.cpus;
   std::size_t idle = 0;
   for (const auto& [subid, run] : js.running)
     if (!run.item) ++idle;
@@ -500,62 +542,59 @@ bool Farm::wants_instance(const JobState& js) const {
 
 void Farm::requeue_queue_entry(JobState& js) {
   const QueueKey key = queue_key(js);
-  if (wants_instance(js)) {
-    if (queue_.insert(key).second) schedule_needed = true;
-  } else {
-    queue_.erase(key);
+  if (!wants_instance(js)) {
+    unqueue(js);
+    return;
   }
+  if (queue_.insert(key).second) schedule_needed = true;
+  const bool growth = static_cast<int>(js.running.size()) >= js.job.spec.cpus;
+  if (js.indexed && js.indexed_growth == growth) return;
+  if (!js.indexed) {
+    unexplained_.insert(js.job.id);
+    if (js.placement->reservations.slots.max == 0) ++zero_slot_jobs_;
+  }
+  placer_.pending().add(placement::PendingJob{js.placement, js.job.rank, growth});
+  js.indexed = true;
+  js.indexed_growth = growth;
+  schedule_needed = true;
 }
 
-void Farm::schedule() {
-  schedule_needed = false;
-  for (auto& [name, h] : hosts_) {
-    if (h.host.state != HostState::active) continue;
-    while (h.host.slots_used < h.host.slots) {
-      JobState* chosen = nullptr;
-      for (const QueueKey& key : queue_) {
-        JobState& js = jobs_.at(key.id);
-        for (const auto& t : h.host.jobtypes)
-          if (t == js.job.spec.type && has_work_for_host(js, name)) chosen = &js;
-        if (chosen) break;
-      }
-      if (!chosen) break;
-      start_instance(*chosen, h);
-    }
-  }
-  // Say why jobs still wait, in words a wrangler can act on.
-  for (const QueueKey& key : queue_) {
-    JobState& js = jobs_.at(key.id);
-    if (!js.running.empty()) continue;
-    std::string reason = !offered_by_active_host(js.job.spec.type)
-                             ? "waiting for a worker that offers job type '" + js.job.spec.type + "'"
-                         : js.job.spec.retrydifferenthost ? "waiting for a free slot on a host where its items have not failed"
-                                                          : "waiting for a free slot";
-    if (js.job.reason != reason) {
-      js.job.reason = reason;
-      dirty_jobs.insert(js.job.id);
-    }
-  }
+void Farm::unqueue(JobState& js) {
+  queue_.erase(queue_key(js));
+  if (!js.indexed) return;
+  placer_.pending().remove(js.job.id);
+  if (js.placement->reservations.slots.max == 0) --zero_slot_jobs_;
+  js.indexed = false;
+  unexplained_.erase(js.job.id);
 }
 
-void Farm::start_instance(JobState& js, HostRecord& h) {
+void Farm::start_instance(JobState& js, HostRecord& h, const placement::Allocation& allocation) {
   Instance inst;
   inst.subid = static_cast<std::int32_t>(js.job.instances.size());
   inst.host = h.host.name;
   inst.status = JobStatus::running;
   inst.timestart = now_seconds();
+  inst.slots = allocation.slots;
+  inst.allocation = allocation.to_string();
   js.job.instances.push_back(inst);
-  js.running[inst.subid] = RunningInstance{};
+  RunningInstance& run = js.running[inst.subid];
+  run.allocation = allocation;
+  run.placed = js.placement;
+  placer_.started(*js.placement, allocation, h.facts, *inst.timestart);
   h.instances.emplace(js.job.id, inst.subid);
-  h.host.slots_used += 1;
+  h.host.slots_used = h.facts.slots_total - h.facts.slots_free;
   mark_instance(js.job.id, inst.subid);
   if (!js.job.timestart) js.job.timestart = inst.timestart;
   js.job.reason.clear();
   update_status(js);
   requeue_queue_entry(js);
   const auto& s = js.job.spec;
+  // What it was granted, for the application to size itself (Qube's names).
+  Json env = s.env;
+  env["QB_JOBSLOTS"] = std::to_string(allocation.slots);
+  env["QB_ALLOCATIONS"] = inst.allocation;
   Json info{{"id", js.job.id}, {"subid", inst.subid}, {"pgrp", js.job.pgrp}, {"name", s.name},
-            {"type", s.type},  {"user", s.user},      {"package", s.package}, {"env", s.env},
+            {"type", s.type},  {"user", s.user},      {"package", s.package}, {"env", env},
             {"padding", s.padding}, {"cwd", s.cwd}};
   send_worker(h.routing_id, proto::Message{proto::kStartInstance, 0, Json{{"job", info}}});
   FarmEvent e;
@@ -592,6 +631,7 @@ void Farm::end_instance(JobState& js, std::int32_t subid, JobStatus status, cons
     release_item(js, *run->second.item, status == JobStatus::killed ? WorkStatus::killed : WorkStatus::failed,
                  reason.empty() ? "the instance ended while running this item" : reason);
   }
+  const RunningInstance ended = std::move(run->second);
   js.running.erase(run);
   auto& inst = js.job.instances[static_cast<std::size_t>(subid)];
   inst.status = status;
@@ -609,8 +649,11 @@ void Farm::end_instance(JobState& js, std::int32_t subid, JobStatus status, cons
            (inst.reason.empty() ? "" : ": " + inst.reason);
   events.push_back(std::move(e));
   auto h = hosts_.find(inst.host);
-  if (h != hosts_.end() && h->second.instances.erase({js.job.id, subid}))
-    h->second.host.slots_used = std::max(0, h->second.host.slots_used - 1);
+  if (h != hosts_.end() && h->second.instances.erase({js.job.id, subid})) {
+    HostRecord& host = h->second;
+    placer_.ended(*ended.placed, ended.allocation, host.facts, *inst.timecomplete);
+    host.host.slots_used = host.facts.slots_total - host.facts.slots_free;
+  }
   update_status(js);
   requeue_queue_entry(js);
   schedule_needed = true;
@@ -684,7 +727,7 @@ void Farm::update_status(JobState& js) {
 
 bool Farm::offered_by_active_host(const std::string& type) const {
   for (const auto& [name, h] : hosts_)
-    if (h.host.state == HostState::active)
+    if (h.host.state != HostState::down)
       for (const auto& t : h.host.jobtypes)
         if (t == type) return true;
   return false;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "order.hpp"
+#include "placement/placer.hpp"
 #include "qube/dependency.hpp"
 #include "qube/protocol.hpp"
 #include "qube/trigger.hpp"
@@ -23,6 +24,11 @@ struct RunningInstance {
   bool ran_once = false;            // agenda-less jobs: the one run was handed out
   bool failed_run = false;          // agenda-less jobs: that run failed
   bool requested = false;           // it asked for work at least once
+  // What it holds on its host, and the placement it was started under (a
+  // later qb modify must not change what is given back when it ends).
+  placement::Allocation allocation;
+  std::shared_ptr<const placement::JobPlacement> placed;
+  bool yielding = false;            // preempted: it ends after its current item
 };
 
 // Instances of one job that may end without ever asking for work (a module that
@@ -43,6 +49,10 @@ struct JobState {
   std::vector<Dependency> deps;               // targets resolved to job ids
   std::vector<CompiledCallback> callbacks;
   bool waits_on_jobs = false;                 // a job-level dependency is not yet satisfied
+  // Placement wishes compiled once (requirements, reservations ...).
+  std::shared_ptr<const placement::JobPlacement> placement;
+  bool indexed = false;                       // in the placer's pending index
+  bool indexed_growth = false;                // ... as growing past --cpus
 };
 
 // A shell, python or mail callback for the runner, off the event loop.
@@ -57,6 +67,8 @@ struct ScriptRun {
 
 struct HostRecord {
   Host host;
+  placement::HostFacts facts;  // what placement knows: facts and current load
+  Json registered_facts;       // as the worker registered them (worker.yaml, detection)
   std::string routing_id;
   double last_seen = 0;  // steady clock seconds
   std::set<std::pair<JobId, std::int32_t>> instances;
@@ -84,6 +96,10 @@ std::string outcome_text(const AgendaItem& item);
 struct FarmPolicy {
   std::set<std::string> admins;  // may steer any job and submit for others
   std::vector<Callback> site_callbacks;  // attached to every job (Qube's universal callbacks)
+  // Placement.
+  placement::PlacerConfig placer;        // fair share, running caps
+  std::map<std::string, std::int64_t> global_resources;  // license.nuke: 20
+  enum class Preemption { passive, aggressive, disabled } preemption = Preemption::passive;
 };
 
 struct Outgoing {
@@ -106,7 +122,17 @@ class Farm {
   Json submit(const Json& body);
   Json list_jobs(const Json& body) const;
   Json show_job(const Json& body) const;
-  Json list_hosts() const;
+  // qb hosts; with body.long the placement facts of each host too.
+  Json list_hosts(const Json& body = Json::object()) const;
+  // qb lock / qb unlock (admins): a locked host takes no new work; with
+  // body.purge its running work is stopped and goes back to pending.
+  Json lock_hosts(const Json& body, bool lock);
+  // qb host set (admins): changes a running worker's groups, properties and
+  // resources without restarting it; kept across its re-registrations.
+  Json set_host_facts(const Json& body);
+  // qb resources / qb resource set (admins).
+  Json list_resources() const;
+  Json set_resource(const Json& body);
   Json kill_jobs(const Json& body);
   // Blocking stops a job's running work (its items go back to pending) and
   // starts nothing new until it is unblocked.
@@ -175,11 +201,31 @@ class Farm {
  private:
   JobState* find_job(JobId id);
   bool offered_by_active_host(const std::string& type) const;
+  // Placement (farm_placement.cpp).
+  // Compiles the job's placement wishes; throws std::runtime_error naming the field.
+  void compile_placement(JobState& js) const;
+  void configure_placement();
+  // The placer's view of a host: its registered facts, the admin's changes.
+  void refresh_host_facts(HostRecord& h);
+  // Takes the job out of the queue and the pending index (before its key changes).
+  void unqueue(JobState& js);
+  // Why a pending job cannot start, in words.
+  std::string placement_reason(const JobState& js) const;
+  // Passive preemption: whether the instance should yield its slot to more
+  // urgent work instead of taking another item.
+  bool should_yield(const JobState& js, const RunningInstance& run, const HostRecord& h) const;
+  // Aggressive preemption: stops lower-priority work where urgent jobs could run.
+  void preempt();
+  // Stops an instance through no fault of its own (preemption, qb lock --purge):
+  // its item goes back to pending without counting as a failed attempt.
+  void evict(JobState& js, std::int32_t subid, const std::string& reason);
+  bool fits_if_vacated(const JobState& urgent, const JobState& victim, const RunningInstance& run,
+                       const HostRecord& h) const;
   HostRecord* find_host_rid(const std::string& rid);
   void send_worker(const std::string& rid, proto::Message msg);
   bool wants_instance(const JobState& js) const;
   void requeue_queue_entry(JobState& js);
-  void start_instance(JobState& js, HostRecord& host);
+  void start_instance(JobState& js, HostRecord& host, const placement::Allocation& allocation);
   void end_instance(JobState& js, std::int32_t subid, JobStatus status, const std::string& reason);
   void release_item(JobState& js, std::size_t index, WorkStatus to, const std::string& reason);
   void lose_host_work(HostRecord& host, const std::string& reason);
@@ -253,6 +299,16 @@ class Farm {
   // Labels within each process group, for triggers that name jobs by label.
   std::map<JobId, std::map<std::string, JobId>> labels_;
   std::size_t settled_ = 0;  // events already settled this round
+  placement::Placer placer_;
+  // qb host set / qb lock: the admin's word on a host, by name, over what it registers.
+  struct HostOverride {
+    Json facts = Json::object();  // groups, properties, resources ...
+    bool locked = false;
+  };
+  std::map<std::string, HostOverride> overrides_;
+  std::set<JobId> unexplained_;  // pending jobs whose waiting reason is not yet written
+  int zero_slot_jobs_ = 0;       // indexed jobs that need no slot (host.processors=0)
+  double last_preempt_ = 0;      // steady seconds of the last aggressive look
 };
 
 }  // namespace qube::supervisor

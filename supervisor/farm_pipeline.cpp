@@ -127,6 +127,7 @@ void Farm::set_policy(FarmPolicy policy) {
   }
   site_callbacks_ = std::move(site);
   policy_ = std::move(policy);
+  configure_placement();
 }
 
 void Farm::compile_pipeline(JobState& js, const std::map<std::string, JobId>& batch) {

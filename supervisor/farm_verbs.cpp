@@ -80,7 +80,7 @@ const std::set<std::string>& modifiable_fields() {
   static const std::set<std::string> fields{
       "name", "priority", "cpus", "max_cpus", "retrywork", "retryworkdelay", "retrysubjob",
       "retrydifferenthost", "timelimit", "agendatimelimit", "env", "hosts", "omithosts", "groups",
-      "omitgroups", "services", "requirements", "reservations", "restrictions", "flags", "mail",
+      "omitgroups", "services", "requirements", "reservations", "restrictions", "cluster", "flags", "mail",
       "description", "label", "callbacks", "dependency"};
   return fields;
 }
@@ -112,13 +112,10 @@ Json Farm::show_job(const Json& body) const {
   const auto id = static_cast<JobId>(get_int(body, "id"));
   const JobState* js = job(id);
   if (!js) throw std::runtime_error("no job " + std::to_string(id));
-  return Json{{"job", to_json(js->job, true)}};
-}
-
-Json Farm::list_hosts() const {
-  Json out = Json::array();
-  for (const auto& [name, h] : hosts_) out.push_back(to_json(h.host));
-  return Json{{"hosts", out}};
+  Json out = to_json(js->job, true);
+  // Why it waits, as of now: hosts and resources change between passes.
+  if (js->indexed && js->running.empty()) out["reason"] = placement_reason(*js);
+  return Json{{"job", out}};
 }
 
 std::vector<JobId> Farm::select_jobs(const Json& body) const {
@@ -289,9 +286,21 @@ Json Farm::modify_jobs(const Json& body) {
     if (auto errors = validate(spec); !errors.empty())
       return "job " + std::to_string(js.job.id) + ": " + errors[0];
     if (changes.empty()) return nullptr;
-    // The queue is ordered by priority: re-key the job before it changes.
-    queue_.erase(queue_key(js));
+    JobState changed;
+    changed.job.id = js.job.id;
+    changed.job.pgrp = js.job.pgrp;
+    changed.job.pid = js.job.pid;
+    changed.job.spec = spec;
+    try {
+      compile_placement(changed);
+    } catch (const std::exception& e) {
+      return "job " + std::to_string(js.job.id) + ": " + e.what();
+    }
+    // The queue and the pending index are ordered by priority: re-key the job
+    // before it changes.
+    unqueue(js);
     js.job.spec = std::move(spec);
+    js.placement = std::move(changed.placement);
     emit(js, "modified", "job", "modified by " + who + ": " + changes, who);
     update_status(js);
     return nullptr;
@@ -306,7 +315,7 @@ Json Farm::reorder_jobs(const Json& body, bool top) {
     for (const auto& [id, other] : jobs_)
       if (id != js.job.id && other.job.spec.priority == js.job.spec.priority)
         rank = top ? std::min(rank, other.job.rank - 1) : std::max(rank, other.job.rank + 1);
-    queue_.erase(queue_key(js));
+    unqueue(js);
     js.job.rank = rank;
     emit(js, "modified", "job", std::string("moved to the ") + (top ? "top" : "bottom") + " of priority " +
                                     std::to_string(js.job.spec.priority) + " by " + who, who);
@@ -362,7 +371,7 @@ Json Farm::remove_jobs(const Json& body) {
       return "job " + std::to_string(js.job.id) + " is " + std::string(to_string(js.job.status)) +
              "; only ended jobs can be removed (kill it first)";
     const JobId id = js.job.id;
-    queue_.erase(queue_key(js));
+    unqueue(js);
     jobs_.erase(id);
     removed_jobs.insert(id);
     return nullptr;

@@ -29,7 +29,17 @@ Server::Server(Config config) : config_(std::move(config)), logs_(config_.data_d
   std::filesystem::create_directories(config_.data_dir);
   store_ = open_sqlite_store((config_.data_dir / "qube.db").string());
   events_ = open_event_log((config_.data_dir / "events.db").string());
-  FarmPolicy policy{std::set<std::string>(config_.admins.begin(), config_.admins.end()), {}};
+  FarmPolicy policy;
+  policy.admins = std::set<std::string>(config_.admins.begin(), config_.admins.end());
+  policy.placer.fair_share.enabled = config_.fair_share;
+  policy.placer.fair_share.half_life = config_.fair_share_half_life;
+  policy.placer.limits.per_user = config_.user_subjob_limit;
+  policy.placer.limits.per_pgrp = config_.pgrp_subjob_limit;
+  for (const auto& [user, cap] : config_.user_subjob_limits) policy.placer.limits.users[user] = cap;
+  policy.global_resources = config_.global_resources;
+  policy.preemption = config_.preemption == "aggressive" ? FarmPolicy::Preemption::aggressive
+                      : config_.preemption == "disabled" ? FarmPolicy::Preemption::disabled
+                                                         : FarmPolicy::Preemption::passive;
   for (const auto& cb : config_.callbacks) {
     auto field = [&](const char* key) { auto it = cb.find(key); return it == cb.end() ? std::string() : it->second; };
     policy.site_callbacks.push_back(Callback{field("triggers"), field("language"), field("code")});
@@ -167,7 +177,12 @@ proto::Message Server::handle_client(const proto::Message& msg) {
     if (msg.type == p::kSubmit) return p::reply_ok(msg, farm_.submit(b));
     if (msg.type == p::kJobs) return p::reply_ok(msg, farm_.list_jobs(b));
     if (msg.type == p::kShow) return p::reply_ok(msg, farm_.show_job(b));
-    if (msg.type == p::kHosts) return p::reply_ok(msg, farm_.list_hosts());
+    if (msg.type == p::kHosts) return p::reply_ok(msg, farm_.list_hosts(b));
+    if (msg.type == p::kLock) return p::reply_ok(msg, farm_.lock_hosts(b, true));
+    if (msg.type == p::kUnlock) return p::reply_ok(msg, farm_.lock_hosts(b, false));
+    if (msg.type == p::kHostSet) return p::reply_ok(msg, farm_.set_host_facts(b));
+    if (msg.type == p::kResources) return p::reply_ok(msg, farm_.list_resources());
+    if (msg.type == p::kResourceSet) return p::reply_ok(msg, farm_.set_resource(b));
     if (msg.type == p::kKill) return p::reply_ok(msg, farm_.kill_jobs(b));
     if (msg.type == p::kInterrupt) return p::reply_ok(msg, farm_.interrupt_jobs(b));
     if (msg.type == p::kComplete) return p::reply_ok(msg, farm_.complete_work(b));

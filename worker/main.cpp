@@ -33,9 +33,11 @@ int main(int argc, char** argv) {
   }
   using namespace qube::worker;
   Config config;
+  Facts facts;
   try {
     const auto file = qube::choose_config_file(config_file, "worker.yaml");
     if (!file.empty()) config = load_config(file);
+    facts = load_facts(file);  // detection, then worker.yaml's groups, cluster, properties ...
   } catch (const std::exception& e) {
     std::cerr << "qbworker: " << e.what() << "\n";
     return 2;
@@ -62,7 +64,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
   try {
-    Worker worker(config, std::move(types));
+    Worker worker(config, std::move(types), std::move(facts));
     worker.run(g_stop);
   } catch (const std::exception& e) {
     spdlog::critical("qbworker: {}", e.what());

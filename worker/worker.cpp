@@ -25,17 +25,6 @@ double steady_now() {
   return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
-std::uint64_t memory_mb() {
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  std::uint64_t kb = 0;
-  while (in >> key >> kb) {
-    if (key == "MemTotal:") return kb / 1024;
-    in.ignore(256, '\n');
-  }
-  return 0;
-}
-
 std::string describe_exit(int status) {
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return std::string("killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
@@ -45,8 +34,8 @@ std::string describe_exit(int status) {
 
 }  // namespace
 
-Worker::Worker(Config config, std::map<std::string, JobTypeEntry> jobtypes)
-    : config_(std::move(config)), jobtypes_(std::move(jobtypes)) {
+Worker::Worker(Config config, std::map<std::string, JobTypeEntry> jobtypes, Facts facts)
+    : config_(std::move(config)), facts_(std::move(facts)), jobtypes_(std::move(jobtypes)) {
   instance_exe_ = (executable_dir() / "qbinstance").string();
   transport::configure(socket_);
   socket_.set(zmq::sockopt::immediate, 1);
@@ -67,10 +56,12 @@ void Worker::register_now() {
   Host facts;
   facts.name = config_.name;
   facts.slots = config_.slots;
-  facts.memory_mb = memory_mb();
+  facts.memory_mb = facts_.memory_mb;
   for (const auto& [name, t] : jobtypes_) facts.jobtypes.push_back(name);
   register_id_ = next_id_;
-  send(proto::kRegister, to_json(facts));
+  Json body = to_json(facts);
+  body["facts"] = to_json(facts_);
+  send(proto::kRegister, std::move(body));
   // Until the supervisor answers, ask again soon: the first send may have been
   // dropped while the connection was still being set up.
   next_register_ = steady_now() + 0.25;

@@ -12,6 +12,7 @@
 
 #include "channel.hpp"
 #include "config.hpp"
+#include "facts.hpp"
 #include "jobtype_registry.hpp"
 #include "qube/protocol.hpp"
 
@@ -33,7 +34,7 @@ struct InstanceProcess {
 
 class Worker {
  public:
-  Worker(Config config, std::map<std::string, JobTypeEntry> jobtypes);
+  Worker(Config config, std::map<std::string, JobTypeEntry> jobtypes, Facts facts = {});
   ~Worker();
   void run(const std::atomic<bool>& stop);
 
@@ -51,6 +52,7 @@ class Worker {
   std::string job_supervisor_endpoint(const std::string& advertised) const;
 
   Config config_;
+  Facts facts_;  // sent with every registration, for placement
   std::map<std::string, JobTypeEntry> jobtypes_;
   zmq::context_t ctx_{1};
   zmq::socket_t socket_{ctx_, zmq::socket_type::dealer};

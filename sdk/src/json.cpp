@@ -208,7 +208,9 @@ Json to_json(const Instance& s) {
               {"exitcode", opt_json(s.exitcode)},
               {"reason", s.reason},
               {"lost", s.lost},
-              {"retried", s.retried}};
+              {"retried", s.retried},
+              {"slots", s.slots},
+              {"allocation", s.allocation}};
 }
 
 Instance instance_from_json(const Json& j) {
@@ -223,6 +225,8 @@ Instance instance_from_json(const Json& j) {
   s.reason = get_string(j, "reason");
   s.lost = get_bool(j, "lost");
   s.retried = get_bool(j, "retried");
+  s.slots = get_int32(j, "slots", 0);
+  s.allocation = get_string(j, "allocation");
   return s;
 }
 
@@ -255,6 +259,7 @@ Json to_json(const JobSpec& s) {
               {"groups", s.groups},     {"omitgroups", s.omitgroups},
               {"services", s.services}, {"requirements", s.requirements},
               {"reservations", s.reservations}, {"restrictions", s.restrictions},
+              {"cluster", s.cluster},
               {"flags", s.flags},       {"max_cpus", s.max_cpus},
               {"conditions", s.conditions}, {"tags", s.tags},
               {"extra", s.extra}};
@@ -300,6 +305,7 @@ JobSpec spec_from_json(const Json& j) {
   s.requirements = get_string(j, "requirements");
   s.reservations = get_string(j, "reservations");
   s.restrictions = get_string(j, "restrictions");
+  s.cluster = get_string(j, "cluster", "/");
   s.flags = get_string_list(j, "flags");
   s.max_cpus = get_int32(j, "max_cpus", 0);
   s.conditions = get_array(j, "conditions");

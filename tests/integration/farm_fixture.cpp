@@ -300,11 +300,17 @@ void FarmTest::kill9_supervisor() {
     }
 }
 
-pid_t FarmTest::start_worker(const std::string& name, int slots) {
+pid_t FarmTest::start_worker(const std::string& name, int slots, const std::string& config_yaml) {
   Json before;
   if (auto h = host(name)) before = h->value("registered", Json());
-  const Daemon& d = spawn_daemon("worker-" + name, {bin("qbworker"), "--supervisor", workers_endpoint_, "--name", name,
-                                                    "--slots", std::to_string(slots)});
+  std::vector<std::string> argv{bin("qbworker"), "--supervisor", workers_endpoint_, "--name", name,
+                                "--slots", std::to_string(slots)};
+  if (!config_yaml.empty()) {
+    const std::string file = path("worker-" + name + ".yaml");
+    std::ofstream(file) << config_yaml << "\n";
+    argv.insert(argv.end(), {"--config", file});
+  }
+  const Daemon& d = spawn_daemon("worker-" + name, argv);
   const pid_t pid = d.pid;
   const bool up = wait_until([&] {
     auto h = host(name);

@@ -68,7 +68,9 @@ class FarmTest : public ::testing::Test {
   // ------------------------------------------------------------ workers
   // Starts qbworker NAME with SLOTS slots and waits until the supervisor lists it
   // as active with a registration newer than any earlier worker of that name.
-  pid_t start_worker(const std::string& name, int slots = 1);
+  // `config_yaml`, if given, is written to the worker's --config file (groups,
+  // cluster, properties, resources ...).
+  pid_t start_worker(const std::string& name, int slots = 1, const std::string& config_yaml = {});
   // kill -9 of the worker process only (its instances are in their own groups).
   void kill9_worker(const std::string& name);
   pid_t worker_pid(const std::string& name) const;

@@ -177,7 +177,7 @@ TEST_F(FarmTest, PriorityOneBeatsDefaultPriority) {
   EXPECT_EQ(starts[0].rid, "w1");
   EXPECT_TRUE(js(low).running.empty());
   EXPECT_EQ(js(low).job.status, JobStatus::pending);
-  EXPECT_EQ(js(low).job.reason, "waiting for a free slot");
+  EXPECT_EQ(js(low).job.reason, "waiting for a free slot (1 host can run it, all busy)");
   EXPECT_EQ(js(urgent).job.status, JobStatus::running);
 }
 
@@ -419,7 +419,9 @@ TEST_F(FarmTest, KillSendsKillInstanceAndKillsItems) {
   ASSERT_EQ(schedule().size(), 2u);
   ASSERT_EQ(request("w1", id, 0).at("index"), 0);  // instance 1 stays idle
 
-  farm.set_policy(qube::supervisor::FarmPolicy{{"bob"}, {}});  // bob, an admin, kills alice's job
+  qube::supervisor::FarmPolicy policy;
+  policy.admins = {"bob"};  // bob, an admin, kills alice's job
+  farm.set_policy(policy);
   const Json reply = farm.kill_jobs(Json{{"ids", Json::array({id})}, {"user", "bob"}});
   EXPECT_EQ(reply.at("killed"), Json::array({id}));
   EXPECT_TRUE(reply.at("errors").empty());

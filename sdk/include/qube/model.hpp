@@ -92,6 +92,9 @@ struct Instance {
   bool lost = false;
   // Its failure was forgiven under --retrysubjob: its run is owed again.
   bool retried = false;
+  // What it was granted on its host (QB_JOBSLOTS, QB_ALLOCATIONS).
+  int slots = 0;
+  std::string allocation;  // "host.processors=4,license.nuke=1"
 };
 
 struct Callback {
@@ -137,6 +140,7 @@ struct JobSpec {
   std::string requirements;             // Qube expression over host.* and job.*
   std::string reservations;             // Qube: host.processors=2,license.nuke=1
   std::string restrictions;             // Qube cluster restrictions: /show/seq, /show/*
+  std::string cluster = "/";            // Qube cluster the job belongs to: /show/seq
   std::vector<std::string> flags;       // e.g. uninterruptible
   int max_cpus = 0;                     // may grow into idle slots up to this many instances
   Json conditions = Json::array();      // HQueue conditions [{type,name,op,value}]

@@ -52,6 +52,11 @@ inline constexpr const char* kRequeue = "requeue";      // {ids|filter, work?, u
 inline constexpr const char* kSatisfy = "satisfy";      // {ids|filter, user} -> {satisfied, errors}
 inline constexpr const char* kHistory = "history";      // {id, limit?} -> {events:[{time, event, type, text, ...}]}
 inline constexpr const char* kOutput = "output";   // {id, subid?, stream, offset?} -> {parts:[{subid, size, data}], status}
+inline constexpr const char* kLock = "lock";            // {hosts, purge?, user} -> {locked, errors}
+inline constexpr const char* kUnlock = "unlock";        // {hosts, user} -> {unlocked, errors}
+inline constexpr const char* kHostSet = "host_set";     // {host, set:{groups, properties, resources, ...}, user} -> {host}
+inline constexpr const char* kResources = "resources";  // {} -> {resources:[{name, total, used}]}
+inline constexpr const char* kResourceSet = "resource_set";  // {name, total, user} -> {resource}
 inline constexpr const char* kPing = "ping";       // {} -> {version, protocol, time}
 
 // Worker -> supervisor.
