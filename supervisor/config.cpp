@@ -25,6 +25,8 @@ Config load_config(const std::filesystem::path& file, Config c) {
   read_key(root, "global_resources", c.global_resources, file);
   read_key(root, "fair_share", c.fair_share, file);
   read_key(root, "fair_share_half_life", c.fair_share_half_life, file);
+  read_key(root, "fair_share_lookahead", c.fair_share_lookahead, file);
+  if (c.fair_share_lookahead < 0) throw std::runtime_error(file.string() + ": fair_share_lookahead must not be negative");
   read_key(root, "supervisor_default_user_subjob_limit", c.user_subjob_limit, file);
   read_key(root, "supervisor_default_pgrp_subjob_limit", c.pgrp_subjob_limit, file);
   read_key(root, "user_subjob_limits", c.user_subjob_limits, file);

@@ -29,6 +29,7 @@ struct Config {
   std::map<std::string, std::int64_t> global_resources;
   bool fair_share = true;               // share equal-priority slots by recent usage
   double fair_share_half_life = 3600;   // seconds for recent usage to count half
+  double fair_share_lookahead = 60;     // seconds of use charged at once per running core
   int user_subjob_limit = 0;            // running instances per user (0: no cap)
   int pgrp_subjob_limit = 0;            // running instances per process group (0: no cap)
   std::map<std::string, int> user_subjob_limits;  // per-user overrides

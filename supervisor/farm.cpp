@@ -365,7 +365,7 @@ void Farm::on_work_request(const std::string& rid, const Json& body) {
     // Preempted (passive): it finished its item; its slot goes to urgent work.
     if (!run.yielding)
       emit(*js, "preempted", "subjob",
-           "instance " + std::to_string(id) + "." + std::to_string(subid) + " yields its slot to more urgent work");
+           "instance " + std::to_string(id) + "." + std::to_string(subid) + " yields its slot to waiting work (priority or fair share)");
     run.yielding = true;
     reply["done"] = true;
   } else if (auto next = live && !run.item ? next_item_for(*js, subid) : std::nullopt) {

@@ -211,8 +211,8 @@ class Farm {
   void unqueue(JobState& js);
   // Why a pending job cannot start, in words.
   std::string placement_reason(const JobState& js) const;
-  // Passive preemption: whether the instance should yield its slot to more
-  // urgent work instead of taking another item.
+  // Whether the instance should yield its slot, after its item, to more urgent
+  // work (passive preemption) or to another user's job under fair share.
   bool should_yield(const JobState& js, const RunningInstance& run, const HostRecord& h) const;
   // Aggressive preemption: stops lower-priority work where urgent jobs could run.
   void preempt();

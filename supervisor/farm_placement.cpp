@@ -4,6 +4,7 @@
 // waits, preempts for urgent work, and serves the host and resource verbs.
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include <spdlog/spdlog.h>
 
@@ -144,7 +145,7 @@ bool Farm::fits_if_vacated(const JobState& urgent, const JobState& victim, const
                            const HostRecord& h) const {
   const placement::Matcher& matcher = placer_.matcher();
   const placement::JobPlacement& wanted = *urgent.placement;
-  if (urgent.job.spec.priority >= victim.job.spec.priority || uninterruptible(victim.job.spec)) return false;
+  if (uninterruptible(victim.job.spec)) return false;
   if (!h.facts.offers_type(wanted.facts.type) || !has_work_for_host(urgent, h.host.name)) return false;
   // Already fits: the scheduler places it without taking anything away.
   if (matcher.can_run(wanted, h.facts, placer_.globals()).ok) return false;
@@ -156,12 +157,31 @@ bool Farm::fits_if_vacated(const JobState& urgent, const JobState& victim, const
 }
 
 bool Farm::should_yield(const JobState& js, const RunningInstance& run, const HostRecord& h) const {
-  if (policy_.preemption != FarmPolicy::Preemption::passive) return false;
+  const int priority = js.job.spec.priority;
+  if (policy_.preemption == FarmPolicy::Preemption::passive) {
+    int looked = 0;
+    for (const QueueKey& key : queue_) {
+      // The queue is ordered by priority: past this job's, nothing is more urgent.
+      if (key.priority >= priority || ++looked > kUrgentPerPass) break;
+      if (fits_if_vacated(jobs_.at(key.id), js, run, h)) return true;
+    }
+  }
+  // Fair share at equal priority: an instance keeps its slot from item to item,
+  // so without this a user's 10,000-frame job would hold its slots until it
+  // ends. It yields when another user's waiting job has used the farm less
+  // lately, by more than this slot's own share of the look-ahead, so that the
+  // two do not trade the slot back and forth at every item.
+  const placement::FairShare& share = placer_.fair_share();
+  if (!share.config().enabled) return false;
+  const double now = now_seconds();
+  const double charge = share.config().lookahead * run.allocation.slots;
+  const double mine_after = share.key(js.job.spec.user, now) - charge;
   int looked = 0;
-  for (const QueueKey& key : queue_) {
-    // The queue is ordered by priority: past this job's, nothing is more urgent.
-    if (key.priority >= js.job.spec.priority || ++looked > kUrgentPerPass) break;
-    if (fits_if_vacated(jobs_.at(key.id), js, run, h)) return true;
+  for (auto it = queue_.lower_bound(QueueKey{priority, std::numeric_limits<std::int64_t>::min(), 0});
+       it != queue_.end() && it->priority == priority && ++looked <= kUrgentPerPass; ++it) {
+    const JobState& other = jobs_.at(it->id);
+    if (other.job.spec.user == js.job.spec.user) continue;
+    if (share.key(other.job.spec.user, now) + charge < mine_after && fits_if_vacated(other, js, run, h)) return true;
   }
   return false;
 }
@@ -182,6 +202,7 @@ void Farm::preempt() {
       if (h.host.state != HostState::active) continue;
       for (const auto& [id, subid] : h.instances) {
         JobState& victim = jobs_.at(id);
+        if (victim.job.spec.priority <= key.priority) continue;
         if (!fits_if_vacated(*wanted, victim, victim.running.at(subid), h)) continue;
         const std::string reason = "preempted by job " + std::to_string(key.id) + " (priority " +
                                    std::to_string(key.priority) + ")";

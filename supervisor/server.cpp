@@ -33,6 +33,7 @@ Server::Server(Config config) : config_(std::move(config)), logs_(config_.data_d
   policy.admins = std::set<std::string>(config_.admins.begin(), config_.admins.end());
   policy.placer.fair_share.enabled = config_.fair_share;
   policy.placer.fair_share.half_life = config_.fair_share_half_life;
+  policy.placer.fair_share.lookahead = config_.fair_share_lookahead;
   policy.placer.limits.per_user = config_.user_subjob_limit;
   policy.placer.limits.per_pgrp = config_.pgrp_subjob_limit;
   for (const auto& [user, cap] : config_.user_subjob_limits) policy.placer.limits.users[user] = cap;

@@ -36,6 +36,7 @@ class Placer {
   GlobalResources& globals() { return globals_; }
   const GlobalResources& globals() const { return globals_; }
   FairShare& fair_share() { return fair_share_; }
+  const FairShare& fair_share() const { return fair_share_; }
   RunningLimits& limits() { return limits_; }
   const Matcher& matcher() const { return matcher_; }
 

@@ -59,7 +59,17 @@ TEST_F(Placement, RequirementsGroupsServicesAndHostListsChooseTheHost) {
   const auto by_service = submit({"--service", "gpu", "true"});
   const auto by_omission = submit({"--omithosts", "gpu1", "true"});
   const auto by_list = submit({"--hosts", "cpu1", "true"});
-  for (auto id : {by_requirement, by_group, by_service, by_omission, by_list}) EXPECT_EQ(wait_terminal(id), "complete");
+  const auto by_cluster = submit({"--restrictions", "/show/a", "true"});
+  // An HQueue job spec's conditions.
+  std::ofstream(path("spec.json")) << R"({"name": "cond", "command": "true",
+      "conditions": [{"type": "client", "name": "hostname", "op": "==", "value": "cpu1"}]})";
+  const RunResult hq = run({"qbsub", "--file", path("spec.json")});
+  ASSERT_EQ(hq.code, 0) << hq.describe();
+  const std::uint64_t by_condition = std::stoull(hq.out);
+  for (auto id : {by_requirement, by_group, by_service, by_omission, by_list, by_cluster, by_condition})
+    EXPECT_EQ(wait_terminal(id), "complete");
+  EXPECT_EQ(hosts_of(by_cluster), std::set<std::string>{"gpu1"});
+  EXPECT_EQ(hosts_of(by_condition), std::set<std::string>{"cpu1"});
   EXPECT_EQ(hosts_of(by_requirement), std::set<std::string>{"gpu1"});
   EXPECT_EQ(hosts_of(by_group), std::set<std::string>{"gpu1"});
   EXPECT_EQ(hosts_of(by_service), std::set<std::string>{"gpu1"});
@@ -232,6 +242,22 @@ TEST_F(Placement, AggressivePreemptionKillsLowerPriorityWorkButNotUninterruptibl
   open_gate("gate");
   EXPECT_EQ(wait_terminal(kept), "complete");
   EXPECT_EQ(wait_terminal(waits), "complete");
+}
+
+TEST_F(Placement, FairShareLetsASmallJobInBeforeABigJobOfTheSamePriorityEnds) {
+  // No look-ahead: the seconds this test's items take decide.
+  start("fair_share_lookahead: 0\n");
+  start_worker("w", 1);
+  const RunResult big = run({"qbsub", "--range", "1-30", "sh", "-c", "sleep 0.05"}, {{"QB_USER", "alice"}});
+  ASSERT_EQ(big.code, 0) << big.describe();
+  const auto big_id = std::stoull(big.out);
+  ASSERT_TRUE(wait_until([&] { return show(big_id).at("progress").value("complete", 0) >= 3; }));
+  const RunResult small = run({"qbsub", "--range", "1-2", "true"}, {{"QB_USER", "bob"}});
+  ASSERT_EQ(small.code, 0) << small.describe();
+  const auto small_id = std::stoull(small.out);
+  EXPECT_EQ(wait_terminal(small_id), "complete");
+  EXPECT_NE(status(big_id), "complete") << "bob's 2 frames waited for all of alice's 30";
+  EXPECT_EQ(wait_terminal(big_id), "complete");
 }
 
 TEST_F(Placement, MaxCpusGrowsIntoIdleSlotsAndUserLimitsCapRunningInstances) {
