@@ -194,6 +194,18 @@ void Worker::start_instance(const Json& job) {
   const std::string exe = instance_exe_;
   const pid_t parent = getpid();
   const std::string parent_text = std::to_string(parent);
+  // The job type reads its settings (executable, arguments, timeouts) from the
+  // very description file this worker loaded it by, wherever --jobtypes points.
+  // Built before fork: the child may only exec.
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e; ++e)
+    if (std::strncmp(*e, "QB_JOBTYPE_CONFIG=", 18) != 0) env_text.emplace_back(*e);
+  env_text.push_back("QB_JOBTYPE_CONFIG=" + t->second.yaml);
+  std::vector<char*> envp;
+  for (auto& e : env_text) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  const char* argv_child[] = {"qbinstance", "--fd", "3", "--module", module.c_str(), "--worker-pid", parent_text.c_str(),
+                              nullptr};
   const pid_t pid = fork();
   if (pid == 0) {
     // Own process group, so that a kill reaches everything the job started.
@@ -202,8 +214,7 @@ void Worker::start_instance(const Json& job) {
     if (getppid() != parent) _exit(127);
     signal(SIGPIPE, SIG_DFL);
     dup2(fds[1], 3);  // dup2 clears FD_CLOEXEC on the copy
-    execl(exe.c_str(), "qbinstance", "--fd", "3", "--module", module.c_str(), "--worker-pid",
-          parent_text.c_str(), static_cast<char*>(nullptr));
+    execve(exe.c_str(), const_cast<char* const*>(argv_child), envp.data());
     _exit(127);
   }
   close(fds[1]);
