@@ -133,6 +133,22 @@ TEST_F(Placement, ReservationsGrantSlotsAndLicensesThatAdminsResize) {
   EXPECT_EQ(wait_terminal(first), "complete");
 }
 
+TEST_F(Placement, MemoryAndGpuReservationsAreHeldWhileAnInstanceRuns) {
+  start();
+  start_worker("gpu", 2, "memory_mb: 1000\ngpus: 1");
+  const auto first = submit_with({"--reservations", "host.memory=800,host.gpu=1"},
+                                 held("gate", "echo \"$QB_ALLOCATIONS\" > " + path("granted")));
+  ASSERT_TRUE(wait_until([&] { return read_file(path("granted")).find('\n') != std::string::npos; }));
+  EXPECT_EQ(read_file(path("granted")), "host.processors=1,host.memory=800,host.gpu=1\n");
+  // A slot is free, but not the memory: it waits and says so.
+  const auto second = submit({"--reservations", "host.memory=800", "true"});
+  EXPECT_TRUE(reason_has(second, "800 MB of free memory")) << reason(second);
+  const auto third = submit({"--reservations", "host.gpu=1", "true"});
+  EXPECT_TRUE(reason_has(third, "free GPUs")) << reason(third);
+  open_gate("gate");
+  for (auto id : {first, second, third}) EXPECT_EQ(wait_terminal(id), "complete");
+}
+
 TEST_F(Placement, SingleRunsAloneAndZeroSlotJobsRunBesideAnything) {
   start();
   start_worker("w", 2);
