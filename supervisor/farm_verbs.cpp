@@ -97,28 +97,28 @@ Json Farm::list_jobs(const Json& body) const {
   Json out = Json::array();
   if (ids.empty()) {
     for (const auto& [id, js] : jobs_)
-      if (matches(js.job)) out.push_back(to_json(js.job, false));
+      if (matches(js.job)) out.push_back(to_json(js.job, false, js.progress()));
   } else {
     for (JobId id : ids) {
       auto it = jobs_.find(id);
       if (it == jobs_.end()) throw std::runtime_error("no job " + std::to_string(id));
-      if (matches(it->second.job)) out.push_back(to_json(it->second.job, false));
+      if (matches(it->second.job)) out.push_back(to_json(it->second.job, false, it->second.progress()));
     }
   }
-  return Json{{"jobs", out}};
+  return Json{{"jobs", std::move(out)}};  // moved: a copy of 10,000 summaries cost as much as building them
 }
 
 Json Farm::show_job(const Json& body) const {
   const auto id = static_cast<JobId>(get_int(body, "id"));
   const JobState* js = job(id);
   if (!js) throw std::runtime_error("no job " + std::to_string(id));
-  return Json{{"job", to_json(js->job, true)}};
+  return Json{{"job", to_json(js->job, true, js->progress())}};
 }
 
 Json Farm::list_hosts() const {
   Json out = Json::array();
   for (const auto& [name, h] : hosts_) out.push_back(to_json(h.host));
-  return Json{{"hosts", out}};
+  return Json{{"hosts", std::move(out)}};
 }
 
 std::vector<JobId> Farm::select_jobs(const Json& body) const {
@@ -183,14 +183,12 @@ Json Farm::for_each_job(const Json& body, Verb verb,
 
 Json Farm::kill_jobs(const Json& body) {
   return for_each_job(body, {"killed", "kill", false}, [&](JobState& js, const std::string& who) -> Json {
-    const JobId id = js.job.id;
     stop_running(js, WorkStatus::killed, "killed by " + who);
-    for (std::size_t i : js.pending) {
-      js.job.agenda[i].status = WorkStatus::killed;
+    const std::vector<std::size_t> pending(js.pending.begin(), js.pending.end());
+    for (std::size_t i : pending) {
+      set_item_status(js, i, WorkStatus::killed);
       js.job.agenda[i].reason = "killed by " + who;
-      mark_item(id, i);
     }
-    js.pending.clear();
     js.job.reason = "killed by " + who;
     set_status(js, JobStatus::killed, who);
     return nullptr;
@@ -322,12 +320,10 @@ Json Farm::complete_work(const Json& body) {
                item.status != WorkStatus::skipped;
       },
       [&](JobState& js, std::size_t i, const std::string& who) {
-        js.pending.erase(i);
+        set_item_status(js, i, WorkStatus::skipped);
         auto& item = js.job.agenda[i];
-        item.status = WorkStatus::skipped;
         item.reason = "completed by " + who + " without running";
         item.timecomplete = now_seconds();
-        mark_item(js.job.id, i);
         emit_work(js, i, "complete", "item " + item.name + " marked done without running by " + who, true);
       });
 }

@@ -1,6 +1,7 @@
 #include "server.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 
 #include <spdlog/spdlog.h>
@@ -22,6 +23,12 @@ double steady_now() {
 constexpr int kBatch = 1000;
 // Largest slice of a log returned by one request.
 constexpr std::size_t kLogSlice = 4 * 1024 * 1024;
+// After a round of nothing but heartbeats, worker messages are left to gather this
+// long (clients are still answered at once). An idle farm's heartbeats arrive one
+// at a time, and a round for each cost two thread wakeups and a ZeroMQ signal: at
+// 10,000 workers that was most of the supervisor's idle cost (docs/performance.md).
+// Work messages wait at most this long, and only after such a round.
+constexpr double kHeartbeatGather = 0.005;
 
 }  // namespace
 
@@ -70,10 +77,14 @@ Server::Server(Config config) : config_(std::move(config)), logs_(config_.data_d
 void Server::run(const std::atomic<bool>& stop) {
   const double heartbeat_timeout = config_.heartbeat_interval * config_.heartbeat_misses;
   double next_check = steady_now() + config_.heartbeat_interval;
+  double gather_until = 0;  // see kHeartbeatGather
   while (!stop) {
-    zmq::pollitem_t items[] = {{workers_.handle(), 0, ZMQ_POLLIN, 0},
+    const double now = steady_now();
+    const bool gathering = now < gather_until;
+    zmq::pollitem_t items[] = {{workers_.handle(), 0, static_cast<short>(gathering ? 0 : ZMQ_POLLIN), 0},
                                {clients_.handle(), 0, ZMQ_POLLIN, 0}};
-    const auto wait_ms = std::max(0L, static_cast<long>((next_check - steady_now()) * 1000));
+    const double until = gathering ? std::min(next_check, gather_until) : next_check;
+    const auto wait_ms = std::max(0L, static_cast<long>(std::ceil((until - now) * 1000)));
     // While callbacks run, look for their outcomes often.
     const long longest = runner_->busy() ? 20L : 500L;
     try {
@@ -82,9 +93,11 @@ void Server::run(const std::atomic<bool>& stop) {
       if (e.num() == EINTR) continue;
       throw;
     }
+    int heartbeats = 0, others = 0;
     for (int n = 0; n < kBatch; ++n) {
       auto in = transport::receive(workers_, true);
       if (!in) break;
+      ++(in->msg && in->msg->type == proto::kHeartbeat ? heartbeats : others);
       if (!in->msg) {
         spdlog::warn("rejected a malformed message from a worker: {}", in->error);
         continue;
@@ -98,6 +111,7 @@ void Server::run(const std::atomic<bool>& stop) {
     for (int n = 0; n < kBatch; ++n) {
       auto in = transport::receive(clients_, true);
       if (!in) break;
+      ++others;
       if (!in->msg) {
         spdlog::warn("rejected a malformed client message: {}", in->error);
         client_replies_.emplace_back(in->routing_id,
@@ -117,6 +131,7 @@ void Server::run(const std::atomic<bool>& stop) {
     if (farm_.schedule_needed) farm_.schedule();
     commit();
     flush();
+    if (heartbeats > 0 && others == 0) gather_until = steady_now() + kHeartbeatGather;
   }
   spdlog::info("qbsupervisor stopping");
 }
@@ -129,7 +144,7 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
     return;
   }
   if (msg.type == p::kHeartbeat) {
-    farm_.on_heartbeat(rid, msg.id);
+    farm_.on_heartbeat(rid, msg.id, get_bool(b, "ack"));
     return;
   }
   if (!farm_.host_by_rid(rid)) {
@@ -230,7 +245,7 @@ void Server::commit() {
   store_->begin();
   for (JobId id : farm_.removed_jobs) store_->remove_job(id);
   for (JobId id : farm_.dirty_jobs)
-    if (const JobState* js = farm_.job(id)) store_->put_job(js->job);
+    if (const JobState* js = farm_.job(id)) store_->put_job(js->job, js->progress());
   for (const auto& [id, index] : farm_.dirty_items)
     if (const JobState* js = farm_.job(id)) store_->put_item(id, index, js->job.agenda[index]);
   for (const auto& [id, subid] : farm_.dirty_instances)
