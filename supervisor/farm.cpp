@@ -676,6 +676,7 @@ void Farm::set_item_status(JobState& js, std::size_t index, WorkStatus to) {
   if (to == WorkStatus::pending) js.pending.insert(index);
   else js.pending.erase(index);
   mark_item(js.job.id, index);
+  dirty_jobs.insert(js.job.id);  // its progress changed
 }
 
 void Farm::count_items(JobState& js) {

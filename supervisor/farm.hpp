@@ -49,6 +49,9 @@ struct JobState {
   std::array<std::size_t, kWorkStatuses> items_by_status{};
   std::size_t items(WorkStatus s) const { return items_by_status[static_cast<std::size_t>(s)]; }
   Progress progress() const;
+  // The job's summary for `jobs` replies, encoded; empty until asked for, and
+  // again once the job changes (see Farm::jobs_stored).
+  std::string summary;
   std::map<std::int32_t, RunningInstance> running;  // by subid
   int startup_failures = 0;
   std::vector<Dependency> deps;               // targets resolved to job ids
@@ -115,7 +118,10 @@ class Farm {
 
   // Client requests. Each returns the reply body or throws std::runtime_error.
   Json submit(const Json& body);
-  Json list_jobs(const Json& body) const;
+  // The summaries of the jobs asked for, as one encoded MessagePack array. A job's
+  // summary is encoded once and kept until the job changes: a listing of 10,000
+  // jobs rebuilt every summary's Json tree every time (docs/performance.md).
+  std::string list_jobs(const Json& body);
   Json show_job(const Json& body) const;
   Json list_hosts() const;
   Json kill_jobs(const Json& body);
@@ -170,6 +176,10 @@ class Farm {
   void script_finished(JobId job, const std::string& text);
   // After the server has recorded them.
   void clear_events();
+  // After the server has stored the dirty jobs: their kept summaries are stale.
+  // Every change to a job marks it dirty (it must be stored), so this is the one
+  // place a summary is forgotten.
+  void jobs_stored();
 
   const HostRecord* host_by_rid(const std::string& rid) const;
   const JobState* job(JobId id) const;

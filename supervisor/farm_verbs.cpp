@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "farm.hpp"
+#include "qube/codec.hpp"
 #include "qube/range.hpp"
 #include "qube/validate.hpp"
 
@@ -87,25 +88,38 @@ const std::set<std::string>& modifiable_fields() {
 
 }  // namespace
 
-Json Farm::list_jobs(const Json& body) const {
+std::string Farm::list_jobs(const Json& body) {
   const auto ids = id_list(body);
   // The filter's keys may also come at the top level (qb jobs --user ...).
   Json filter = get_object(body, "filter");
   for (const char* key : {"user", "name", "status", "pgrp"})
     if (body.contains(key) && !filter.contains(key)) filter[key] = body[key];
   const JobFilter matches(filter);
-  Json out = Json::array();
+  std::vector<std::string_view> out;
+  auto add = [&](JobState& js) {
+    if (!matches(js.job)) return;
+    // A dirty job has changed since its summary was kept (or is about to be
+    // stored and forgotten): encode it afresh.
+    if (js.summary.empty() || dirty_jobs.count(js.job.id))
+      js.summary = encode(to_json(js.job, false, js.progress()));
+    out.push_back(js.summary);
+  };
   if (ids.empty()) {
-    for (const auto& [id, js] : jobs_)
-      if (matches(js.job)) out.push_back(to_json(js.job, false, js.progress()));
+    for (auto& [id, js] : jobs_) add(js);
   } else {
     for (JobId id : ids) {
-      auto it = jobs_.find(id);
-      if (it == jobs_.end()) throw std::runtime_error("no job " + std::to_string(id));
-      if (matches(it->second.job)) out.push_back(to_json(it->second.job, false, it->second.progress()));
+      JobState* js = find_job(id);
+      if (!js) throw std::runtime_error("no job " + std::to_string(id));
+      add(*js);
     }
   }
-  return Json{{"jobs", std::move(out)}};  // moved: a copy of 10,000 summaries cost as much as building them
+  return encode_array_of(out);
+}
+
+void Farm::jobs_stored() {
+  for (JobId id : dirty_jobs)
+    if (JobState* js = find_job(id)) js->summary.clear();
+  dirty_jobs.clear();
 }
 
 Json Farm::show_job(const Json& body) const {

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "qube/codec.hpp"
 #include "qube/transport.hpp"
 #include "qube/version.hpp"
 
@@ -175,12 +176,16 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
   }
 }
 
-proto::Message Server::handle_client(const proto::Message& msg) {
+Server::ClientReply Server::handle_client(const proto::Message& msg) {
   namespace p = proto;
   try {
     const Json& b = msg.body;
     if (msg.type == p::kSubmit) return p::reply_ok(msg, farm_.submit(b));
-    if (msg.type == p::kJobs) return p::reply_ok(msg, farm_.list_jobs(b));
+    if (msg.type == p::kJobs) {
+      p::Message reply = p::reply_ok(msg);
+      std::string body = encode_with_field(reply.body, "jobs", farm_.list_jobs(b));
+      return ClientReply(std::move(reply), std::move(body));
+    }
     if (msg.type == p::kShow) return p::reply_ok(msg, farm_.show_job(b));
     if (msg.type == p::kHosts) return p::reply_ok(msg, farm_.list_hosts());
     if (msg.type == p::kKill) return p::reply_ok(msg, farm_.kill_jobs(b));
@@ -252,7 +257,7 @@ void Server::commit() {
     if (const JobState* js = farm_.job(id))
       store_->put_instance(id, js->job.instances[static_cast<std::size_t>(subid)]);
   store_->commit();
-  farm_.dirty_jobs.clear();
+  farm_.jobs_stored();
   farm_.dirty_items.clear();
   farm_.dirty_instances.clear();
   // History is written after the state it describes is durable.
@@ -276,7 +281,10 @@ void Server::flush() {
     if (!transport::send(workers_, out.msg, &out.routing_id))
       spdlog::debug("worker gone before '{}' could be sent", out.msg.type);
   farm_.outbox.clear();
-  for (auto& [rid, msg] : client_replies_) transport::send(clients_, msg, &rid);
+  for (auto& [rid, reply] : client_replies_) {
+    if (reply.encoded_body.empty()) transport::send(clients_, reply.msg, &rid);
+    else transport::send_encoded(clients_, reply.msg, reply.encoded_body, &rid);
+  }
   client_replies_.clear();
 }
 

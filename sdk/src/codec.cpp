@@ -253,6 +253,35 @@ Json decode(std::string_view bytes) {
   return unpack(unpack_object(bytes, zone), 0);
 }
 
+std::string encode_array_of(const std::vector<std::string_view>& encoded_elements) {
+  std::size_t size = 5;
+  for (const auto e : encoded_elements) size += e.size();
+  std::string out;
+  out.reserve(size);
+  StringWriter writer{out};
+  Packer(writer).pack_array(static_cast<std::uint32_t>(encoded_elements.size()));
+  for (const auto e : encoded_elements) out += e;
+  return out;
+}
+
+std::string encode_with_field(const Json& fields, std::string_view key, std::string_view encoded_value) {
+  if (!fields.is_object()) throw FormatError("encode_with_field: fields must be a map");
+  std::string out;
+  out.reserve(encoded_value.size() + key.size() + 128);
+  StringWriter writer{out};
+  Packer pk(writer);
+  pk.pack_map(static_cast<std::uint32_t>(fields.size() + 1));
+  pk.pack_str(static_cast<std::uint32_t>(key.size()));
+  pk.pack_str_body(key.data(), static_cast<std::uint32_t>(key.size()));
+  out += encoded_value;
+  for (const auto& [k, v] : fields.items()) {
+    pk.pack_str(static_cast<std::uint32_t>(k.size()));
+    pk.pack_str_body(k.data(), static_cast<std::uint32_t>(k.size()));
+    pack(pk, v);
+  }
+  return out;
+}
+
 DecodedWithText decode_with_text(std::string_view bytes, std::string_view key, int indent) {
   msgpack::zone& zone = scratch_zone();
   const ZoneClearer clear_after{zone};

@@ -52,8 +52,12 @@ std::optional<Incoming> receive(zmq::socket_t& socket, bool router) {
 }
 
 bool send(zmq::socket_t& socket, const proto::Message& msg, const std::string* routing_id) {
+  return send_encoded(socket, msg, qube::encode(msg.body), routing_id);
+}
+
+bool send_encoded(zmq::socket_t& socket, const proto::Message& msg, std::string_view body,
+                  const std::string* routing_id) {
   const std::string header = proto::encode_header(msg);
-  const std::string body = qube::encode(msg.body);
   try {
     if (routing_id) {
       if (!socket.send(zmq::buffer(*routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait))

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "farm.hpp"
+#include "qube/codec.hpp"
 #include "qube/json.hpp"
 #include "qube/protocol.hpp"
 
@@ -939,6 +940,42 @@ TEST_F(FarmTest, InstancesThatDidWorkDoNotCountAsStartupFailures) {
   EXPECT_NE(js(id).job.status, JobStatus::failed);
   EXPECT_EQ(item(id, 0).status, WorkStatus::complete);
   EXPECT_EQ(item(id, 4).status, WorkStatus::pending);
+}
+
+}  // namespace
+
+namespace {
+
+// ------------------------------------------------------------------ kept summaries
+
+// `jobs` replies reuse each job's encoded summary; one must never be stale, whether
+// or not the server has stored the round's changes yet.
+TEST_F(FarmTest, ListedSummariesFollowEveryChange) {
+  const JobId id = submit(make_spec("listed", 9999, "1-2"));
+  auto listed = [&] {
+    const Json jobs = qube::decode(farm.list_jobs(Json::object()));
+    EXPECT_EQ(jobs.size(), 1u);
+    return jobs.at(0);
+  };
+  auto progress = [&](const char* key) { return listed().at("progress").at(key).get<int>(); };
+  EXPECT_EQ(listed().at("status"), "pending");
+  farm.jobs_stored();
+  EXPECT_EQ(listed().at("name"), "listed");  // kept now
+  reg("w1", make_host("a", 1));
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 1u);
+  const Json w = request("w1", id, starts[0].subid);
+  EXPECT_EQ(progress("running"), 1) << "changed before the server stored it";
+  farm.jobs_stored();
+  EXPECT_EQ(progress("running"), 1);
+  result("w1", id, starts[0].subid, w.at("index").get<std::int64_t>(), w.at("attempt").get<std::uint64_t>(),
+         "complete", 0);
+  EXPECT_EQ(progress("complete"), 1);
+  farm.jobs_stored();
+  run_to_end("w1", id, starts[0].subid);
+  EXPECT_EQ(listed().at("status"), "complete");
+  EXPECT_EQ(progress("complete"), 2);
+  EXPECT_THROW(farm.list_jobs(Json{{"ids", {id + 1}}}), std::runtime_error);
 }
 
 }  // namespace

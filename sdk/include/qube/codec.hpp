@@ -4,6 +4,7 @@
 // bounded nesting, and a FormatError (never a crash) on anything malformed.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "qube/json.hpp"
 
@@ -24,5 +25,11 @@ struct DecodedWithText {
   std::string text;
 };
 DecodedWithText decode_with_text(std::string_view bytes, std::string_view key, int indent);
+
+// For replies assembled from values encoded earlier (the supervisor keeps each
+// job's summary encoded): an array of already encoded elements, and the map
+// `fields` with one more field `key` whose value is already encoded.
+std::string encode_array_of(const std::vector<std::string_view>& encoded_elements);
+std::string encode_with_field(const Json& fields, std::string_view key, std::string_view encoded_value);
 
 }  // namespace qube

@@ -32,6 +32,9 @@ std::optional<RawIncoming> receive_raw(zmq::socket_t& socket, bool router);
 // (EHOSTUNREACH/EAGAIN); never blocks the caller's event loop.
 bool send(zmq::socket_t& socket, const proto::Message& msg,
           const std::string* routing_id = nullptr);
+// The same with the body already encoded (msg.body is not used).
+bool send_encoded(zmq::socket_t& socket, const proto::Message& msg, std::string_view body,
+                  const std::string* routing_id = nullptr);
 
 // Applies the options every socket of ours needs: linger, message size cap.
 void configure(zmq::socket_t& socket);
