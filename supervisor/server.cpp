@@ -82,14 +82,16 @@ void Server::run(const std::atomic<bool>& stop) {
   while (!stop) {
     const double now = steady_now();
     const bool gathering = now < gather_until;
-    zmq::pollitem_t items[] = {{workers_.handle(), 0, static_cast<short>(gathering ? 0 : ZMQ_POLLIN), 0},
-                               {clients_.handle(), 0, ZMQ_POLLIN, 0}};
+    // While gathering, the workers' socket is left out of the poll altogether: in
+    // it, even without ZMQ_POLLIN, every message arriving would wake this thread.
+    zmq::pollitem_t items[] = {{clients_.handle(), 0, ZMQ_POLLIN, 0},
+                               {workers_.handle(), 0, ZMQ_POLLIN, 0}};
     const double until = gathering ? std::min(next_check, gather_until) : next_check;
     const auto wait_ms = std::max(0L, static_cast<long>(std::ceil((until - now) * 1000)));
     // While callbacks run, look for their outcomes often.
     const long longest = runner_->busy() ? 20L : 500L;
     try {
-      zmq::poll(items, 2, std::chrono::milliseconds(std::min(wait_ms, longest)));
+      zmq::poll(items, gathering ? 1 : 2, std::chrono::milliseconds(std::min(wait_ms, longest)));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       throw;
