@@ -283,8 +283,7 @@ void Farm::on_heartbeat(const std::string& rid, std::uint64_t msg_id, bool ack) 
   h->last_seen = steady_now();
   h->host.last_heartbeat = now_seconds();
   // Only when asked: an ack to every heartbeat was most of an idle farm's cost
-  // (a TCP send and two epoll_ctl per worker per interval), and workers learn that
-  // the supervisor lives from `reregister` and from the work it sends.
+  // (a TCP send and two epoll_ctl per worker per interval), and no worker reads it.
   if (ack) send_worker(rid, proto::Message{proto::kHeartbeatAck, msg_id, Json::object()});
 }
 

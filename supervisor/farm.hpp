@@ -13,10 +13,10 @@
 #include <vector>
 
 #include "order.hpp"
-#include "pending_set.hpp"
 #include "qube/dependency.hpp"
 #include "qube/protocol.hpp"
 #include "qube/trigger.hpp"
+#include "pending_set.hpp"
 
 namespace qube::supervisor {
 

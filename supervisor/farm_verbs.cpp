@@ -126,13 +126,13 @@ Json Farm::show_job(const Json& body) const {
   const auto id = static_cast<JobId>(get_int(body, "id"));
   const JobState* js = job(id);
   if (!js) throw std::runtime_error("no job " + std::to_string(id));
-  return Json{{"job", to_json(js->job, true, js->progress())}};
+  return Json{{"job", to_json(js->job, true)}};
 }
 
 Json Farm::list_hosts() const {
   Json out = Json::array();
   for (const auto& [name, h] : hosts_) out.push_back(to_json(h.host));
-  return Json{{"hosts", std::move(out)}};
+  return Json{{"hosts", out}};
 }
 
 std::vector<JobId> Farm::select_jobs(const Json& body) const {
