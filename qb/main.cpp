@@ -239,9 +239,13 @@ int main(int argc, char** argv) {
         if (!parse_job_status(status)) throw UsageError("--status: unknown status '" + status + "'");
         body["status"] = status;
       }
-      const Json reply = client.request("jobs", body);
-      if (json) std::cout << get_array(reply, "jobs").dump(2) << "\n";
-      else qb::print_jobs(std::cout, get_array(reply, "jobs"));
+      if (json) {
+        // Straight from the reply's MessagePack to text: no Json tree of every job.
+        const std::string text = client.request_text("jobs", body, "jobs", 2);
+        std::cout << (text.empty() ? "[]" : text) << "\n";
+      } else {
+        qb::print_jobs(std::cout, get_array(client.request("jobs", body), "jobs"));
+      }
     } else if (*show) {
       const Json reply = client.request("show", Json{{"id", parse_job_ref(ref, false).first}});
       if (failed_only && json) std::cout << qb::failure_summary(get_object(reply, "job")).dump(2) << "\n";

@@ -32,10 +32,13 @@ std::vector<AgendaItem> build_agenda(const JobSpec& spec) {
     item.name = std::move(name);
     agenda.push_back(std::move(item));
   };
+  std::vector<FrameRun> runs;
   if (!spec.range.empty())
-    for (const auto& run : make_items(parse_range(spec.range), static_cast<std::size_t>(spec.chunk),
-                                      static_cast<std::size_t>(spec.partitions)))
-      add(run.name());
+    runs = make_items(parse_range(spec.range), static_cast<std::size_t>(spec.chunk),
+                      static_cast<std::size_t>(spec.partitions));
+  // Exactly sized: the agenda lives as long as the job.
+  agenda.reserve(runs.size() + spec.agenda.size());
+  for (const auto& run : runs) add(run.name());
   for (const auto& name : spec.agenda) add(name);
   return agenda;
 }
@@ -51,18 +54,15 @@ void Farm::restore(std::vector<Job> jobs, JobId max_stored_id) {
     next_id_ = std::max(next_id_, job.id + 1);
     JobState& js = jobs_[job.id];
     js.job = std::move(job);
+    count_items(js);
     for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
       auto& item = js.job.agenda[i];
       if (item.status == WorkStatus::running) {
-        item.status = WorkStatus::pending;
+        set_item_status(js, i, WorkStatus::pending);
         item.reason = "requeued: the supervisor restarted while it ran";
-        mark_item(js.job.id, i);
       }
-      if (item.status == WorkStatus::retrying) {
-        item.status = WorkStatus::pending;  // the delay is not kept across a restart
-        mark_item(js.job.id, i);
-      }
-      if (item.status == WorkStatus::pending) js.pending.insert(i);
+      if (item.status == WorkStatus::retrying)
+        set_item_status(js, i, WorkStatus::pending);  // the delay is not kept across a restart
     }
     // Instances are indexed by subid; a record the store could not read leaves
     // a hole, filled here so that no subid is ever handed out twice.
@@ -199,10 +199,8 @@ Json Farm::submit(const Json& body) {
                          job.spec.type + "' yet; it waits until one does");
     const JobId id = job.id;
     JobState& js = jobs_[id] = std::move(f);
-    for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
-      js.pending.insert(i);
-      mark_item(id, i);
-    }
+    count_items(js);
+    for (std::size_t i = 0; i < js.job.agenda.size(); ++i) mark_item(id, i);
     dirty_jobs.insert(id);
     watch(js);
     ids.push_back(id);
@@ -309,7 +307,7 @@ void Farm::on_register(const std::string& rid, const Json& body, const std::stri
   schedule_needed = true;
 }
 
-void Farm::on_heartbeat(const std::string& rid, std::uint64_t msg_id) {
+void Farm::on_heartbeat(const std::string& rid, std::uint64_t msg_id, bool ack) {
   HostRecord* h = find_host_rid(rid);
   if (!h || h->host.state == HostState::down) {
     // A supervisor that restarted, or a worker it gave up on: start over.
@@ -318,7 +316,9 @@ void Farm::on_heartbeat(const std::string& rid, std::uint64_t msg_id) {
   }
   h->last_seen = steady_now();
   h->host.last_heartbeat = now_seconds();
-  send_worker(rid, proto::Message{proto::kHeartbeatAck, msg_id, Json::object()});
+  // Only when asked: an ack to every heartbeat was most of an idle farm's cost
+  // (a TCP send and two epoll_ctl per worker per interval), and no worker reads it.
+  if (ack) send_worker(rid, proto::Message{proto::kHeartbeatAck, msg_id, Json::object()});
 }
 
 JobState* Farm::checked_instance(const std::string& rid, const Json& body, std::int32_t& subid) {
@@ -370,10 +370,9 @@ void Farm::on_work_request(const std::string& rid, const Json& body) {
     reply["done"] = true;
   } else if (auto next = live && !run.item ? next_item_for(*js, subid) : std::nullopt) {
     const std::size_t index = *next;
-    js->pending.erase(index);
+    set_item_status(*js, index, WorkStatus::running);
     AgendaItem& item = js->job.agenda[index];
     const auto& inst = js->job.instances[static_cast<std::size_t>(subid)];
-    item.status = WorkStatus::running;
     item.attempts += 1;
     item.attempt_id = item.attempts;
     item.host = inst.host;
@@ -387,7 +386,6 @@ void Farm::on_work_request(const std::string& rid, const Json& body) {
     item.cputime = 0;
     item.peak_rss_kb = 0;
     run.item = index;
-    mark_item(id, index);
     reply["index"] = index;
     reply["item"] = item.name;
     reply["attempt"] = item.attempt_id;
@@ -420,7 +418,7 @@ void Farm::on_work_result(const std::string& rid, const Json& body) {
   if (static_cast<std::uint64_t>(get_int(body, "attempt")) != item.attempt_id ||
       item.status != WorkStatus::running)
     return;  // a late report of an earlier attempt
-  item.status = *status;
+  set_item_status(*js, static_cast<std::size_t>(index), *status);
   item.timecomplete = now_seconds();
   if (body.contains("exitcode") && !body["exitcode"].is_null())
     item.exitcode = static_cast<int>(get_int(body, "exitcode"));
@@ -430,7 +428,7 @@ void Farm::on_work_result(const std::string& rid, const Json& body) {
   item.cputime = get_double(body, "cputime");
   item.peak_rss_kb = static_cast<std::uint64_t>(get_int(body, "peak_rss_kb"));
   item.reason = get_string(body, "reason");
-  item.resultpackage = get_object(body, "resultpackage");
+  item.resultpackage = result_package(get_object(body, "resultpackage"));
   run.item.reset();
   close_attempt(item);
   const auto i = static_cast<std::size_t>(index);
@@ -455,7 +453,7 @@ void Farm::retry_if_allowed(JobState& js, std::size_t index) {
                 std::to_string(js.job.spec.retrywork) + ")",
             true);
   if (js.job.spec.retryworkdelay > 0) {
-    item.status = WorkStatus::retrying;
+    set_item_status(js, index, WorkStatus::retrying);
     retries_.emplace(now_seconds() + js.job.spec.retryworkdelay, std::make_pair(js.job.id, index));
   } else {
     requeue_item(js, index);
@@ -463,9 +461,7 @@ void Farm::retry_if_allowed(JobState& js, std::size_t index) {
 }
 
 void Farm::requeue_item(JobState& js, std::size_t index) {
-  js.job.agenda[index].status = WorkStatus::pending;
-  js.pending.insert(index);
-  mark_item(js.job.id, index);
+  set_item_status(js, index, WorkStatus::pending);
   requeue_queue_entry(js);
 }
 
@@ -502,13 +498,12 @@ void Farm::on_instance_done(const std::string& rid, const Json& body) {
 }
 
 void Farm::fail_job(JobState& js, const std::string& reason) {
-  for (std::size_t i : js.pending) {
-    js.job.agenda[i].status = WorkStatus::failed;
+  const std::vector<std::size_t> pending(js.pending.begin(), js.pending.end());
+  for (std::size_t i : pending) {
+    set_item_status(js, i, WorkStatus::failed);
     js.job.agenda[i].reason = reason;
     js.job.agenda[i].timecomplete = now_seconds();
-    mark_item(js.job.id, i);
   }
-  js.pending.clear();
   js.job.reason = reason;
   if (js.job.agenda.empty() || js.running.empty()) set_status(js, JobStatus::failed);
   dirty_jobs.insert(js.job.id);
@@ -612,15 +607,11 @@ void Farm::start_instance(JobState& js, HostRecord& h, const placement::Allocati
 void Farm::release_item(JobState& js, std::size_t index, WorkStatus to, const std::string& reason) {
   AgendaItem& item = js.job.agenda[index];
   if (item.status != WorkStatus::running) return;
-  item.status = to;
+  set_item_status(js, index, to);
   item.reason = reason;
   if (to != WorkStatus::pending) item.timecomplete = now_seconds();
   close_attempt(item);
-  if (to == WorkStatus::pending) {
-    item.timecomplete.reset();
-    js.pending.insert(index);
-  }
-  mark_item(js.job.id, index);
+  if (to == WorkStatus::pending) item.timecomplete.reset();
 }
 
 void Farm::end_instance(JobState& js, std::int32_t subid, JobStatus status, const std::string& reason) {
@@ -688,14 +679,10 @@ void Farm::update_status(JobState& js) {
   } else if (js.waits_on_jobs && js.running.empty()) {
     next = JobStatus::waiting;
   } else if (!job.agenda.empty()) {
-    bool all_done = js.pending.empty();
-    bool any_failed = false;
-    for (const auto& item : job.agenda) {
-      if (!is_terminal(item.status)) all_done = false;
-      if (item.status == WorkStatus::failed || item.status == WorkStatus::killed) any_failed = true;
-    }
-    bool any_waiting = false;
-    for (const auto& item : job.agenda) any_waiting = any_waiting || item.status == WorkStatus::waiting;
+    const std::size_t failed = js.items(WorkStatus::failed) + js.items(WorkStatus::killed);
+    const bool all_done = failed + js.items(WorkStatus::complete) + js.items(WorkStatus::skipped) == job.agenda.size();
+    const bool any_failed = failed > 0;
+    const bool any_waiting = js.items(WorkStatus::waiting) > 0;
     if (all_done) next = any_failed ? JobStatus::failed : JobStatus::complete;
     else if (!js.running.empty()) next = JobStatus::running;
     else next = js.pending.empty() && any_waiting ? JobStatus::waiting : JobStatus::pending;
@@ -721,6 +708,38 @@ void Farm::update_status(JobState& js) {
     else set_status(js, next);
   }
   dirty_jobs.insert(job.id);
+}
+
+void Farm::set_item_status(JobState& js, std::size_t index, WorkStatus to) {
+  AgendaItem& item = js.job.agenda[index];
+  --js.items_by_status[static_cast<std::size_t>(item.status)];
+  ++js.items_by_status[static_cast<std::size_t>(to)];
+  item.status = to;
+  if (to == WorkStatus::pending) js.pending.insert(index);
+  else js.pending.erase(index);
+  mark_item(js.job.id, index);
+  dirty_jobs.insert(js.job.id);  // its progress changed
+}
+
+void Farm::count_items(JobState& js) {
+  js.pending.clear();
+  js.items_by_status.fill(0);
+  for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
+    const WorkStatus s = js.job.agenda[i].status;
+    ++js.items_by_status[static_cast<std::size_t>(s)];
+    if (s == WorkStatus::pending) js.pending.insert(i);
+  }
+}
+
+Progress JobState::progress() const {
+  Progress p;
+  p.total = job.agenda.size();
+  p.pending = items(WorkStatus::pending);
+  p.running = items(WorkStatus::running);
+  p.complete = items(WorkStatus::complete) + items(WorkStatus::skipped);
+  p.failed = items(WorkStatus::failed) + items(WorkStatus::killed);
+  p.other = p.total - p.pending - p.running - p.complete - p.failed;
+  return p;
 }
 
 // ---------------------------------------------------------------- lookups

@@ -3,6 +3,7 @@
 // items, instances and hosts. No sockets here: transitions mark what must be
 // stored (dirty sets) and queue what must be sent (outbox); the server commits the
 // one and then sends the other, so nothing is acted on before it is durable.
+#include <array>
 #include <functional>
 #include <map>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "qube/dependency.hpp"
 #include "qube/protocol.hpp"
 #include "qube/trigger.hpp"
+#include "pending_set.hpp"
 
 namespace qube::supervisor {
 
@@ -41,9 +43,21 @@ struct CompiledCallback {
   Expr triggers;
 };
 
+inline constexpr std::size_t kWorkStatuses = static_cast<std::size_t>(WorkStatus::skipped) + 1;
+
 struct JobState {
   Job job;
-  std::set<std::size_t> pending;              // indices of pending agenda items
+  // Indices of pending agenda items, and the number of items in each status. Both
+  // are kept by Farm::set_item_status, the one place an item's status changes, so
+  // that the job's status and progress cost O(1) per result instead of a scan of
+  // the agenda (which made dispatching a job O(items^2)).
+  PendingSet pending;
+  std::array<std::size_t, kWorkStatuses> items_by_status{};
+  std::size_t items(WorkStatus s) const { return items_by_status[static_cast<std::size_t>(s)]; }
+  Progress progress() const;
+  // The job's summary for `jobs` replies, encoded; empty until asked for, and
+  // again once the job changes (see Farm::jobs_stored).
+  std::string summary;
   std::map<std::int32_t, RunningInstance> running;  // by subid
   int startup_failures = 0;
   std::vector<Dependency> deps;               // targets resolved to job ids
@@ -120,7 +134,10 @@ class Farm {
 
   // Client requests. Each returns the reply body or throws std::runtime_error.
   Json submit(const Json& body);
-  Json list_jobs(const Json& body) const;
+  // The summaries of the jobs asked for, as one encoded MessagePack array. A job's
+  // summary is encoded once and kept until the job changes: a listing of 10,000
+  // jobs rebuilt every summary's Json tree every time (docs/performance.md).
+  std::string list_jobs(const Json& body);
   Json show_job(const Json& body) const;
   // qb hosts; with body.long the placement facts of each host too.
   Json list_hosts(const Json& body = Json::object()) const;
@@ -141,7 +158,8 @@ class Farm {
   // Worker messages, identified by the routing id they came from.
   void on_register(const std::string& rid, const Json& body, const std::string& client_endpoint,
                    double heartbeat_interval, std::uint64_t msg_id);
-  void on_heartbeat(const std::string& rid, std::uint64_t msg_id);
+  // Answers with heartbeat_ack only if the heartbeat asked for one (`ack: true`).
+  void on_heartbeat(const std::string& rid, std::uint64_t msg_id, bool ack);
   void on_work_request(const std::string& rid, const Json& body);
   void on_work_result(const std::string& rid, const Json& body);
   void on_instance_done(const std::string& rid, const Json& body);
@@ -184,6 +202,10 @@ class Farm {
   void script_finished(JobId job, const std::string& text);
   // After the server has recorded them.
   void clear_events();
+  // After the server has stored the dirty jobs: their kept summaries are stale.
+  // Every change to a job marks it dirty (it must be stored), so this is the one
+  // place a summary is forgotten.
+  void jobs_stored();
 
   const HostRecord* host_by_rid(const std::string& rid) const;
   const JobState* job(JobId id) const;
@@ -230,6 +252,10 @@ class Farm {
   void release_item(JobState& js, std::size_t index, WorkStatus to, const std::string& reason);
   void lose_host_work(HostRecord& host, const std::string& reason);
   void update_status(JobState& js);
+  // Every change of an item's status goes through here (see JobState::pending).
+  void set_item_status(JobState& js, std::size_t index, WorkStatus to);
+  // Counts a freshly built or restored agenda into js.pending and js.items_by_status.
+  void count_items(JobState& js);
   void fail_job(JobState& js, const std::string& reason);
   void requeue_item(JobState& js, std::size_t index);
   // Applies `act` to each job named in body.ids (ended ones only if `ended_too`).

@@ -246,19 +246,15 @@ void Farm::refresh_dependencies(JobState& js, const std::string* work) {
       }
       const DependencyState s = combine(frame);
       if (s == DependencyState::waiting && item.status == WorkStatus::pending) {
-        js.pending.erase(i);
-        item.status = WorkStatus::waiting;
+        set_item_status(js, i, WorkStatus::waiting);
         item.reason = "waiting for the same frames of job(s) it depends on";
-        mark_item(js.job.id, i);
       } else if (s == DependencyState::satisfied && item.status == WorkStatus::waiting) {
         item.reason.clear();
         requeue_item(js, i);
       } else if (s == DependencyState::broken) {
-        js.pending.erase(i);
-        item.status = WorkStatus::failed;
+        set_item_status(js, i, WorkStatus::failed);
         item.reason = "dependency broken: " + failed_frame;
         item.timecomplete = now_seconds();
-        mark_item(js.job.id, i);
         emit_work(js, i, "failed", "item " + item.name + " " + item.reason, true);
       }
     }

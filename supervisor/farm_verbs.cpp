@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "farm.hpp"
+#include "qube/codec.hpp"
 #include "qube/range.hpp"
 #include "qube/validate.hpp"
 
@@ -87,25 +88,38 @@ const std::set<std::string>& modifiable_fields() {
 
 }  // namespace
 
-Json Farm::list_jobs(const Json& body) const {
+std::string Farm::list_jobs(const Json& body) {
   const auto ids = id_list(body);
   // The filter's keys may also come at the top level (qb jobs --user ...).
   Json filter = get_object(body, "filter");
   for (const char* key : {"user", "name", "status", "pgrp"})
     if (body.contains(key) && !filter.contains(key)) filter[key] = body[key];
   const JobFilter matches(filter);
-  Json out = Json::array();
+  std::vector<std::string_view> out;
+  auto add = [&](JobState& js) {
+    if (!matches(js.job)) return;
+    // A dirty job has changed since its summary was kept (or is about to be
+    // stored and forgotten): encode it afresh.
+    if (js.summary.empty() || dirty_jobs.count(js.job.id))
+      js.summary = encode(to_json(js.job, false, js.progress()));
+    out.push_back(js.summary);
+  };
   if (ids.empty()) {
-    for (const auto& [id, js] : jobs_)
-      if (matches(js.job)) out.push_back(to_json(js.job, false));
+    for (auto& [id, js] : jobs_) add(js);
   } else {
     for (JobId id : ids) {
-      auto it = jobs_.find(id);
-      if (it == jobs_.end()) throw std::runtime_error("no job " + std::to_string(id));
-      if (matches(it->second.job)) out.push_back(to_json(it->second.job, false));
+      JobState* js = find_job(id);
+      if (!js) throw std::runtime_error("no job " + std::to_string(id));
+      add(*js);
     }
   }
-  return Json{{"jobs", out}};
+  return encode_array_of(out);
+}
+
+void Farm::jobs_stored() {
+  for (JobId id : dirty_jobs)
+    if (JobState* js = find_job(id)) js->summary.clear();
+  dirty_jobs.clear();
 }
 
 Json Farm::show_job(const Json& body) const {
@@ -180,14 +194,12 @@ Json Farm::for_each_job(const Json& body, Verb verb,
 
 Json Farm::kill_jobs(const Json& body) {
   return for_each_job(body, {"killed", "kill", false}, [&](JobState& js, const std::string& who) -> Json {
-    const JobId id = js.job.id;
     stop_running(js, WorkStatus::killed, "killed by " + who);
-    for (std::size_t i : js.pending) {
-      js.job.agenda[i].status = WorkStatus::killed;
+    const std::vector<std::size_t> pending(js.pending.begin(), js.pending.end());
+    for (std::size_t i : pending) {
+      set_item_status(js, i, WorkStatus::killed);
       js.job.agenda[i].reason = "killed by " + who;
-      mark_item(id, i);
     }
-    js.pending.clear();
     js.job.reason = "killed by " + who;
     set_status(js, JobStatus::killed, who);
     return nullptr;
@@ -331,12 +343,10 @@ Json Farm::complete_work(const Json& body) {
                item.status != WorkStatus::skipped;
       },
       [&](JobState& js, std::size_t i, const std::string& who) {
-        js.pending.erase(i);
+        set_item_status(js, i, WorkStatus::skipped);
         auto& item = js.job.agenda[i];
-        item.status = WorkStatus::skipped;
         item.reason = "completed by " + who + " without running";
         item.timecomplete = now_seconds();
-        mark_item(js.job.id, i);
         emit_work(js, i, "complete", "item " + item.name + " marked done without running by " + who, true);
       });
 }

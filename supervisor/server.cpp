@@ -1,10 +1,12 @@
 #include "server.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 
 #include <spdlog/spdlog.h>
 
+#include "qube/codec.hpp"
 #include "qube/transport.hpp"
 #include "qube/version.hpp"
 
@@ -22,6 +24,12 @@ double steady_now() {
 constexpr int kBatch = 1000;
 // Largest slice of a log returned by one request.
 constexpr std::size_t kLogSlice = 4 * 1024 * 1024;
+// After a round of nothing but heartbeats, worker messages are left to gather this
+// long (clients are still answered at once). An idle farm's heartbeats arrive one
+// at a time, and a round for each cost two thread wakeups and a ZeroMQ signal: at
+// 10,000 workers that was most of the supervisor's idle cost (docs/performance.md).
+// Work messages wait at most this long, and only after such a round.
+constexpr double kHeartbeatGather = 0.005;
 
 }  // namespace
 
@@ -81,21 +89,29 @@ Server::Server(Config config) : config_(std::move(config)), logs_(config_.data_d
 void Server::run(const std::atomic<bool>& stop) {
   const double heartbeat_timeout = config_.heartbeat_interval * config_.heartbeat_misses;
   double next_check = steady_now() + config_.heartbeat_interval;
+  double gather_until = 0;  // see kHeartbeatGather
   while (!stop) {
-    zmq::pollitem_t items[] = {{workers_.handle(), 0, ZMQ_POLLIN, 0},
-                               {clients_.handle(), 0, ZMQ_POLLIN, 0}};
-    const auto wait_ms = std::max(0L, static_cast<long>((next_check - steady_now()) * 1000));
+    const double now = steady_now();
+    const bool gathering = now < gather_until;
+    // While gathering, the workers' socket is left out of the poll altogether: in
+    // it, even without ZMQ_POLLIN, every message arriving would wake this thread.
+    zmq::pollitem_t items[] = {{clients_.handle(), 0, ZMQ_POLLIN, 0},
+                               {workers_.handle(), 0, ZMQ_POLLIN, 0}};
+    const double until = gathering ? std::min(next_check, gather_until) : next_check;
+    const auto wait_ms = std::max(0L, static_cast<long>(std::ceil((until - now) * 1000)));
     // While callbacks run, look for their outcomes often.
     const long longest = runner_->busy() ? 20L : 500L;
     try {
-      zmq::poll(items, 2, std::chrono::milliseconds(std::min(wait_ms, longest)));
+      zmq::poll(items, gathering ? 1 : 2, std::chrono::milliseconds(std::min(wait_ms, longest)));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       throw;
     }
+    int heartbeats = 0, others = 0;
     for (int n = 0; n < kBatch; ++n) {
       auto in = transport::receive(workers_, true);
       if (!in) break;
+      ++(in->msg && in->msg->type == proto::kHeartbeat ? heartbeats : others);
       if (!in->msg) {
         spdlog::warn("rejected a malformed message from a worker: {}", in->error);
         continue;
@@ -109,6 +125,7 @@ void Server::run(const std::atomic<bool>& stop) {
     for (int n = 0; n < kBatch; ++n) {
       auto in = transport::receive(clients_, true);
       if (!in) break;
+      ++others;
       if (!in->msg) {
         spdlog::warn("rejected a malformed client message: {}", in->error);
         client_replies_.emplace_back(in->routing_id,
@@ -128,6 +145,7 @@ void Server::run(const std::atomic<bool>& stop) {
     if (farm_.schedule_needed) farm_.schedule();
     commit();
     flush();
+    if (heartbeats > 0 && others == 0) gather_until = steady_now() + kHeartbeatGather;
   }
   spdlog::info("qbsupervisor stopping");
 }
@@ -140,7 +158,7 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
     return;
   }
   if (msg.type == p::kHeartbeat) {
-    farm_.on_heartbeat(rid, msg.id);
+    farm_.on_heartbeat(rid, msg.id, get_bool(b, "ack"));
     return;
   }
   if (!farm_.host_by_rid(rid)) {
@@ -171,12 +189,16 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
   }
 }
 
-proto::Message Server::handle_client(const proto::Message& msg) {
+Server::ClientReply Server::handle_client(const proto::Message& msg) {
   namespace p = proto;
   try {
     const Json& b = msg.body;
     if (msg.type == p::kSubmit) return p::reply_ok(msg, farm_.submit(b));
-    if (msg.type == p::kJobs) return p::reply_ok(msg, farm_.list_jobs(b));
+    if (msg.type == p::kJobs) {
+      p::Message reply = p::reply_ok(msg);
+      std::string body = encode_with_field(reply.body, "jobs", farm_.list_jobs(b));
+      return ClientReply(std::move(reply), std::move(body));
+    }
     if (msg.type == p::kShow) return p::reply_ok(msg, farm_.show_job(b));
     if (msg.type == p::kHosts) return p::reply_ok(msg, farm_.list_hosts(b));
     if (msg.type == p::kLock) return p::reply_ok(msg, farm_.lock_hosts(b, true));
@@ -246,14 +268,14 @@ void Server::commit() {
   store_->begin();
   for (JobId id : farm_.removed_jobs) store_->remove_job(id);
   for (JobId id : farm_.dirty_jobs)
-    if (const JobState* js = farm_.job(id)) store_->put_job(js->job);
+    if (const JobState* js = farm_.job(id)) store_->put_job(js->job, js->progress());
   for (const auto& [id, index] : farm_.dirty_items)
     if (const JobState* js = farm_.job(id)) store_->put_item(id, index, js->job.agenda[index]);
   for (const auto& [id, subid] : farm_.dirty_instances)
     if (const JobState* js = farm_.job(id))
       store_->put_instance(id, js->job.instances[static_cast<std::size_t>(subid)]);
   store_->commit();
-  farm_.dirty_jobs.clear();
+  farm_.jobs_stored();
   farm_.dirty_items.clear();
   farm_.dirty_instances.clear();
   // History is written after the state it describes is durable.
@@ -277,7 +299,10 @@ void Server::flush() {
     if (!transport::send(workers_, out.msg, &out.routing_id))
       spdlog::debug("worker gone before '{}' could be sent", out.msg.type);
   farm_.outbox.clear();
-  for (auto& [rid, msg] : client_replies_) transport::send(clients_, msg, &rid);
+  for (auto& [rid, reply] : client_replies_) {
+    if (reply.encoded_body.empty()) transport::send(clients_, reply.msg, &rid);
+    else transport::send_encoded(clients_, reply.msg, reply.encoded_body, &rid);
+  }
   client_replies_.clear();
 }
 

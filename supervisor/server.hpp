@@ -23,8 +23,16 @@ class Server {
   void run(const std::atomic<bool>& stop);
 
  private:
+  // A reply to a client. `encoded_body`, when set, is sent instead of msg.body:
+  // a `jobs` reply is assembled from summaries the farm keeps encoded.
+  struct ClientReply {
+    ClientReply(proto::Message m, std::string encoded = {}) : msg(std::move(m)), encoded_body(std::move(encoded)) {}
+    proto::Message msg;
+    std::string encoded_body;
+  };
+
   void handle_worker(const std::string& rid, const proto::Message& msg);
-  proto::Message handle_client(const proto::Message& msg);
+  ClientReply handle_client(const proto::Message& msg);
   // qb out / qb err: slices of instances' logs.
   Json read_output(const Json& body);
   void commit();
@@ -40,7 +48,7 @@ class Server {
   zmq::socket_t workers_{ctx_, zmq::socket_type::router};
   zmq::socket_t clients_{ctx_, zmq::socket_type::router};
   std::string client_endpoint_;  // as bound, for workers to pass to jobs
-  std::vector<std::pair<std::string, proto::Message>> client_replies_;
+  std::vector<std::pair<std::string, ClientReply>> client_replies_;
 };
 
 }  // namespace qube::supervisor

@@ -9,6 +9,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "qube/codec.hpp"
 #include "qube/paths.hpp"
 #include "qube/transport.hpp"
 
@@ -79,6 +80,32 @@ Client::Client(std::string endpoint, std::chrono::milliseconds timeout)
 Client::~Client() = default;
 
 Json Client::request(const std::string& type, const Json& body) {
+  const std::string reply = exchange(type, body);
+  Json b;
+  try {
+    b = qube::decode(reply);
+    require_object(b, "message body");
+  } catch (const std::exception& e) {
+    throw ClientError(std::string("bad reply from the supervisor: ") + e.what());
+  }
+  if (!get_bool(b, "ok")) throw ClientError(get_string(b, "error", "request failed"));
+  return b;
+}
+
+std::string Client::request_text(const std::string& type, const Json& body, const std::string& key, int indent) {
+  const std::string reply = exchange(type, body);
+  DecodedWithText b;
+  try {
+    b = decode_with_text(reply, key, indent);
+    require_object(b.fields, "message body");
+  } catch (const std::exception& e) {
+    throw ClientError(std::string("bad reply from the supervisor: ") + e.what());
+  }
+  if (!get_bool(b.fields, "ok")) throw ClientError(get_string(b.fields, "error", "request failed"));
+  return std::move(b.text);
+}
+
+std::string Client::exchange(const std::string& type, const Json& body) {
   proto::Message req{type, ++impl_->next_id, body};
   // A DEALER queues the message until the connection is up; the timeout below
   // covers a supervisor that never answers.
@@ -99,13 +126,17 @@ Json Client::request(const std::string& type, const Json& body) {
     zmq::pollitem_t in{impl_->socket.handle(), 0, ZMQ_POLLIN, 0};
     zmq::poll(&in, 1, left);
     if (!(in.revents & ZMQ_POLLIN)) continue;
-    auto got = transport::receive(impl_->socket, false);
+    auto got = transport::receive_raw(impl_->socket, false);
     if (!got) continue;
-    if (!got->msg) throw ClientError("bad reply from the supervisor: " + got->error);
-    if (got->msg->id != req.id) continue;  // a late reply to an earlier request
-    const Json& b = got->msg->body;
-    if (!get_bool(b, "ok")) throw ClientError(get_string(b, "error", "request failed"));
-    return b;
+    if (!got->error.empty()) throw ClientError("bad reply from the supervisor: " + got->error);
+    proto::Message header;
+    try {
+      header = proto::decode_header(got->header.to_string_view());
+    } catch (const std::exception& e) {
+      throw ClientError(std::string("bad reply from the supervisor: ") + e.what());
+    }
+    if (header.id != req.id) continue;  // a late reply to an earlier request
+    return got->body.to_string();
   }
 }
 

@@ -1,5 +1,8 @@
 #include "qube/codec.hpp"
 
+#include <algorithm>
+#include <charconv>
+
 #include <msgpack.hpp>
 
 namespace qube {
@@ -101,6 +104,141 @@ struct ZoneClearer {
   ~ZoneClearer() { zone.clear(); }
 };
 
+// Unpacks `bytes` into the per-thread zone (cleared by the caller's ZoneClearer)
+// with the limits that keep hostile input harmless. With `reference`, strings
+// and binaries point into `bytes` instead of being copied: only for a caller
+// done with the object before `bytes` goes away.
+msgpack::object unpack_object(std::string_view bytes, msgpack::zone& zone, bool reference = false) {
+  if (bytes.size() > kMaxMessageBytes) throw FormatError("message too large");
+  // Every element takes at least one byte and every map entry two, so no count in a
+  // well-formed message exceeds its size: this keeps a hostile length prefix
+  // ("dd ff ff ff ff") from making unpack allocate gigabytes.
+  const std::size_t n = bytes.size();
+  const msgpack::unpack_limit limit(/*array*/ n, /*map*/ n / 2, /*str*/ n, /*bin*/ n,
+                                    /*ext*/ 0, /*depth*/ kMaxNesting);
+  try {
+    std::size_t offset = 0;
+    bool referenced = false;
+    const msgpack::unpack_reference_func by_reference = [](msgpack::type::object_type, std::size_t, void*) {
+      return true;
+    };
+    const msgpack::object o = msgpack::unpack(zone, bytes.data(), bytes.size(), offset, referenced,
+                                              reference ? by_reference : nullptr, nullptr, limit);
+    if (offset != bytes.size()) throw FormatError("trailing bytes after message");
+    return o;
+  } catch (const FormatError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw FormatError(std::string("malformed MessagePack: ") + e.what());
+  }
+}
+
+std::string_view str_of(const msgpack::object& o) { return {o.via.str.ptr, o.via.str.size}; }
+
+// A string whose JSON text is itself in quotes: printable ASCII, nothing to escape.
+bool plain(std::string_view s) {
+  for (const char c : s)
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  return true;
+}
+
+// Writes MessagePack as the JSON text Json::dump(indent) gives for decode() of it.
+// Maps, arrays, integers and plain strings are written directly. Anything whose
+// text nlohmann decides in ways not worth repeating (floats, escapes, binary, a
+// map whose keys are not sorted and unique as a Json object would hold them) is
+// unpacked into a Json of just that value and written by nlohmann's serializer,
+// so the text is the same either way.
+class TextWriter {
+ public:
+  TextWriter(std::string& out, int indent)
+      : out_(out), indent_(indent), serializer_(nlohmann::detail::output_adapter<char>(out), ' ') {}
+
+  void write(const msgpack::object& o, unsigned current, std::size_t depth) {
+    switch (o.type) {
+      case msgpack::type::NIL: out_ += "null"; return;
+      case msgpack::type::BOOLEAN: out_ += o.via.boolean ? "true" : "false"; return;
+      case msgpack::type::POSITIVE_INTEGER: number(o.via.u64); return;
+      case msgpack::type::NEGATIVE_INTEGER: number(o.via.i64); return;
+      case msgpack::type::STR:
+        if (!plain(str_of(o))) break;
+        out_ += '"';
+        out_ += str_of(o);
+        out_ += '"';
+        return;
+      case msgpack::type::ARRAY:
+        write_array(o, current, depth);
+        return;
+      case msgpack::type::MAP:
+        if (!sorted_plain_keys(o)) break;
+        write_map(o, current, depth);
+        return;
+      default: break;
+    }
+    serializer_.dump(unpack(o, depth), indent_ >= 0, false, static_cast<unsigned>(std::max(indent_, 0)), current);
+  }
+
+ private:
+  template <typename Int>
+  void number(Int v) {
+    char buf[24];
+    const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+    out_.append(buf, end);
+  }
+  void newline(unsigned indent) {
+    if (indent_ < 0) return;
+    out_ += '\n';
+    out_.append(indent, ' ');
+  }
+  unsigned inner(unsigned current) const { return current + static_cast<unsigned>(std::max(indent_, 0)); }
+
+  void write_array(const msgpack::object& o, unsigned current, std::size_t depth) {
+    if (o.via.array.size == 0) {
+      out_ += "[]";
+      return;
+    }
+    out_ += '[';
+    for (std::uint32_t i = 0; i < o.via.array.size; ++i) {
+      if (i > 0) out_ += ',';
+      newline(inner(current));
+      write(o.via.array.ptr[i], inner(current), depth + 1);
+    }
+    newline(current);
+    out_ += ']';
+  }
+
+  void write_map(const msgpack::object& o, unsigned current, std::size_t depth) {
+    if (o.via.map.size == 0) {
+      out_ += "{}";
+      return;
+    }
+    out_ += '{';
+    for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+      const auto& kv = o.via.map.ptr[i];
+      if (i > 0) out_ += ',';
+      newline(inner(current));
+      out_ += '"';
+      out_ += str_of(kv.key);
+      out_ += indent_ >= 0 ? "\": " : "\":";
+      write(kv.val, inner(current), depth + 1);
+    }
+    newline(current);
+    out_ += '}';
+  }
+
+  static bool sorted_plain_keys(const msgpack::object& o) {
+    for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+      const auto& key = o.via.map.ptr[i].key;
+      if (key.type != msgpack::type::STR || !plain(str_of(key))) return false;
+      if (i > 0 && !(str_of(o.via.map.ptr[i - 1].key) < str_of(key))) return false;
+    }
+    return true;
+  }
+
+  std::string& out_;
+  int indent_;
+  nlohmann::detail::serializer<Json> serializer_;
+};
+
 }  // namespace
 
 std::string encode(const Json& value) {
@@ -113,29 +251,66 @@ std::string encode(const Json& value) {
 }
 
 Json decode(std::string_view bytes) {
-  if (bytes.size() > kMaxMessageBytes) throw FormatError("message too large");
-  // Every element takes at least one byte and every map entry two, so no count in a
-  // well-formed message exceeds its size: this keeps a hostile length prefix
-  // ("dd ff ff ff ff") from making unpack allocate gigabytes.
-  const std::size_t n = bytes.size();
-  const msgpack::unpack_limit limit(/*array*/ n, /*map*/ n / 2, /*str*/ n, /*bin*/ n,
-                                    /*ext*/ 0, /*depth*/ kMaxNesting);
   msgpack::zone& zone = scratch_zone();
   const ZoneClearer clear_after{zone};
-  try {
-    std::size_t offset = 0;
-    bool referenced = false;
-    // No reference function: strings are copied into the zone, never pointing
-    // into `bytes`.
-    const msgpack::object o =
-        msgpack::unpack(zone, bytes.data(), bytes.size(), offset, referenced, nullptr, nullptr, limit);
-    if (offset != bytes.size()) throw FormatError("trailing bytes after message");
-    return unpack(o, 0);
-  } catch (const FormatError&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw FormatError(std::string("malformed MessagePack: ") + e.what());
+  return unpack(unpack_object(bytes, zone), 0);
+}
+
+std::string encode_array_of(const std::vector<std::string_view>& encoded_elements) {
+  std::size_t size = 5;
+  for (const auto e : encoded_elements) size += e.size();
+  std::string out;
+  out.reserve(size);
+  StringWriter writer{out};
+  Packer(writer).pack_array(static_cast<std::uint32_t>(encoded_elements.size()));
+  for (const auto e : encoded_elements) out += e;
+  return out;
+}
+
+std::string encode_with_field(const Json& fields, std::string_view key, std::string_view encoded_value) {
+  if (!fields.is_object()) throw FormatError("encode_with_field: fields must be a map");
+  std::string out;
+  out.reserve(encoded_value.size() + key.size() + 128);
+  StringWriter writer{out};
+  Packer pk(writer);
+  pk.pack_map(static_cast<std::uint32_t>(fields.size() + 1));
+  pk.pack_str(static_cast<std::uint32_t>(key.size()));
+  pk.pack_str_body(key.data(), static_cast<std::uint32_t>(key.size()));
+  out += encoded_value;
+  for (const auto& [k, v] : fields.items()) {
+    pk.pack_str(static_cast<std::uint32_t>(k.size()));
+    pk.pack_str_body(k.data(), static_cast<std::uint32_t>(k.size()));
+    pack(pk, v);
   }
+  return out;
+}
+
+DecodedWithText decode_with_text(std::string_view bytes, std::string_view key, int indent) {
+  msgpack::zone& zone = scratch_zone();
+  const ZoneClearer clear_after{zone};
+  // Strings are referenced, not copied: everything is copied out of the object
+  // before this returns. The text is about 1.4 times the MessagePack: reserved
+  // so that a large reply is not copied as it grows.
+  const msgpack::object o = unpack_object(bytes, zone, true);
+  DecodedWithText out;
+  out.text.reserve(bytes.size() * 3 / 2);
+  if (o.type != msgpack::type::MAP) {
+    out.fields = unpack(o, 0);
+    return out;
+  }
+  out.fields = Json::object();
+  auto& fields = out.fields.get_ref<Json::object_t&>();
+  for (std::uint32_t i = 0; i < o.via.map.size; ++i) {
+    const auto& kv = o.via.map.ptr[i];
+    if (kv.key.type != msgpack::type::STR) throw FormatError("map keys must be strings");
+    if (str_of(kv.key) == key) {  // a repeated key keeps its last value, as in decode()
+      out.text.clear();
+      TextWriter(out.text, indent).write(kv.val, 0, 1);
+    } else {
+      fields.insert_or_assign(std::string(str_of(kv.key)), unpack(kv.val, 1));
+    }
+  }
+  return out;
 }
 
 }  // namespace qube

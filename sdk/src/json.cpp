@@ -95,6 +95,8 @@ Attempt attempt_from_json(const Json& j) {
 
 }  // namespace
 
+Json result_package(const Json& reported) { return reported.empty() ? Json() : reported; }
+
 void require_object(const Json& j, const char* what) {
   if (!j.is_object()) throw FormatError(std::string(what) + " must be a map");
 }
@@ -172,7 +174,7 @@ Json to_json(const AgendaItem& i) {
               {"cputime", i.cputime},
               {"peak_rss_kb", i.peak_rss_kb},
               {"reason", i.reason},
-              {"resultpackage", i.resultpackage},
+              {"resultpackage", i.resultpackage.is_null() ? Json::object() : i.resultpackage},
               {"history", attempts_json(i.history)}};
 }
 
@@ -194,7 +196,7 @@ AgendaItem item_from_json(const Json& j) {
   i.cputime = get_double(j, "cputime");
   i.peak_rss_kb = static_cast<std::uint64_t>(get_int(j, "peak_rss_kb"));
   i.reason = get_string(j, "reason");
-  i.resultpackage = get_object(j, "resultpackage");
+  i.resultpackage = result_package(get_object(j, "resultpackage"));
   for (const auto& a : get_array(j, "history")) i.history.push_back(attempt_from_json(a));
   return i;
 }
@@ -314,7 +316,9 @@ JobSpec spec_from_json(const Json& j) {
   return s;
 }
 
-Json to_json(const Job& job, bool with_agenda) {
+Json to_json(const Job& job, bool with_agenda) { return to_json(job, with_agenda, progress_of(job)); }
+
+Json to_json(const Job& job, bool with_agenda, const Progress& p) {
   // Everything the user asked for (the spec), then what the farm made of it. The
   // spec's "agenda" (item names) gives way to the job's item records below.
   Json j = to_json(job.spec);
@@ -329,7 +333,6 @@ Json to_json(const Job& job, bool with_agenda) {
   j["timestart"] = time_json(job.timestart);
   j["timecomplete"] = time_json(job.timecomplete);
   j["reason"] = job.reason;
-  const Progress p = progress_of(job);
   j["progress"] = {{"total", p.total},     {"pending", p.pending}, {"running", p.running},
                    {"complete", p.complete}, {"failed", p.failed}};
   if (with_agenda) {

@@ -9,7 +9,7 @@ std::string encode_header(const Message& m) {
   return qube::encode(Json{{"v", kProtocolVersion}, {"type", m.type}, {"id", m.id}});
 }
 
-Message decode(std::string_view header, std::string_view body) {
+Message decode_header(std::string_view header) {
   Message m;
   try {
     const Json h = qube::decode(header);
@@ -21,6 +21,15 @@ Message decode(std::string_view header, std::string_view body) {
     m.type = get_string(h, "type");
     if (m.type.empty() || m.type.size() > 64) throw ProtocolError("message has no valid type");
     m.id = static_cast<std::uint64_t>(get_int(h, "id"));
+  } catch (const FormatError& e) {
+    throw ProtocolError(e.what());
+  }
+  return m;
+}
+
+Message decode(std::string_view header, std::string_view body) {
+  Message m = decode_header(header);
+  try {
     m.body = qube::decode(body);
     require_object(m.body, "message body");
   } catch (const FormatError& e) {

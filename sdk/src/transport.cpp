@@ -11,7 +11,7 @@ void configure(zmq::socket_t& socket) {
   socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(kMaxMessageBytes));
 }
 
-std::optional<Incoming> receive(zmq::socket_t& socket, bool router) {
+std::optional<RawIncoming> receive_raw(zmq::socket_t& socket, bool router) {
   std::vector<zmq::message_t> frames;
   while (true) {
     zmq::message_t frame;
@@ -21,18 +21,30 @@ std::optional<Incoming> receive(zmq::socket_t& socket, bool router) {
     if (frames.size() < 8) frames.push_back(std::move(frame));  // excess frames are dropped
     if (!more) break;
   }
-  Incoming in;
+  RawIncoming raw;
   std::size_t first = 0;
   if (router) {
-    in.routing_id = frames[0].to_string();
+    raw.routing_id = frames[0].to_string();
     first = 1;
   }
   if (frames.size() != first + 2) {
-    in.error = "expected 2 frames (header, body), got " + std::to_string(frames.size() - first);
-    return in;
+    raw.error = "expected 2 frames (header, body), got " + std::to_string(frames.size() - first);
+    return raw;
   }
+  raw.header = std::move(frames[first]);
+  raw.body = std::move(frames[first + 1]);
+  return raw;
+}
+
+std::optional<Incoming> receive(zmq::socket_t& socket, bool router) {
+  auto raw = receive_raw(socket, router);
+  if (!raw) return std::nullopt;
+  Incoming in;
+  in.routing_id = std::move(raw->routing_id);
+  in.error = std::move(raw->error);
+  if (!in.error.empty()) return in;
   try {
-    in.msg = proto::decode(frames[first].to_string_view(), frames[first + 1].to_string_view());
+    in.msg = proto::decode(raw->header.to_string_view(), raw->body.to_string_view());
   } catch (const std::exception& e) {
     in.error = e.what();
   }
@@ -40,8 +52,12 @@ std::optional<Incoming> receive(zmq::socket_t& socket, bool router) {
 }
 
 bool send(zmq::socket_t& socket, const proto::Message& msg, const std::string* routing_id) {
+  return send_encoded(socket, msg, qube::encode(msg.body), routing_id);
+}
+
+bool send_encoded(zmq::socket_t& socket, const proto::Message& msg, std::string_view body,
+                  const std::string* routing_id) {
   const std::string header = proto::encode_header(msg);
-  const std::string body = qube::encode(msg.body);
   try {
     if (routing_id) {
       if (!socket.send(zmq::buffer(*routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait))

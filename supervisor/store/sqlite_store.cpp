@@ -58,8 +58,9 @@ class SqliteStore final : public Store {
   void begin() override { exec("BEGIN"); }
   void commit() override { exec("COMMIT"); }
 
-  void put_job(const Job& job) override {
-    Json doc = to_json(job, false);
+  using Store::put_job;
+  void put_job(const Job& job, const Progress& progress) override {
+    Json doc = to_json(job, false, progress);
     doc["spec"] = to_json(job.spec);
     write(*put_job_, static_cast<sqlite3_int64>(job.id), std::nullopt, encode(doc));
   }

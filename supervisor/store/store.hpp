@@ -16,8 +16,10 @@ class Store {
   virtual ~Store() = default;
   virtual void begin() = 0;
   virtual void commit() = 0;
-  // Writes the job's own fields (not agenda or instances).
-  virtual void put_job(const Job& job) = 0;
+  // Writes the job's own fields (not agenda or instances). `progress` is the job's
+  // (the supervisor keeps it counted rather than scan the agenda for every write).
+  virtual void put_job(const Job& job, const Progress& progress) = 0;
+  void put_job(const Job& job) { put_job(job, progress_of(job)); }
   virtual void put_item(JobId job, std::size_t index, const AgendaItem& item) = 0;
   virtual void put_instance(JobId job, const Instance& inst) = 0;
   virtual void remove_job(JobId job) = 0;

@@ -24,6 +24,34 @@ Json round_trip(const Json& v) { return decode(encode(v)); }
 
 // ---- codec: round trips ----------------------------------------------------
 
+// decode_with_text writes a field's JSON text straight from MessagePack; it must
+// be the very text nlohmann writes for the decoded value, whatever the value.
+TEST(Codec, TextOfAFieldIsWhatDumpWrites) {
+  Json tricky{{"b", {1, -2, 3.5, 1e300, 0.0, -0.0, 1795451126.3892074, nullptr, true, false}},
+              {"a", "plain"},
+              {"esc", "quote \" back \\ tab \t nl \n ctl \x01 del \x7f"},
+              {"utf8", "Z\xc3\xbcrich \xe2\x9c\x93"},
+              {"empty", {{"o", Json::object()}, {"a", Json::array()}, {"s", ""}}},
+              {"bin", Json::binary({1, 2, 3})},
+              {"nested", {{{"x", {{"y", {1, {{"z", "w"}}}}}}}, Json::array({Json::array()})}},
+              {"big", std::numeric_limits<std::uint64_t>::max()},
+              {"neg", std::numeric_limits<std::int64_t>::min()}};
+  const Json body{{"ok", true}, {"jobs", tricky}, {"other", {1, 2}}};
+  const std::string bytes = encode(body);
+  for (int indent : {-1, 0, 2, 4}) {
+    const auto d = qube::decode_with_text(bytes, "jobs", indent);
+    // decode(), not `tricky`: MessagePack carries 0.0 as the integer 0.
+    EXPECT_EQ(d.text, decode(bytes).at("jobs").dump(indent)) << "indent " << indent;
+    EXPECT_EQ(d.fields, (Json{{"ok", true}, {"other", {1, 2}}}));
+  }
+  // A map whose keys are not in Json's order (hand-made MessagePack: {"b":1,"a":2})
+  // reads as the sorted object decode() makes of it.
+  const std::string unsorted = "\x81\xa4jobs\x82\xa1" "b\x01\xa1" "a\x02";
+  EXPECT_EQ(qube::decode_with_text(unsorted, "jobs", 2).text, decode(unsorted).at("jobs").dump(2));
+  EXPECT_EQ(qube::decode_with_text(encode(Json{{"ok", true}}), "jobs", 2).text, "");
+  EXPECT_THROW(qube::decode_with_text("\xc1", "jobs", 2), FormatError);
+}
+
 TEST(Codec, Scalars) {
   EXPECT_EQ(round_trip(nullptr), Json(nullptr));
   EXPECT_TRUE(round_trip(nullptr).is_null());

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <set>
 #include <string>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "farm.hpp"
+#include "qube/codec.hpp"
 #include "qube/json.hpp"
 #include "qube/protocol.hpp"
 
@@ -69,7 +71,24 @@ class FarmTest : public ::testing::Test {
     saved_level_ = spdlog::get_level();
     spdlog::set_level(spdlog::level::off);
   }
-  void TearDown() override { spdlog::set_level(saved_level_); }
+  void TearDown() override {
+    // Whatever a test did, each job's kept counts must equal a recount of its agenda.
+    for (JobId id = 1; id < 1000; ++id)
+      if (const JobState* s = farm.job(id)) expect_counts_match(*s);
+    spdlog::set_level(saved_level_);
+  }
+
+  static void expect_counts_match(const JobState& s) {
+    std::array<std::size_t, qube::supervisor::kWorkStatuses> counted{};
+    std::vector<std::size_t> pending;
+    for (std::size_t i = 0; i < s.job.agenda.size(); ++i) {
+      ++counted[static_cast<std::size_t>(s.job.agenda[i].status)];
+      if (s.job.agenda[i].status == WorkStatus::pending) pending.push_back(i);
+    }
+    EXPECT_EQ(s.items_by_status, counted) << "job " << s.job.id;
+    EXPECT_EQ(std::vector<std::size_t>(s.pending.begin(), s.pending.end()), pending) << "job " << s.job.id;
+    EXPECT_EQ(s.pending.size(), pending.size()) << "job " << s.job.id;
+  }
 
   JobId submit(const JobSpec& s) {
     const Json reply = farm.submit(Json{{"jobs", Json::array({qube::to_json(s)})}});
@@ -505,7 +524,7 @@ TEST_F(FarmTest, MissedHeartbeatsRequeueRunningWork) {
   EXPECT_EQ(item(id, 0).status, WorkStatus::pending);
   EXPECT_EQ(item(id, 0).attempts, 1u);
   EXPECT_NE(item(id, 0).reason.find("heartbeat"), std::string::npos) << item(id, 0).reason;
-  EXPECT_TRUE(js(id).pending.count(0));
+  EXPECT_TRUE(js(id).pending.contains(0));
   EXPECT_EQ(instance(id, 0).status, JobStatus::failed);
   EXPECT_TRUE(js(id).running.empty());
   EXPECT_EQ(js(id).job.status, JobStatus::pending);
@@ -514,7 +533,7 @@ TEST_F(FarmTest, MissedHeartbeatsRequeueRunningWork) {
   // The down host gets nothing and is told to register again.
   EXPECT_TRUE(schedule().empty());
   EXPECT_EQ(js(id).job.reason, "waiting for a worker that offers job type 'cmdline'");
-  farm.on_heartbeat("w1", 42);
+  farm.on_heartbeat("w1", 42, false);
   const auto out = drain();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].msg.type, proto::kReregister);
@@ -539,12 +558,14 @@ TEST_F(FarmTest, MissedHeartbeatsRequeueRunningWork) {
 TEST_F(FarmTest, HeartbeatKeepsHostAlive) {
   reg("w1", make_host("a", 1));
   drain();
-  farm.on_heartbeat("w1", 5);
+  farm.on_heartbeat("w1", 4, false);
+  EXPECT_TRUE(drain().empty()) << "a heartbeat is answered only when it asks";
+  farm.on_heartbeat("w1", 5, true);
   auto out = drain();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].msg.type, proto::kHeartbeatAck);
   EXPECT_EQ(out[0].msg.id, 5u);
-  farm.on_heartbeat("stranger", 6);
+  farm.on_heartbeat("stranger", 6, false);
   out = drain();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].msg.type, proto::kReregister);
@@ -641,7 +662,7 @@ TEST_F(FarmTest, RestorePutsRunningItemsBackToPending) {
   EXPECT_EQ(item(7, 1).attempts, 2u);
   EXPECT_NE(item(7, 1).reason.find("restarted"), std::string::npos);
   EXPECT_EQ(item(7, 2).status, WorkStatus::pending);
-  EXPECT_EQ(js(7).pending, (std::set<std::size_t>{1, 2}));
+  EXPECT_EQ(std::vector<std::size_t>(js(7).pending.begin(), js(7).pending.end()), (std::vector<std::size_t>{1, 2}));
   EXPECT_TRUE(js(7).running.empty());
   EXPECT_EQ(instance(7, 0).status, JobStatus::failed);
   EXPECT_TRUE(instance(7, 0).timecomplete.has_value());
@@ -921,6 +942,42 @@ TEST_F(FarmTest, InstancesThatDidWorkDoNotCountAsStartupFailures) {
   EXPECT_NE(js(id).job.status, JobStatus::failed);
   EXPECT_EQ(item(id, 0).status, WorkStatus::complete);
   EXPECT_EQ(item(id, 4).status, WorkStatus::pending);
+}
+
+}  // namespace
+
+namespace {
+
+// ------------------------------------------------------------------ kept summaries
+
+// `jobs` replies reuse each job's encoded summary; one must never be stale, whether
+// or not the server has stored the round's changes yet.
+TEST_F(FarmTest, ListedSummariesFollowEveryChange) {
+  const JobId id = submit(make_spec("listed", 9999, "1-2"));
+  auto listed = [&] {
+    const Json jobs = qube::decode(farm.list_jobs(Json::object()));
+    EXPECT_EQ(jobs.size(), 1u);
+    return jobs.at(0);
+  };
+  auto progress = [&](const char* key) { return listed().at("progress").at(key).get<int>(); };
+  EXPECT_EQ(listed().at("status"), "pending");
+  farm.jobs_stored();
+  EXPECT_EQ(listed().at("name"), "listed");  // kept now
+  reg("w1", make_host("a", 1));
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 1u);
+  const Json w = request("w1", id, starts[0].subid);
+  EXPECT_EQ(progress("running"), 1) << "changed before the server stored it";
+  farm.jobs_stored();
+  EXPECT_EQ(progress("running"), 1);
+  result("w1", id, starts[0].subid, w.at("index").get<std::int64_t>(), w.at("attempt").get<std::uint64_t>(),
+         "complete", 0);
+  EXPECT_EQ(progress("complete"), 1);
+  farm.jobs_stored();
+  run_to_end("w1", id, starts[0].subid);
+  EXPECT_EQ(listed().at("status"), "complete");
+  EXPECT_EQ(progress("complete"), 2);
+  EXPECT_THROW(farm.list_jobs(Json{{"ids", {id + 1}}}), std::runtime_error);
 }
 
 }  // namespace

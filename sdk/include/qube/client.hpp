@@ -33,12 +33,18 @@ class Client {
   // Sends a request and waits for its reply; returns the reply body (ok == true)
   // or throws ClientError with the supervisor's message.
   Json request(const std::string& type, const Json& body);
+  // The same, returning only the reply's field `key` as JSON text, as
+  // request(...)[key].dump(indent) would (empty if absent), without building the
+  // reply's Json tree: for printing large replies (qb jobs --json).
+  std::string request_text(const std::string& type, const Json& body, const std::string& key, int indent);
   const std::string& endpoint() const { return endpoint_; }
 
   // $QB_TIMEOUT seconds if set, else 5 s.
   static std::chrono::milliseconds default_timeout();
 
  private:
+  // Sends the request and waits for its reply; returns the reply's body, encoded.
+  std::string exchange(const std::string& type, const Json& body);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::string endpoint_;

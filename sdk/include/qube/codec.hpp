@@ -4,6 +4,7 @@
 // bounded nesting, and a FormatError (never a crash) on anything malformed.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "qube/json.hpp"
 
@@ -14,5 +15,21 @@ inline constexpr std::size_t kMaxNesting = 32;
 
 std::string encode(const Json& value);
 Json decode(std::string_view bytes);
+
+// decode() of a MessagePack map, except that the field `key` is returned as JSON
+// text, exactly as decode(bytes)[key].dump(indent) would write it, without building
+// its Json tree (qb jobs --json: building and freeing the tree of 10,000 jobs took
+// most of qb's time). `text` is empty if the map has no such field.
+struct DecodedWithText {
+  Json fields;  // every other field
+  std::string text;
+};
+DecodedWithText decode_with_text(std::string_view bytes, std::string_view key, int indent);
+
+// For replies assembled from values encoded earlier (the supervisor keeps each
+// job's summary encoded): an array of already encoded elements, and the map
+// `fields` with one more field `key` whose value is already encoded.
+std::string encode_array_of(const std::vector<std::string_view>& encoded_elements);
+std::string encode_with_field(const Json& fields, std::string_view key, std::string_view encoded_value);
 
 }  // namespace qube

@@ -18,9 +18,13 @@ Json to_json(const Callback& cb);
 Json to_json(const JobSpec& spec);
 // Summary form (`qb jobs`) leaves out agenda and instances.
 Json to_json(const Job& job, bool with_agenda = true);
+// The same with the job's progress already counted (the supervisor keeps counts).
+Json to_json(const Job& job, bool with_agenda, const Progress& progress);
 Json to_json(const Host& host);
 
 AgendaItem item_from_json(const Json& j);
+// An item's resultpackage as kept in memory: null for an empty map (no allocation).
+Json result_package(const Json& reported);
 Instance instance_from_json(const Json& j);
 Callback callback_from_json(const Json& j);
 JobSpec spec_from_json(const Json& j);

@@ -56,16 +56,18 @@ struct Attempt {
 };
 
 // One agenda item ("work"): a frame or a chunk of frames named in Qube range
-// syntax ("7", "1-10", "1-7x3").
+// syntax ("7", "1-10", "1-7x3"). A supervisor holds millions of these, so the
+// small fields are packed together and nothing is allocated for a pending item
+// beyond a long name (docs/performance.md).
 struct AgendaItem {
   std::string name;
-  WorkStatus status = WorkStatus::pending;
   std::uint32_t attempts = 0;
   std::uint32_t failures = 0;  // attempts that failed (not those lost with a worker)
+  WorkStatus status = WorkStatus::pending;
+  std::int32_t subid = -1;
   // Identifies the current dispatch; a result carrying another id is stale.
   std::uint64_t attempt_id = 0;
   std::string host;
-  std::int32_t subid = -1;
   std::optional<int> exitcode;
   std::optional<int> signal;
   Time timestart;
@@ -74,7 +76,9 @@ struct AgendaItem {
   double cputime = 0;         // user + system seconds
   std::uint64_t peak_rss_kb = 0;
   std::string reason;         // why it failed, in words
-  Json resultpackage = Json::object();
+  // What the job type reported: a map, or null for none (shown as {}); an empty
+  // map would cost a heap allocation per item.
+  Json resultpackage;
   std::vector<Attempt> history;  // every ended attempt, oldest first
 };
 

@@ -23,6 +23,9 @@ struct ProtocolError : std::runtime_error {
 std::string encode_header(const Message& m);
 // Decodes header and body frames; throws ProtocolError on a bad version, type or shape.
 Message decode(std::string_view header, std::string_view body);
+// The header alone (type and id; body left empty), for a reader that decodes the
+// body its own way.
+Message decode_header(std::string_view header);
 
 // A reply: {ok: true, ...fields} or {ok: false, error: "..."}.
 Message reply_ok(const Message& request, Json fields = Json::object());
@@ -61,7 +64,7 @@ inline constexpr const char* kPing = "ping";       // {} -> {version, protocol, 
 
 // Worker -> supervisor.
 inline constexpr const char* kRegister = "register";    // Host facts {name, slots, memory_mb, jobtypes}
-inline constexpr const char* kHeartbeat = "heartbeat";  // {name, instances}
+inline constexpr const char* kHeartbeat = "heartbeat";  // {name, instances, ack?}
 inline constexpr const char* kWorkRequest = "work_request";  // {job, subid}
 inline constexpr const char* kWorkResult = "work_result";    // {job, subid, index, attempt, status, exitcode,
                                                              //  signal, walltime, cputime, peak_rss_kb, reason,
@@ -72,7 +75,7 @@ inline constexpr const char* kInstanceDone = "instance_done";  // {job, subid, s
 // Supervisor -> worker.
 inline constexpr const char* kRegistered = "registered";  // {heartbeat_interval, client_endpoint}
 inline constexpr const char* kReregister = "reregister";  // the supervisor does not know this peer
-inline constexpr const char* kHeartbeatAck = "heartbeat_ack";
+inline constexpr const char* kHeartbeatAck = "heartbeat_ack";  // only to a heartbeat with ack: true
 inline constexpr const char* kStartInstance = "start_instance";  // {job: {id, subid, pgrp, name, type, user,
                                                                  //  package, env, padding, cwd}}
 inline constexpr const char* kWork = "work";  // {job, subid, index, item, attempt} or {job, subid, done: true}

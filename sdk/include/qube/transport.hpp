@@ -20,10 +20,21 @@ struct Incoming {
 // Receives one whole message without blocking; nullopt when none is waiting.
 std::optional<Incoming> receive(zmq::socket_t& socket, bool router);
 
+// The same, leaving header and body undecoded.
+struct RawIncoming {
+  std::string routing_id;
+  zmq::message_t header, body;
+  std::string error;  // not a header and a body: the frames are unusable
+};
+std::optional<RawIncoming> receive_raw(zmq::socket_t& socket, bool router);
+
 // Sends without blocking. Returns false when the peer is gone or too slow
 // (EHOSTUNREACH/EAGAIN); never blocks the caller's event loop.
 bool send(zmq::socket_t& socket, const proto::Message& msg,
           const std::string* routing_id = nullptr);
+// The same with the body already encoded (msg.body is not used).
+bool send_encoded(zmq::socket_t& socket, const proto::Message& msg, std::string_view body,
+                  const std::string* routing_id = nullptr);
 
 // Applies the options every socket of ours needs: linger, message size cap.
 void configure(zmq::socket_t& socket);
