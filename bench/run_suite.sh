@@ -231,12 +231,15 @@ bench_query() {
   log "queries: qb jobs --json with 10,000 jobs in the store"
   start_supervisor query
   "$BIN/qbsim" submit --endpoints "$EP" --jobs 10000 --items 1 --batch 500 --type bench-unoffered > /dev/null
-  local times=() t n
+  # qb's own time, its output written to a file as a user's redirect would; the
+  # jobs are counted afterwards (jq alone takes most of a second to parse 11 MB).
+  local times=() t n out="$WORK/jobs.json"
   for r in $(seq $((REPEAT + 2))); do
     t=$(now)
-    n=$("$BIN/qb" jobs --json --supervisor "$CLIENTS" | jq length)
+    "$BIN/qb" jobs --json --supervisor "$CLIENTS" > "$out"
     times+=("$(since "$t")")
   done
+  n=$(jq length "$out")
   local raw
   raw=$("$BIN/qbsim" query --endpoints "$EP" --samples 5)
   stop_supervisor
@@ -244,7 +247,7 @@ bench_query() {
   local ms
   ms=$(awk -v a="$lo" 'BEGIN{printf "%.1f", a*1000}')
   record "qb jobs --json, 10,000 jobs" "$ms" "ms (best of $((REPEAT + 2)); worst $(awk -v a="$hi" 'BEGIN{printf "%.0f", a*1000}'))" "< 200" \
-    "$(le "$ms" 200)" "time qb jobs --json (includes jq reading it)" \
+    "$(le "$ms" 200)" "time qb jobs --json > FILE" \
     "$(printf '%s\n' "${times[@]}" | jq -cs --argjson n "$n" --argjson raw "$(jq -c .result <<< "$raw")" \
       '{seconds: ., jobs_listed: $n, raw_request_without_qb: $raw}')"
 }
