@@ -78,7 +78,16 @@ void Farm::refresh_host_facts(HostRecord& h) {
   const auto o = overrides_.find(h.host.name);
   if (o != overrides_.end())
     for (const auto& [key, value] : o->second.facts.items()) merged[key] = value;
-  placement::HostFacts fresh = placement::host_facts_from_json(h.host.name, merged);
+  placement::HostFacts fresh;
+  try {
+    fresh = placement::host_facts_from_json(h.host.name, merged);
+  } catch (const std::exception& e) {
+    // The admin's changes no longer fit what the worker now registers (they were
+    // checked against its earlier facts): the worker's own facts win.
+    spdlog::warn("host {}: qb host set changes dropped ({})", h.host.name, e.what());
+    if (o != overrides_.end()) o->second.facts = Json::object();
+    fresh = placement::host_facts_from_json(h.host.name, h.registered_facts);
+  }
   fresh.locked = o != overrides_.end() && o->second.locked;
   // What runs there keeps holding what it was granted.
   for (const auto& [id, subid] : h.instances) {
