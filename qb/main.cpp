@@ -155,11 +155,14 @@ int main(int argc, char** argv) {
   auto* show = app.add_subcommand("show", "a job with its agenda and instances");
   show->add_option("id", ref, "job id")->required();
   bool follow = false;
+  long long attempt = 0;
   auto* out = app.add_subcommand("out", "a job's standard output (qbout)");
   auto* err = app.add_subcommand("err", "a job's standard error (qberr)");
   for (auto* stream : {out, err}) {
     stream->add_option("id", ref, "ID or ID.SUB")->required();
     stream->add_flag("--follow,-f", follow, "with ID.SUB: keep printing as output arrives, until the job ends");
+    stream->add_option("--work", work, "only the output of this agenda item (its latest attempt), e.g. --work 7");
+    stream->add_option("--attempt", attempt, "with --work: that attempt (1 is the first)");
   }
   // Verbs that steer jobs: ids and/or Qube's filters, e.g. "kill all my pending
   // jobs": qb kill --user me --status pending. One request per verb; the reply
@@ -271,6 +274,12 @@ int main(int argc, char** argv) {
       const auto [id, sub] = parse_job_ref(ref, true);
       Json body{{"id", id}, {"stream", *err ? "err" : "out"}};
       if (sub >= 0) body["subid"] = sub;
+      if (attempt != 0 && work.empty()) throw UsageError("--attempt needs --work ITEM");
+      if (!work.empty()) {
+        if (follow || sub >= 0) throw UsageError("--work reads one item's attempt: give ID, without .SUB or --follow");
+        body["work"] = work;
+        body["attempt"] = attempt;
+      }
       if (follow) {
         if (sub < 0) throw UsageError("--follow needs one instance: ID.SUB");
         return follow_output(client, body) ? 0 : kFailed;

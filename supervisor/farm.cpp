@@ -386,6 +386,10 @@ void Farm::on_work_request(const std::string& rid, const Json& body) {
     item.cputime = 0;
     item.peak_rss_kb = 0;
     run.item = index;
+    if (log_size) {  // where this attempt's output begins
+      run.out_at = log_size(id, subid, false);
+      run.err_at = log_size(id, subid, true);
+    }
     reply["index"] = index;
     reply["item"] = item.name;
     reply["attempt"] = item.attempt_id;
@@ -430,7 +434,7 @@ void Farm::on_work_result(const std::string& rid, const Json& body) {
   item.reason = get_string(body, "reason");
   item.resultpackage = result_package(get_object(body, "resultpackage"));
   run.item.reset();
-  close_attempt(item);
+  close_attempt(*js, item);
   const auto i = static_cast<std::size_t>(index);
   if (item.status == WorkStatus::failed) {
     emit_work(*js, i, "failed", "item " + item.name + " failed on " + item.host + ": " + outcome_text(item), true);
@@ -610,7 +614,7 @@ void Farm::release_item(JobState& js, std::size_t index, WorkStatus to, const st
   set_item_status(js, index, to);
   item.reason = reason;
   if (to != WorkStatus::pending) item.timecomplete = now_seconds();
-  close_attempt(item);
+  close_attempt(js, item);
   if (to == WorkStatus::pending) item.timecomplete.reset();
 }
 

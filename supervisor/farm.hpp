@@ -31,6 +31,7 @@ struct RunningInstance {
   placement::Allocation allocation;
   std::shared_ptr<const placement::JobPlacement> placed;
   bool yielding = false;            // preempted: it ends after its current item
+  std::uint64_t out_at = 0, err_at = 0;  // log sizes when its current item began
 };
 
 // Instances of one job that may end without ever asking for work (a module that
@@ -219,6 +220,9 @@ class Farm {
   std::vector<FarmEvent> events;
   std::vector<ScriptRun> script_runs;
   bool schedule_needed = false;
+  // The length of an instance's output log so far (set by the server): each
+  // attempt records where its output is, so it can be read apart.
+  std::function<std::uint64_t(JobId, std::int32_t, bool err)> log_size;
 
  private:
   JobState* find_job(JobId id);
@@ -288,7 +292,7 @@ class Farm {
   // Sets the job's status and records the change as an event.
   void set_status(JobState& js, JobStatus status, const std::string& who = {});
   // Closes the item's current attempt into its history.
-  void close_attempt(AgendaItem& item);
+  void close_attempt(const JobState& js, AgendaItem& item);
   // Whether an instance on `host` may take the item (--retrydifferenthost).
   bool item_fits_host(const JobState& js, const AgendaItem& item, const std::string& host) const;
   bool has_work_for_host(const JobState& js, const std::string& host) const;

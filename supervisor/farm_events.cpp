@@ -4,6 +4,8 @@
 
 #include "farm.hpp"
 
+#include <algorithm>
+
 namespace qube::supervisor {
 
 namespace {
@@ -70,7 +72,7 @@ void Farm::set_status(JobState& js, JobStatus status, const std::string& who) {
   spdlog::info("job {} {}", job.id, to_string(status));
 }
 
-void Farm::close_attempt(AgendaItem& item) {
+void Farm::close_attempt(const JobState& js, AgendaItem& item) {
   Attempt a;
   a.attempt_id = item.attempt_id;
   a.host = item.host;
@@ -84,6 +86,12 @@ void Farm::close_attempt(AgendaItem& item) {
   a.cputime = item.cputime;
   a.peak_rss_kb = item.peak_rss_kb;
   a.reason = item.reason;
+  if (auto run = js.running.find(item.subid); log_size && run != js.running.end()) {
+    a.out_begin = run->second.out_at;
+    a.err_begin = run->second.err_at;
+    a.out_end = std::max(a.out_begin, log_size(js.job.id, item.subid, false));
+    a.err_end = std::max(a.err_begin, log_size(js.job.id, item.subid, true));
+  }
   if (item.history.size() >= kMaxAttemptsKept) item.history.erase(item.history.begin());
   item.history.push_back(std::move(a));
 }

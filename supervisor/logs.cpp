@@ -1,6 +1,7 @@
 #include "logs.hpp"
 
 #include <fstream>
+#include <limits>
 
 namespace qube::supervisor {
 
@@ -14,6 +15,18 @@ void LogStore::append(JobId job, std::int32_t subid, bool err, std::string_view 
   std::filesystem::create_directories(path.parent_path(), ec);
   std::ofstream out(path, std::ios::binary | std::ios::app);
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  out.flush();
+  sizes_[{job, subid, err}] = static_cast<std::uint64_t>(out.tellp());
+}
+
+std::uint64_t LogStore::size(JobId job, std::int32_t subid, bool err) {
+  auto [it, fresh] = sizes_.try_emplace({job, subid, err}, 0);
+  if (fresh) {
+    std::error_code ec;
+    const auto n = std::filesystem::file_size(file(job, subid, err), ec);
+    it->second = ec ? 0 : n;
+  }
+  return it->second;
 }
 
 std::string LogStore::read(JobId job, std::int32_t subid, bool err, std::uint64_t offset,
@@ -31,7 +44,9 @@ std::string LogStore::read(JobId job, std::int32_t subid, bool err, std::uint64_
   return data;
 }
 
-void LogStore::remove(JobId job) const {
+void LogStore::remove(JobId job) {
+  sizes_.erase(sizes_.lower_bound({job, std::numeric_limits<std::int32_t>::min(), false}),
+               sizes_.lower_bound({job + 1, std::numeric_limits<std::int32_t>::min(), false}));
   std::error_code ec;
   std::filesystem::remove_all(root_ / std::to_string(job), ec);
 }

@@ -2,6 +2,8 @@
 // Output of instances, kept as files: <data>/logs/<job>/<subid>.out and .err.
 // Kept apart from the database so that a chatty frame never slows a commit.
 #include <filesystem>
+#include <map>
+#include <tuple>
 #include <string>
 #include <string_view>
 
@@ -17,11 +19,14 @@ class LogStore {
   // stream's whole length so that a follower knows where to continue.
   std::string read(JobId job, std::int32_t subid, bool err, std::uint64_t offset,
                    std::size_t limit, std::uint64_t& size) const;
-  void remove(JobId job) const;
+  // The length of one instance's stream so far (kept in memory as it grows).
+  std::uint64_t size(JobId job, std::int32_t subid, bool err);
+  void remove(JobId job);
 
  private:
   std::filesystem::path file(JobId job, std::int32_t subid, bool err) const;
   std::filesystem::path root_;
+  std::map<std::tuple<JobId, std::int32_t, bool>, std::uint64_t> sizes_;
 };
 
 }  // namespace qube::supervisor

@@ -54,6 +54,7 @@ Server::Server(Config config) : config_(std::move(config)), logs_(config_.data_d
     policy.site_callbacks.push_back(Callback{field("triggers"), field("language"), field("code")});
   }
   farm_.set_policy(std::move(policy));
+  farm_.log_size = [this](JobId job, std::int32_t subid, bool err) { return logs_.size(job, subid, err); };
   CallbackSettings callbacks;
   callbacks.timelimit = config_.callback_timelimit;
   callbacks.python = config_.python;
@@ -245,6 +246,8 @@ Json Server::read_output(const Json& body) {
   if (subid >= static_cast<std::int32_t>(js->job.instances.size()))
     throw std::runtime_error("job " + std::to_string(id) + " has no instance " + std::to_string(subid));
   const bool err = get_string(body, "stream") == "err";
+  if (const std::string work = get_string(body, "work"); !work.empty())
+    return read_attempt_output(*js, work, get_int(body, "attempt"), err);
   const auto offset = static_cast<std::uint64_t>(std::max<std::int64_t>(0, get_int(body, "offset")));
   // One instance, or all of them in order when no subid is given.
   Json parts = Json::array();
@@ -258,6 +261,46 @@ Json Server::read_output(const Json& body) {
                          {"data", Json::binary(std::vector<std::uint8_t>(data.begin(), data.end()))}});
   }
   return Json{{"parts", parts}, {"status", to_string(js->job.status)}};
+}
+
+Json Server::read_attempt_output(const JobState& js, const std::string& work, std::int64_t attempt_id, bool err) {
+  const std::string job = "job " + std::to_string(js.job.id);
+  const auto item = std::find_if(js.job.agenda.begin(), js.job.agenda.end(),
+                                 [&](const AgendaItem& i) { return i.name == work; });
+  if (item == js.job.agenda.end()) throw std::runtime_error(job + " has no item '" + work + "'");
+  // The attempt asked for (default: the latest), ended or still running.
+  Attempt slice;
+  bool found = false;
+  for (const auto& a : item->history)
+    if (attempt_id <= 0 || a.attempt_id == static_cast<std::uint64_t>(attempt_id)) {
+      slice = a;
+      found = true;
+    }
+  const bool running_asked = item->status == WorkStatus::running &&
+                             (attempt_id <= 0 || item->attempt_id == static_cast<std::uint64_t>(attempt_id));
+  if (running_asked) {
+    if (auto run = js.running.find(item->subid); run != js.running.end()) {
+      slice = Attempt{};
+      slice.attempt_id = item->attempt_id;
+      slice.subid = item->subid;
+      slice.out_begin = run->second.out_at;
+      slice.err_begin = run->second.err_at;
+      slice.out_end = logs_.size(js.job.id, item->subid, false);
+      slice.err_end = logs_.size(js.job.id, item->subid, true);
+      found = true;
+    }
+  }
+  if (!found)
+    throw std::runtime_error(job + ", item " + work + ": " +
+                             (attempt_id > 0 ? "no attempt " + std::to_string(attempt_id) : std::string("it has not run")));
+  const std::uint64_t begin = err ? slice.err_begin : slice.out_begin;
+  const std::uint64_t end = std::max(begin, err ? slice.err_end : slice.out_end);
+  std::uint64_t size = 0;
+  std::string data = logs_.read(js.job.id, slice.subid, err, begin,
+                                static_cast<std::size_t>(std::min<std::uint64_t>(end - begin, kLogSlice)), size);
+  Json part{{"subid", slice.subid}, {"attempt", slice.attempt_id}, {"size", end},
+            {"data", Json::binary(std::vector<std::uint8_t>(data.begin(), data.end()))}};
+  return Json{{"parts", Json::array({part})}, {"status", to_string(js.job.status)}};
 }
 
 void Server::commit() {

@@ -35,6 +35,8 @@ class Server {
   ClientReply handle_client(const proto::Message& msg);
   // qb out / qb err: slices of instances' logs.
   Json read_output(const Json& body);
+  // qb out ID --work ITEM [--attempt N]: that attempt's slice of its instance's log.
+  Json read_attempt_output(const JobState& js, const std::string& work, std::int64_t attempt_id, bool err);
   void commit();
   void flush();
 

@@ -66,7 +66,8 @@ Json attempt_json(const Attempt& a) {
               {"walltime", a.walltime},
               {"cputime", a.cputime},
               {"peak_rss_kb", a.peak_rss_kb},
-              {"reason", a.reason}};
+              {"reason", a.reason},
+              {"log", Json{{"out", {a.out_begin, a.out_end}}, {"err", {a.err_begin, a.err_end}}}}};
 }
 
 Json attempts_json(const std::vector<Attempt>& history) {
@@ -90,6 +91,16 @@ Attempt attempt_from_json(const Json& j) {
   a.cputime = get_double(j, "cputime");
   a.peak_rss_kb = static_cast<std::uint64_t>(get_int(j, "peak_rss_kb"));
   a.reason = get_string(j, "reason");
+  const Json& log = get_object(j, "log");
+  auto range = [&](const char* stream, std::uint64_t& begin, std::uint64_t& end) {
+    const Json& r = get_array(log, stream);
+    if (r.size() == 2 && r[0].is_number_unsigned() && r[1].is_number_unsigned() && r[0] <= r[1]) {
+      begin = r[0].get<std::uint64_t>();
+      end = r[1].get<std::uint64_t>();
+    }
+  };
+  range("out", a.out_begin, a.out_end);
+  range("err", a.err_begin, a.err_end);
   return a;
 }
 

@@ -220,11 +220,14 @@ TEST_F(Placement, PassivePreemptionLetsUrgentWorkInAfterTheCurrentItem) {
   // The low job's first item finishes; the urgent job runs before its second.
   open_gate("low-1");
   EXPECT_EQ(wait_terminal(urgent), "complete");
-  EXPECT_EQ(read_file(path("low-started-2")), "") << "the low job started another item before yielding";
   open_gate("low-2");
   open_gate("low-3");
   EXPECT_EQ(wait_terminal(low), "complete");
-  const Json low_job = show(low);
+  const Json low_job = show(low), urgent_job = show(urgent);
+  EXPECT_GT(low_job.at("agenda").at(1).at("timestart").get<double>(),
+            urgent_job.at("instances").at(0).at("timestart").get<double>())
+      << "the low job started another item before yielding";
+  EXPECT_EQ(low_job.at("instances").size(), 2u) << "its first instance yielded its slot: " << low_job.dump();
   for (const auto& item : low_job.at("agenda")) EXPECT_EQ(item.value("failures", -1), 0);
 }
 

@@ -244,6 +244,37 @@ TEST_F(Wrangling, DyingInstancesAreRetriedUnderRetrysubjob) {
   EXPECT_EQ(wait_terminal(no_retry), "failed");
 }
 
+TEST_F(Wrangling, EachAttemptsOutputIsKeptApartAndSurvivesARestart) {
+  start_supervisor();
+  start_worker("w", 1);
+  const std::string marker = path("tried");
+  const auto job = submit({"--range", "1", "--retrywork", "1", "sh", "-c",
+                           "if [ -e " + marker + " ]; then echo second try; else touch " + marker +
+                               "; echo first try; echo oops >&2; exit 3; fi"});
+  ASSERT_EQ(wait_terminal(job), "complete");
+  const std::string id = id_text(job);
+  auto out = [&](const std::string& stream, const std::vector<std::string>& extra) {
+    std::vector<std::string> args{"qb", stream, id, "--work", "1"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  };
+  // Both attempts ran in the same instance, one log; each reads its own part.
+  EXPECT_EQ(out("out", {"--attempt", "1"}).out, "first try\n");
+  EXPECT_EQ(out("out", {"--attempt", "2"}).out, "second try\n");
+  EXPECT_EQ(out("out", {}).out, "second try\n") << "the latest attempt by default";
+  EXPECT_EQ(out("err", {"--attempt", "1"}).out, "oops\n");
+  EXPECT_EQ(out("err", {"--attempt", "2"}).out, "");
+  const RunResult missing = out("out", {"--attempt", "3"});
+  EXPECT_EQ(missing.code, 1) << missing.describe();
+  EXPECT_NE(missing.err.find("no attempt 3"), std::string::npos) << missing.describe();
+  EXPECT_EQ(run({"qb", "out", id, "--attempt", "1"}).code, 2) << "--attempt needs --work";
+
+  kill9_supervisor();
+  restart_supervisor();
+  EXPECT_EQ(out("out", {"--attempt", "1"}).out, "first try\n");
+  EXPECT_EQ(out("out", {"--attempt", "2"}).out, "second try\n");
+}
+
 TEST_F(Wrangling, RequeueHoldsTheJobSoItCanBeChangedFirst) {
   start_supervisor();
   start_worker("w1", 1);

@@ -53,6 +53,9 @@ struct Attempt {
   double cputime = 0;
   std::uint64_t peak_rss_kb = 0;
   std::string reason;
+  // Where its output is in its instance's logs: [begin, end) of .out and .err,
+  // so that each attempt's output can be read apart (qb out --work --attempt).
+  std::uint64_t out_begin = 0, out_end = 0, err_begin = 0, err_end = 0;
 };
 
 // One agenda item ("work"): a frame or a chunk of frames named in Qube range
