@@ -1,6 +1,7 @@
 // Child processes, command lines and frame substitution.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -111,6 +112,29 @@ TEST(RunProcess, LargeOutputIsComplete) {
   EXPECT_EQ(c.result.exitcode, 0);
   EXPECT_EQ(c.out.size(), 20000u * 11u);
   EXPECT_EQ(c.err.size(), 20000u * 11u);
+}
+
+TEST(RunProcess, StartsWithDefaultSignalHandlingWhateverTheCallerSetUp) {
+  // The instance process ignores SIGPIPE and blocks nothing a frame should
+  // inherit: a frame writing into a closed pipe must die of SIGPIPE as in a shell.
+  struct sigaction ignore{}, old{};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ignore, &old);
+  sigset_t block, old_mask;
+  sigemptyset(&block);
+  sigaddset(&block, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &block, &old_mask);
+  const auto c = run({"/bin/sh", "-c", "kill -TERM $$; echo survived"});
+  const auto status = run({"/bin/sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status"});
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  sigaction(SIGPIPE, &old, nullptr);
+  EXPECT_EQ(c.result.signal, SIGTERM) << c.out;
+  EXPECT_NE(status.out.find("SigBlk:\t0000000000000000"), std::string::npos) << status.out;
+  // glibc keeps its own two real-time signals (32, 33) apart; SIGPIPE must be default.
+  const auto ignored_at = status.out.find("SigIgn:\t");
+  ASSERT_NE(ignored_at, std::string::npos) << status.out;
+  const auto ignored = std::stoull(status.out.substr(ignored_at + 8, 16), nullptr, 16);
+  EXPECT_EQ(ignored & (1ull << (SIGPIPE - 1)), 0u) << status.out;
 }
 
 TEST(RunProcess, NullSinkIsAllowed) {
