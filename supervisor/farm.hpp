@@ -132,6 +132,12 @@ class Farm {
   // supervisor stopped goes back to pending: its workers re-register and are
   // told to drop it, and a late result carries a stale attempt id.
   void restore(std::vector<Job> jobs, JobId max_stored_id = 0);
+  // The admin's farm settings (host locks and changes, resource totals) as the
+  // store keeps them. Restored before the jobs, whose reservations may name a
+  // resource an admin added. `settings_changed` is set when they must be stored.
+  Json farm_settings() const;
+  void restore_farm_settings(const Json& settings);
+  bool settings_changed = false;
 
   // Client requests. Each returns the reply body or throws std::runtime_error.
   Json submit(const Json& body);
@@ -336,6 +342,13 @@ class Farm {
     bool locked = false;
   };
   std::map<std::string, HostOverride> overrides_;
+  // qb resource set: the total an admin gave, and the config's total at the time
+  // (a config edited since then wins on restart: the edit is the newer word).
+  struct ResourceOverride {
+    std::int64_t total = 0;
+    std::optional<std::int64_t> config;
+  };
+  std::map<std::string, ResourceOverride> resource_overrides_;
   std::set<JobId> unexplained_;  // pending jobs whose waiting reason is not yet written
   int zero_slot_jobs_ = 0;       // indexed jobs that need no slot (host.processors=0)
   double last_preempt_ = 0;      // steady seconds of the last aggressive look

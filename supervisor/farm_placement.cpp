@@ -86,6 +86,7 @@ void Farm::refresh_host_facts(HostRecord& h) {
     // checked against its earlier facts): the worker's own facts win.
     spdlog::warn("host {}: qb host set changes dropped ({})", h.host.name, e.what());
     if (o != overrides_.end()) o->second.facts = Json::object();
+    settings_changed = true;
     fresh = placement::host_facts_from_json(h.host.name, h.registered_facts);
   }
   fresh.locked = o != overrides_.end() && o->second.locked;
@@ -283,6 +284,7 @@ Json Farm::lock_hosts(const Json& body, bool lock) {
     }
     HostRecord& h = it->second;
     overrides_[name].locked = lock;
+    settings_changed = true;
     refresh_host_facts(h);
     if (purge) {
       const auto instances = h.instances;
@@ -324,6 +326,7 @@ Json Farm::set_host_facts(const Json& body) {
   for (const auto& [key, value] : changed.items()) trial[key] = value;
   (void)placement::host_facts_from_json(name, trial);  // throws naming the bad key
   o.facts = std::move(changed);
+  settings_changed = true;
   refresh_host_facts(h);
   spdlog::info("host {} changed by {}: {}", name, who, set.dump());
   return Json{{"host", name}, {"facts", facts_json(h.facts)}};
@@ -342,10 +345,59 @@ Json Farm::set_resource(const Json& body) {
   const std::string name = get_string(body, "name");
   const std::int64_t total = get_int(body, "total", -1);
   placer_.globals().set_total(name, total);  // throws for a bad name or total
+  const auto configured = policy_.global_resources.find(name);
+  resource_overrides_[name] = ResourceOverride{
+      total, configured == policy_.global_resources.end() ? std::nullopt : std::optional(configured->second)};
+  settings_changed = true;
   spdlog::info("resource {} set to {} by {}", name, total, who);
   schedule_needed = true;
   const auto* c = placer_.globals().find(name);
   return Json{{"resource", Json{{"name", name}, {"total", c->total}, {"used", c->used}}}};
+}
+
+// ---------------------------------------------------------------- settings
+
+Json Farm::farm_settings() const {
+  Json hosts = Json::object(), resources = Json::object();
+  for (const auto& [name, o] : overrides_)
+    if (o.locked || !o.facts.empty()) hosts[name] = Json{{"locked", o.locked}, {"facts", o.facts}};
+  for (const auto& [name, r] : resource_overrides_)
+    resources[name] = Json{{"total", r.total}, {"config", r.config ? Json(*r.config) : Json(nullptr)}};
+  return Json{{"hosts", hosts}, {"resources", resources}};
+}
+
+void Farm::restore_farm_settings(const Json& settings) {
+  // Each entry on its own: one that no longer reads is dropped with a message,
+  // never the rest, and never the supervisor's start.
+  for (const auto& [name, entry] : get_object(settings, "hosts").items()) {
+    try {
+      HostOverride o;
+      o.locked = get_bool(entry, "locked");
+      o.facts = get_object(entry, "facts");
+      overrides_[name] = std::move(o);
+    } catch (const std::exception& e) {
+      spdlog::error("stored changes to host {} are unusable ({}); dropped", name, e.what());
+    }
+  }
+  for (const auto& [name, entry] : get_object(settings, "resources").items()) {
+    try {
+      ResourceOverride r;
+      r.total = get_int(entry, "total");
+      if (entry.contains("config") && !entry["config"].is_null()) r.config = get_int(entry, "config");
+      const auto configured = policy_.global_resources.find(name);
+      const std::optional<std::int64_t> now =
+          configured == policy_.global_resources.end() ? std::nullopt : std::optional(configured->second);
+      if (now != r.config) {
+        spdlog::info("resource {}: the config changed since qb resource set made it {}; the config's value stands",
+                     name, r.total);
+        continue;
+      }
+      placer_.globals().set_total(name, r.total);
+      resource_overrides_[name] = r;
+    } catch (const std::exception& e) {
+      spdlog::error("stored total of resource {} is unusable ({}); dropped", name, e.what());
+    }
+  }
 }
 
 }  // namespace qube::supervisor

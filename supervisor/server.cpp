@@ -62,9 +62,9 @@ Server::Server(Config config) : config_(std::move(config)), logs_(config_.data_d
   callbacks.mail_from = config_.mail_from;
   callbacks.log_dir = config_.data_dir / "logs";
   runner_ = std::make_unique<CallbackRunner>(callbacks);
-  farm_.restore(store_->load([](const std::string& bad) {
-    spdlog::error("store: skipping unreadable row ({})", bad);
-  }), store_->max_job_id());
+  const auto on_bad_row = [](const std::string& bad) { spdlog::error("store: skipping unreadable row ({})", bad); };
+  farm_.restore_farm_settings(store_->load_farm_settings(on_bad_row));
+  farm_.restore(store_->load(on_bad_row), store_->max_job_id());
   commit();
 
   for (auto* s : {&workers_, &clients_}) {
@@ -306,9 +306,11 @@ Json Server::read_attempt_output(const JobState& js, const std::string& work, st
 void Server::commit() {
   farm_.settle();  // reactions to this round's events belong to this commit
   if (farm_.dirty_jobs.empty() && farm_.dirty_items.empty() && farm_.dirty_instances.empty() &&
-      farm_.removed_jobs.empty() && farm_.events.empty())
+      farm_.removed_jobs.empty() && farm_.events.empty() && !farm_.settings_changed)
     return;
   store_->begin();
+  if (farm_.settings_changed) store_->put_farm_settings(farm_.farm_settings());
+  farm_.settings_changed = false;
   for (JobId id : farm_.removed_jobs) store_->remove_job(id);
   for (JobId id : farm_.dirty_jobs)
     if (const JobState* js = farm_.job(id)) store_->put_job(js->job, js->progress());

@@ -43,6 +43,7 @@ class SqliteStore final : public Store {
          " PRIMARY KEY(job, idx)) WITHOUT ROWID");
     exec("CREATE TABLE IF NOT EXISTS instances(job INTEGER NOT NULL, subid INTEGER NOT NULL,"
          " doc BLOB NOT NULL, PRIMARY KEY(job, subid)) WITHOUT ROWID");
+    exec("CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, doc BLOB NOT NULL)");
     put_job_ = std::make_unique<Statement>(db_, "INSERT OR REPLACE INTO jobs(id, doc) VALUES(?, ?)");
     put_item_ = std::make_unique<Statement>(db_, "INSERT OR REPLACE INTO items(job, idx, doc) VALUES(?, ?, ?)");
     put_inst_ = std::make_unique<Statement>(db_, "INSERT OR REPLACE INTO instances(job, subid, doc) VALUES(?, ?, ?)");
@@ -138,6 +139,26 @@ class SqliteStore final : public Store {
     out.reserve(jobs.size());
     for (auto& [id, job] : jobs) out.push_back(std::move(job));
     return out;
+  }
+
+  void put_farm_settings(const Json& settings) override {
+    Statement st(db_, "INSERT OR REPLACE INTO settings(name, doc) VALUES('farm', ?)");
+    const std::string doc = encode(settings);
+    sqlite3_bind_blob(st.get(), 1, doc.data(), static_cast<int>(doc.size()), SQLITE_TRANSIENT);
+    step_done(st);
+  }
+
+  Json load_farm_settings(const std::function<void(const std::string&)>& on_bad_row) override {
+    Statement st(db_, "SELECT doc FROM settings WHERE name = 'farm'");
+    if (sqlite3_step(st.get()) != SQLITE_ROW) return Json::object();
+    try {
+      Json doc = decode(blob(st.get(), 0));
+      if (!doc.is_object()) throw std::runtime_error("not an object");
+      return doc;
+    } catch (const std::exception& e) {
+      on_bad_row(std::string("farm settings (host locks and changes, resource totals): ") + e.what());
+      return Json::object();
+    }
   }
 
  private:

@@ -28,6 +28,11 @@ class Store {
   // The highest job id ever stored, readable or not: ids are never reused.
   virtual JobId max_job_id() = 0;
   virtual std::vector<Job> load(const std::function<void(const std::string&)>& on_bad_row) = 0;
+  // The farm's own state that is not a job (an admin's host locks and changes,
+  // resource totals): one document, written whole when it changes. An empty
+  // object when none was ever stored; an unreadable one is reported and empty.
+  virtual void put_farm_settings(const Json& settings) = 0;
+  virtual Json load_farm_settings(const std::function<void(const std::string&)>& on_bad_row) = 0;
 };
 
 // SQLite in WAL mode at `path`; creates the schema if needed.

@@ -209,6 +209,35 @@ TEST_F(Placement, AnAdminChangesARunningWorkersFactsWithoutRestartingIt) {
   EXPECT_TRUE(process_alive(worker)) << "the worker was not restarted";
 }
 
+TEST_F(Placement, AnAdminsLocksHostChangesAndLicensesOutliveASupervisorRestart) {
+  start();
+  start_worker("w", 1);
+  ASSERT_EQ(run({"qb", "lock", "w"}, admin()).code, 0);
+  ASSERT_EQ(run({"qb", "host", "set", "w", "--property", "maya2024=1"}, admin()).code, 0);
+  ASSERT_EQ(run({"qb", "resource", "set", "license.katana", "1"}, admin()).code, 0);
+  const auto job = submit({"--reservations", "license.katana=1", "--requirements", "host.maya2024 == 1", "sh", "-c",
+                           "echo $QB_ALLOCATIONS > " + path("granted")});
+  EXPECT_TRUE(reason_has(job, "locked")) << reason(job);
+
+  kill9_supervisor();
+  restart_supervisor();
+  // The worker registers again by itself, and is still locked.
+  ASSERT_TRUE(wait_until([&] {
+    const auto h = host("w");
+    return h && h->value("state", "") != "down" && h->value("registered", 0.0) > 0;
+  }));
+  EXPECT_EQ(host("w")->value("state", ""), "locked");
+  const RunResult listed = run({"qb", "resources", "--json"});
+  ASSERT_EQ(listed.code, 0) << listed.describe();
+  EXPECT_EQ(Json::parse(listed.out), Json::parse(R"([{"name": "license.katana", "total": 1, "used": 0}])"));
+  EXPECT_TRUE(reason_has(job, "locked")) << reason(job);
+
+  // Unlocked, it runs there: the property and the license are still the admin's.
+  ASSERT_EQ(run({"qb", "unlock", "w"}, admin()).code, 0);
+  EXPECT_EQ(wait_terminal(job), "complete");
+  EXPECT_EQ(read_file(path("granted")), "host.processors=1,license.katana=1\n");
+}
+
 TEST_F(Placement, PassivePreemptionLetsUrgentWorkInAfterTheCurrentItem) {
   start();
   start_worker("w", 1);

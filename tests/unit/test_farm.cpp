@@ -981,3 +981,58 @@ TEST_F(FarmTest, ListedSummariesFollowEveryChange) {
 }
 
 }  // namespace
+
+// ------------------------------------------------------------------ farm settings
+
+namespace {
+
+Json resource_totals(const Farm& f) {
+  Json out = Json::object();
+  const Json listed = f.list_resources();  // kept alive while its rows are read
+  for (const auto& r : listed.at("resources")) out[r.at("name").get<std::string>()] = r.at("total");
+  return out;
+}
+
+std::string host_state(const Farm& f, const std::string& rid) { return std::string(qube::to_string(f.host_by_rid(rid)->host.state)); }
+
+}  // namespace
+
+TEST_F(FarmTest, AnAdminsLocksHostChangesAndResourceTotalsOutliveTheSupervisor) {
+  qube::supervisor::FarmPolicy policy;
+  policy.admins = {"bob"};
+  policy.global_resources = {{"license.nuke", 1}};
+  farm.set_policy(policy);
+  reg("w1", make_host("a", 1));
+  farm.settings_changed = false;
+  farm.lock_hosts(Json{{"hosts", {"a"}}, {"user", "bob"}}, true);
+  EXPECT_TRUE(farm.settings_changed) << "a lock must be stored";
+  farm.set_host_facts(Json{{"host", "a"}, {"user", "bob"}, {"set", {{"groups", Json::array({"fx"})}}}});
+  farm.set_resource(Json{{"name", "license.nuke"}, {"total", 3}, {"user", "bob"}});
+  farm.set_resource(Json{{"name", "license.new"}, {"total", 2}, {"user", "bob"}});
+  const Json stored = farm.farm_settings();
+
+  // The same config: everything the admin said stands, for a host not yet back too.
+  Farm again;
+  again.set_policy(policy);
+  again.restore_farm_settings(stored);
+  EXPECT_EQ(resource_totals(again), (Json{{"license.new", 2}, {"license.nuke", 3}}));
+  again.on_register("w1", qube::to_json(make_host("a", 1)), "tcp://127.0.0.1:1", 1.0, 1);
+  EXPECT_EQ(host_state(again, "w1"), "locked");
+  EXPECT_EQ(again.host_by_rid("w1")->facts.groups, std::vector<std::string>{"fx"});
+
+  // A config edited since qb resource set: the edit is the newer word.
+  Farm edited;
+  policy.global_resources = {{"license.nuke", 5}};
+  edited.set_policy(policy);
+  edited.restore_farm_settings(stored);
+  EXPECT_EQ(resource_totals(edited), (Json{{"license.new", 2}, {"license.nuke", 5}}));
+
+  // A damaged entry is dropped alone.
+  Farm damaged;
+  damaged.set_policy(policy);
+  damaged.restore_farm_settings(Json{{"hosts", {{"a", {{"locked", "yes"}}}, {"b", {{"locked", true}}}}},
+                                     {"resources", {{"license.bad", {{"total", -4}}}}}});
+  EXPECT_EQ(resource_totals(damaged), (Json{{"license.nuke", 5}}));
+  damaged.on_register("w2", qube::to_json(make_host("b", 1)), "tcp://127.0.0.1:1", 1.0, 1);
+  EXPECT_EQ(host_state(damaged, "w2"), "locked");
+}

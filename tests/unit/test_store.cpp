@@ -417,6 +417,28 @@ TEST_F(StoreTest, UnreadableRowsAreReportedAndSkipped) {
   store->commit();
 }
 
+TEST_F(StoreTest, FarmSettingsAreKeptWholeAndAnUnreadableDocumentIsReported) {
+  EXPECT_EQ(open_sqlite_store(db())->load_farm_settings([](const std::string&) {}), Json::object());
+  const Json settings{{"hosts", {{"w", {{"locked", true}, {"facts", {{"groups", "fx"}}}}}}},
+                      {"resources", {{"license.nuke", {{"total", 3}, {"config", 1}}}}}};
+  {
+    auto store = open_sqlite_store(db());
+    store->begin();
+    store->put_farm_settings(Json{{"hosts", Json::object()}});
+    store->put_farm_settings(settings);  // the later document replaces the earlier
+    store->commit();
+  }
+  std::vector<std::string> bad;
+  const auto note = [&](const std::string& m) { bad.push_back(m); };
+  EXPECT_EQ(open_sqlite_store(db())->load_farm_settings(note), settings);
+  EXPECT_TRUE(bad.empty());
+
+  raw_sql("UPDATE settings SET doc = x'c1'");
+  EXPECT_EQ(open_sqlite_store(db())->load_farm_settings(note), Json::object());
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_NE(bad[0].find("farm settings"), std::string::npos) << bad[0];
+}
+
 TEST_F(StoreTest, RemoveJobRemovesAllItsRows) {
   {
     auto store = open_sqlite_store(db());
