@@ -144,6 +144,7 @@ void Server::run(const std::atomic<bool>& stop) {
     for (const auto& outcome : runner_->finished()) farm_.script_finished(outcome.job, outcome.text);
     farm_.settle();
     if (farm_.schedule_needed) farm_.schedule();
+    send_work();
     commit();
     flush();
     if (heartbeats > 0 && others == 0) gather_until = steady_now() + kHeartbeatGather;
@@ -337,6 +338,21 @@ void Server::commit() {
     events_->remove(id);
   }
   farm_.removed_jobs.clear();
+}
+
+void Server::send_work() {
+  // An instance's next item goes out before this round's commit, so that it starts
+  // while the result it just sent is still being written. Nothing is weakened: the
+  // item's assignment was never an acknowledgement, and should the supervisor die
+  // before the commit, the store still has the item pending (it runs again) and
+  // the worker, registering with the next supervisor, ends the instance that held it.
+  // Everything else waits for the commit: a started instance must be on disk before
+  // its worker hears of it, and a client is answered only with what is durable.
+  auto is_work = [](const Outgoing& out) { return out.msg.type == proto::kWork; };
+  for (auto& out : farm_.outbox)
+    if (is_work(out) && !transport::send(workers_, out.msg, &out.routing_id))
+      spdlog::debug("worker gone before '{}' could be sent", out.msg.type);
+  std::erase_if(farm_.outbox, is_work);
 }
 
 void Server::flush() {

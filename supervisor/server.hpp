@@ -38,6 +38,7 @@ class Server {
   // qb out ID --work ITEM [--attempt N]: that attempt's slice of its instance's log.
   Json read_attempt_output(const JobState& js, const std::string& work, std::int64_t attempt_id, bool err);
   void commit();
+  void send_work();  // before the commit: see there
   void flush();
 
   Config config_;
