@@ -68,6 +68,25 @@ bool follow_output(Client& client, Json body) {
   }
 }
 
+// The supervisor sends at most a slice (4 MiB) of a log per request. A part that
+// came short of its size is read on from where it ended, so that `qb out` prints a
+// long render log whole. (The size is the one first reported: a log still growing
+// is printed as it was then, as `cat` would.)
+void read_rest_of_part(Client& client, Json body, Json& part) {
+  auto& data = part.at("data").get_binary();
+  const auto size = static_cast<std::uint64_t>(get_int(part, "size"));
+  if (!body.contains("work")) body["subid"] = get_int(part, "subid");
+  while (data.size() < size) {
+    body["offset"] = data.size();
+    const Json more = client.request("output", body);
+    const auto& parts = get_array(more, "parts");
+    if (parts.empty()) break;
+    const auto& chunk = parts.at(0).at("data").get_binary();
+    if (chunk.empty()) break;  // nothing more after all (the job was removed meanwhile)
+    data.insert(data.end(), chunk.begin(), chunk.end());
+  }
+}
+
 // qb modify's fields: each option given becomes one field of the request's `set`.
 struct ModifyField {
   const char* flag;
@@ -284,8 +303,10 @@ int main(int argc, char** argv) {
         if (sub < 0) throw UsageError("--follow needs one instance: ID.SUB");
         return follow_output(client, body) ? 0 : kFailed;
       }
-      const Json reply = client.request("output", body);
-      const Json& parts = get_array(reply, "parts");
+      Json reply = client.request("output", body);
+      (void)get_array(reply, "parts");  // checks its type
+      for (auto& part : reply["parts"]) read_rest_of_part(client, body, part);
+      const Json& parts = reply["parts"];
       if (json) {
         Json list = Json::array();
         for (const auto& p : parts) {

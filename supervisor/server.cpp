@@ -247,9 +247,9 @@ Json Server::read_output(const Json& body) {
   if (subid >= static_cast<std::int32_t>(js->job.instances.size()))
     throw std::runtime_error("job " + std::to_string(id) + " has no instance " + std::to_string(subid));
   const bool err = get_string(body, "stream") == "err";
-  if (const std::string work = get_string(body, "work"); !work.empty())
-    return read_attempt_output(*js, work, get_int(body, "attempt"), err);
   const auto offset = static_cast<std::uint64_t>(std::max<std::int64_t>(0, get_int(body, "offset")));
+  if (const std::string work = get_string(body, "work"); !work.empty())
+    return read_attempt_output(*js, work, get_int(body, "attempt"), err, offset);
   // One instance, or all of them in order when no subid is given.
   Json parts = Json::array();
   const std::int32_t first = subid < 0 ? 0 : subid;
@@ -264,7 +264,8 @@ Json Server::read_output(const Json& body) {
   return Json{{"parts", parts}, {"status", to_string(js->job.status)}};
 }
 
-Json Server::read_attempt_output(const JobState& js, const std::string& work, std::int64_t attempt_id, bool err) {
+Json Server::read_attempt_output(const JobState& js, const std::string& work, std::int64_t attempt_id, bool err,
+                                std::uint64_t offset) {
   const std::string job = "job " + std::to_string(js.job.id);
   const auto item = std::find_if(js.job.agenda.begin(), js.job.agenda.end(),
                                  [&](const AgendaItem& i) { return i.name == work; });
@@ -294,12 +295,15 @@ Json Server::read_attempt_output(const JobState& js, const std::string& work, st
   if (!found)
     throw std::runtime_error(job + ", item " + work + ": " +
                              (attempt_id > 0 ? "no attempt " + std::to_string(attempt_id) : std::string("it has not run")));
+  // `offset` and `size` count within the attempt's own output, so that a client
+  // pages through a long one as through an instance's log.
   const std::uint64_t begin = err ? slice.err_begin : slice.out_begin;
   const std::uint64_t end = std::max(begin, err ? slice.err_end : slice.out_end);
+  const std::uint64_t from = std::min(end, begin + offset);
   std::uint64_t size = 0;
-  std::string data = logs_.read(js.job.id, slice.subid, err, begin,
-                                static_cast<std::size_t>(std::min<std::uint64_t>(end - begin, kLogSlice)), size);
-  Json part{{"subid", slice.subid}, {"attempt", slice.attempt_id}, {"size", end},
+  std::string data = logs_.read(js.job.id, slice.subid, err, from,
+                                static_cast<std::size_t>(std::min<std::uint64_t>(end - from, kLogSlice)), size);
+  Json part{{"subid", slice.subid}, {"attempt", slice.attempt_id}, {"size", end - begin},
             {"data", Json::binary(std::vector<std::uint8_t>(data.begin(), data.end()))}};
   return Json{{"parts", Json::array({part})}, {"status", to_string(js.job.status)}};
 }

@@ -36,7 +36,8 @@ class Server {
   // qb out / qb err: slices of instances' logs.
   Json read_output(const Json& body);
   // qb out ID --work ITEM [--attempt N]: that attempt's slice of its instance's log.
-  Json read_attempt_output(const JobState& js, const std::string& work, std::int64_t attempt_id, bool err);
+  Json read_attempt_output(const JobState& js, const std::string& work, std::int64_t attempt_id, bool err,
+                           std::uint64_t offset);
   void commit();
   void send_work();  // before the commit: see there
   void flush();

@@ -275,6 +275,24 @@ TEST_F(Wrangling, EachAttemptsOutputIsKeptApartAndSurvivesARestart) {
   EXPECT_EQ(out("out", {"--attempt", "2"}).out, "second try\n");
 }
 
+TEST_F(Wrangling, ALogLongerThanOneReplyIsPrintedWhole) {
+  // About 8 MB: the supervisor answers a read with at most 4 MiB, so qb must page.
+  start_supervisor();
+  start_worker("w", 1);
+  const auto job = submit({"--range", "1", "seq", "1", "1200000"});
+  ASSERT_EQ(wait_terminal(job), "complete");
+  std::string expected;
+  for (int i = 1; i <= 1200000; ++i) expected += std::to_string(i) + "\n";
+  const std::string id = id_text(job);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"qb", "out", id + ".0"}, {"qb", "out", id}, {"qb", "out", id, "--work", "1"}}) {
+    const RunResult r = run(args);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out.size(), expected.size()) << args.back();
+    EXPECT_TRUE(r.out == expected) << args.back() << ": the log differs";
+  }
+}
+
 TEST_F(Wrangling, RequeueHoldsTheJobSoItCanBeChangedFirst) {
   start_supervisor();
   start_worker("w1", 1);
