@@ -6,6 +6,7 @@
 // Channel (fd given by --fd): first message from the worker is the job (JobInfo);
 // then this process sends {t:"request"}, receives {t:"work", index, item, attempt}
 // or {t:"done"}, streams {t:"log"} and answers each item with {t:"result"}.
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -124,6 +125,9 @@ int main(int argc, char** argv) {
     std::cerr << "usage: qbinstance --fd N --module PATH (started by qbworker)\n";
     return 2;
   }
+  // The channel is this process's alone: frames and applications it starts must
+  // not inherit it (a job writing to fd 3 would speak the worker's protocol).
+  fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
   JobInfo info;
   try {
     auto first = read_frame(fd);

@@ -214,6 +214,8 @@ void Worker::start_instance(const Json& job) {
     if (getppid() != parent) _exit(127);
     signal(SIGPIPE, SIG_DFL);
     dup2(fds[1], 3);  // dup2 clears FD_CLOEXEC on the copy
+    // Nothing else of the worker's (or of whatever started it) reaches the instance.
+    close_range(4, ~0U, CLOSE_RANGE_CLOEXEC);
     execve(exe.c_str(), const_cast<char* const*>(argv_child), envp.data());
     _exit(127);
   }

@@ -205,6 +205,9 @@ struct AppSession::Impl {
       dup2(in_pipe[0], 0);
       dup2(out_pipe[1], 1);
       dup2(err_pipe[1], 2);
+      // Only stdin, stdout and stderr reach the application (the exec-error pipe
+      // stays open until the exec, which closes it).
+      close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
       signal(SIGPIPE, SIG_DFL);
       sigset_t none;
       sigemptyset(&none);

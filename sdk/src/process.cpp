@@ -67,6 +67,10 @@ int spawn(const std::string& program, char* const* argv, char* const* envp, cons
   posix_spawn_file_actions_adddup2(&actions, out, 1);
   posix_spawn_file_actions_adddup2(&actions, err, 2);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  // Only stdin, stdout and stderr: nothing the instance or the daemons above it
+  // inherited or opened (a worker started from a shell, a plugin's files) leaks
+  // into the frame.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   // The frame starts with default signal handling and nothing blocked, whatever
   // the instance process set up for itself (SIGPIPE ignored, SIGUSR1 handled).

@@ -172,6 +172,18 @@ TEST_F(EndToEnd, JobEnvironmentAndToolsFromInsideAJob) {
   EXPECT_TRUE(found) << "job " << id << " not in " << jobs.dump();
 }
 
+TEST_F(EndToEnd, AJobInheritsNoOpenFilesButItsOwnStdinStdoutAndStderr) {
+  start_supervisor();
+  start_worker("w1", 1);
+  // ls run directly (no shell) lists its own descriptors: 0, 1, 2, and 3 for the
+  // directory it reads. A leaked descriptor (the worker's channel to the instance,
+  // anything the test runner left open) would add to the list.
+  const auto id = submit({"ls", "/proc/self/fd"});
+  ASSERT_EQ(wait_terminal(id), "complete");
+  const RunResult out = run({"qb", "out", id_text(id)});
+  EXPECT_EQ(out.out, "0\n1\n2\n3\n");
+}
+
 TEST_F(EndToEnd, RepeatableOptionDoesNotSwallowTheCommand) {
   start_supervisor();
   start_worker("w1", 1);

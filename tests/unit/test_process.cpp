@@ -1,6 +1,9 @@
 // Child processes, command lines and frame substitution.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <stdexcept>
 #include <string>
@@ -135,6 +138,15 @@ TEST(RunProcess, StartsWithDefaultSignalHandlingWhateverTheCallerSetUp) {
   ASSERT_NE(ignored_at, std::string::npos) << status.out;
   const auto ignored = std::stoull(status.out.substr(ignored_at + 8, 16), nullptr, 16);
   EXPECT_EQ(ignored & (1ull << (SIGPIPE - 1)), 0u) << status.out;
+}
+
+TEST(RunProcess, TheChildInheritsOnlyStdinStdoutAndStderr) {
+  // A descriptor the caller left open without close-on-exec (as a plugin might).
+  const int leaked = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(leaked, 3);
+  const auto c = run({"ls", "/proc/self/fd"});  // ls's own: 0 1 2, and 3 for the directory
+  ::close(leaked);
+  EXPECT_EQ(c.out, "0\n1\n2\n3\n");
 }
 
 TEST(RunProcess, NullSinkIsAllowed) {
