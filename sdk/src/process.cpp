@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <optional>
 #include <cstring>
 
 extern char** environ;
@@ -35,22 +36,24 @@ bool is_plain_word(const std::string& w) {
 }
 
 
-// argv[0] as a path to execute: as given when it names a directory, else the
-// first executable file of that name in `path` (the child's PATH). Not found:
-// returned unchanged, so that spawning it reports ENOENT.
-std::string find_program(const std::string& name, const std::string& path) {
+// argv[0] as a path to execute: as given when it names a directory (relative
+// ones are taken in the child's cwd, after its chdir), else the first executable
+// file of that name in `path` (the child's PATH; relative entries, like ".", also
+// from its cwd). nullopt when there is none: never the caller's current directory.
+std::optional<std::string> find_program(const std::string& name, const std::string& path, const std::string& cwd) {
   if (name.find('/') != std::string::npos) return name;
   std::size_t at = 0;
   while (at <= path.size()) {
     const std::size_t colon = std::min(path.find(':', at), path.size());
-    std::string candidate = path.substr(at, colon - at);
-    candidate = (candidate.empty() ? "." : candidate) + "/" + name;
+    std::string dir = path.substr(at, colon - at);
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    const std::string seen_from_here = candidate[0] == '/' || cwd.empty() ? candidate : cwd + "/" + candidate;
     struct stat st{};
-    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(candidate.c_str(), X_OK) == 0)
+    if (stat(seen_from_here.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(seen_from_here.c_str(), X_OK) == 0)
       return candidate;
     at = colon + 1;
   }
-  return name;
+  return std::nullopt;
 }
 
 // Starts `program` with its output on the given pipe ends and stdin on /dev/null.
@@ -150,8 +153,11 @@ ProcessResult run_process(const std::vector<std::string>& argv,
   args.push_back(nullptr);
   // execvpe would search the PATH of the *caller*; search the child's instead.
   const auto path = env.find("PATH");
-  const std::string program =
-      find_program(argv[0], path != env.end() ? path->second : "/usr/local/bin:/usr/bin:/bin");
+  const auto program = find_program(argv[0], path != env.end() ? path->second : "/usr/local/bin:/usr/bin:/bin", cwd);
+  if (!program) {
+    result.error = "cannot run '" + argv[0] + "': not found in PATH";
+    return result;
+  }
 
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) {
@@ -166,7 +172,7 @@ ProcessResult run_process(const std::vector<std::string>& argv,
   }
   const auto started = std::chrono::steady_clock::now();
   pid_t pid = -1;
-  const int spawn_errno = spawn(program, args.data(), envp.data(), cwd, out_pipe[1], err_pipe[1], pid);
+  const int spawn_errno = spawn(*program, args.data(), envp.data(), cwd, out_pipe[1], err_pipe[1], pid);
   close(out_pipe[1]);
   close(err_pipe[1]);
   if (spawn_errno != 0) {

@@ -2,9 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -92,6 +95,29 @@ TEST(RunProcess, SearchesTheChildsPath) {
   EXPECT_EQ(found.result.exitcode, 4);
   const auto missing = run({"sh", "-c", "exit 4"}, {{"PATH", "/nonexistent"}});
   EXPECT_FALSE(missing.result.error.empty());
+}
+
+TEST(RunProcess, RelativePathEntriesAreTheChildsCwdAndTheCallersIsNeverSearched) {
+  char tmpl[] = "/tmp/qube-path-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl, script = dir + "/qube-here";
+  {
+    std::ofstream f(script);
+    f << "#!/bin/sh\necho here\n";
+  }
+  ::chmod(script.c_str(), 0755);
+  const Env plain{{"PATH", "/bin:/usr/bin"}};
+  EXPECT_FALSE(run({"qube-here"}, plain, dir).result.error.empty()) << "not in PATH";
+  const auto dot = run({"qube-here"}, {{"PATH", ".:/bin:/usr/bin"}}, dir);
+  EXPECT_EQ(dot.out, "here\n") << dot.result.error;
+  // From the caller's own directory: still not in the child's PATH.
+  char here[4096];
+  ASSERT_NE(::getcwd(here, sizeof here), nullptr);
+  ASSERT_EQ(::chdir(dir.c_str()), 0);
+  const auto caller = run({"qube-here"}, plain);
+  ASSERT_EQ(::chdir(here), 0);
+  EXPECT_FALSE(caller.result.error.empty()) << caller.out;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(RunProcess, RunsInCwd) {
