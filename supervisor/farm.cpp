@@ -55,6 +55,7 @@ void Farm::restore(std::vector<Job> jobs, JobId max_stored_id) {
     JobState& js = jobs_[job.id];
     js.job = std::move(job);
     count_items(js);
+    stale_summaries_.insert(js.job.id);
     for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
       auto& item = js.job.agenda[i];
       if (item.status == WorkStatus::running) {

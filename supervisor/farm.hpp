@@ -213,6 +213,12 @@ class Farm {
   // Every change to a job marks it dirty (it must be stored), so this is the one
   // place a summary is forgotten.
   void jobs_stored();
+  // Encodes kept summaries that are missing (after a restart, or for jobs that
+  // changed), for about `budget` seconds; the server calls it when it has nothing
+  // else to do, so that the first `qb jobs` after a burst of changes is as fast as
+  // the next one. True while some remain.
+  bool warm_summaries(double budget);
+  bool summaries_to_warm() const { return !stale_summaries_.empty(); }
 
   const HostRecord* host_by_rid(const std::string& rid) const;
   const JobState* job(JobId id) const;
@@ -349,6 +355,7 @@ class Farm {
     std::optional<std::int64_t> config;
   };
   std::map<std::string, ResourceOverride> resource_overrides_;
+  std::set<JobId> stale_summaries_;  // jobs whose kept summary is missing
   std::set<JobId> unexplained_;  // pending jobs whose waiting reason is not yet written
   int zero_slot_jobs_ = 0;       // indexed jobs that need no slot (host.processors=0)
   double last_preempt_ = 0;      // steady seconds of the last aggressive look

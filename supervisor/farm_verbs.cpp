@@ -1,6 +1,7 @@
 // The client verbs of the Farm: listing, and every way a user steers jobs and
 // their items (kill, block, retry, modify ...). State transitions they share with
 // the worker side live in farm.cpp.
+#include <chrono>
 #include <fnmatch.h>
 
 #include <spdlog/spdlog.h>
@@ -118,8 +119,25 @@ std::string Farm::list_jobs(const Json& body) {
 
 void Farm::jobs_stored() {
   for (JobId id : dirty_jobs)
-    if (JobState* js = find_job(id)) js->summary.clear();
+    if (JobState* js = find_job(id)) {
+      js->summary.clear();
+      stale_summaries_.insert(id);
+    }
   dirty_jobs.clear();
+}
+
+bool Farm::warm_summaries(double budget) {
+  using clock = std::chrono::steady_clock;
+  const auto until = clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(budget));
+  for (int n = 1; !stale_summaries_.empty(); ++n) {
+    const JobId id = *stale_summaries_.begin();
+    stale_summaries_.erase(stale_summaries_.begin());
+    JobState* js = find_job(id);
+    // A dirty job changes again before it is stored: warmed after that.
+    if (js && js->summary.empty() && !dirty_jobs.count(id)) js->summary = encode(to_json(js->job, false, js->progress()));
+    if (n % 16 == 0 && clock::now() >= until) break;
+  }
+  return !stale_summaries_.empty();
 }
 
 Json Farm::show_job(const Json& body) const {

@@ -980,6 +980,27 @@ TEST_F(FarmTest, ListedSummariesFollowEveryChange) {
   EXPECT_THROW(farm.list_jobs(Json{{"ids", {id + 1}}}), std::runtime_error);
 }
 
+TEST_F(FarmTest, SummariesWarmedAheadFollowEveryChangeToo) {
+  const JobId id = submit(make_spec("warmed", 9999, "1-2"));
+  farm.jobs_stored();
+  EXPECT_TRUE(farm.summaries_to_warm());
+  EXPECT_FALSE(farm.warm_summaries(1.0));
+  EXPECT_FALSE(farm.summaries_to_warm());
+  auto status = [&] { return qube::decode(farm.list_jobs(Json::object())).at(0).at("status").get<std::string>(); };
+  EXPECT_EQ(status(), "pending");
+  // Changed but not yet stored: warming must not keep the summary of before.
+  reg("w1", make_host("a", 1));
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 1u);
+  (void)request("w1", id, starts[0].subid);
+  farm.warm_summaries(1.0);
+  EXPECT_EQ(status(), "running");
+  farm.jobs_stored();
+  EXPECT_TRUE(farm.summaries_to_warm()) << "a stored change leaves the summary to warm again";
+  farm.warm_summaries(1.0);
+  EXPECT_EQ(status(), "running");
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------ farm settings
