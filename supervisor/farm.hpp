@@ -220,6 +220,9 @@ class Farm {
   bool warm_summaries(double budget);
   bool summaries_to_warm() const { return !stale_summaries_.empty(); }
 
+  // The item's current attempt as it stands: for a running one, its output so far.
+  Attempt attempt_of(const JobState& js, const AgendaItem& item) const;
+
   const HostRecord* host_by_rid(const std::string& rid) const;
   const JobState* job(JobId id) const;
 
@@ -355,7 +358,10 @@ class Farm {
     std::optional<std::int64_t> config;
   };
   std::map<std::string, ResourceOverride> resource_overrides_;
+  // The supervisor.yaml total of a global resource, if it defines one.
+  std::optional<std::int64_t> configured_total(const std::string& resource) const;
   std::set<JobId> stale_summaries_;  // jobs whose kept summary is missing
+  static std::string summary_of(const JobState& js);  // encoded, as `jobs` lists it
   std::set<JobId> unexplained_;  // pending jobs whose waiting reason is not yet written
   int zero_slot_jobs_ = 0;       // indexed jobs that need no slot (host.processors=0)
   double last_preempt_ = 0;      // steady seconds of the last aggressive look

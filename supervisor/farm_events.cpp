@@ -72,7 +72,7 @@ void Farm::set_status(JobState& js, JobStatus status, const std::string& who) {
   spdlog::info("job {} {}", job.id, to_string(status));
 }
 
-void Farm::close_attempt(const JobState& js, AgendaItem& item) {
+Attempt Farm::attempt_of(const JobState& js, const AgendaItem& item) const {
   Attempt a;
   a.attempt_id = item.attempt_id;
   a.host = item.host;
@@ -92,6 +92,11 @@ void Farm::close_attempt(const JobState& js, AgendaItem& item) {
     a.out_end = std::max(a.out_begin, log_size(js.job.id, item.subid, false));
     a.err_end = std::max(a.err_begin, log_size(js.job.id, item.subid, true));
   }
+  return a;
+}
+
+void Farm::close_attempt(const JobState& js, AgendaItem& item) {
+  Attempt a = attempt_of(js, item);
   if (item.history.size() >= kMaxAttemptsKept) item.history.erase(item.history.begin());
   item.history.push_back(std::move(a));
 }

@@ -345,9 +345,7 @@ Json Farm::set_resource(const Json& body) {
   const std::string name = get_string(body, "name");
   const std::int64_t total = get_int(body, "total", -1);
   placer_.globals().set_total(name, total);  // throws for a bad name or total
-  const auto configured = policy_.global_resources.find(name);
-  resource_overrides_[name] = ResourceOverride{
-      total, configured == policy_.global_resources.end() ? std::nullopt : std::optional(configured->second)};
+  resource_overrides_[name] = ResourceOverride{total, configured_total(name)};
   settings_changed = true;
   spdlog::info("resource {} set to {} by {}", name, total, who);
   schedule_needed = true;
@@ -356,6 +354,12 @@ Json Farm::set_resource(const Json& body) {
 }
 
 // ---------------------------------------------------------------- settings
+
+std::optional<std::int64_t> Farm::configured_total(const std::string& resource) const {
+  const auto it = policy_.global_resources.find(resource);
+  if (it == policy_.global_resources.end()) return std::nullopt;
+  return it->second;
+}
 
 Json Farm::farm_settings() const {
   Json hosts = Json::object(), resources = Json::object();
@@ -384,10 +388,7 @@ void Farm::restore_farm_settings(const Json& settings) {
       ResourceOverride r;
       r.total = get_int(entry, "total");
       if (entry.contains("config") && !entry["config"].is_null()) r.config = get_int(entry, "config");
-      const auto configured = policy_.global_resources.find(name);
-      const std::optional<std::int64_t> now =
-          configured == policy_.global_resources.end() ? std::nullopt : std::optional(configured->second);
-      if (now != r.config) {
+      if (configured_total(name) != r.config) {
         spdlog::info("resource {}: the config changed since qb resource set made it {}; the config's value stands",
                      name, r.total);
         continue;

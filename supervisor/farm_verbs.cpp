@@ -89,6 +89,8 @@ const std::set<std::string>& modifiable_fields() {
 
 }  // namespace
 
+std::string Farm::summary_of(const JobState& js) { return encode(to_json(js.job, false, js.progress())); }
+
 std::string Farm::list_jobs(const Json& body) {
   const auto ids = id_list(body);
   // The filter's keys may also come at the top level (qb jobs --user ...).
@@ -101,8 +103,7 @@ std::string Farm::list_jobs(const Json& body) {
     if (!matches(js.job)) return;
     // A dirty job has changed since its summary was kept (or is about to be
     // stored and forgotten): encode it afresh.
-    if (js.summary.empty() || dirty_jobs.count(js.job.id))
-      js.summary = encode(to_json(js.job, false, js.progress()));
+    if (js.summary.empty() || dirty_jobs.count(js.job.id)) js.summary = summary_of(js);
     out.push_back(js.summary);
   };
   if (ids.empty()) {
@@ -134,7 +135,7 @@ bool Farm::warm_summaries(double budget) {
     stale_summaries_.erase(stale_summaries_.begin());
     JobState* js = find_job(id);
     // A dirty job changes again before it is stored: warmed after that.
-    if (js && js->summary.empty() && !dirty_jobs.count(id)) js->summary = encode(to_json(js->job, false, js->progress()));
+    if (js && js->summary.empty() && !dirty_jobs.count(id)) js->summary = summary_of(*js);
     if (n % 16 == 0 && clock::now() >= until) break;
   }
   return !stale_summaries_.empty();

@@ -111,9 +111,10 @@ void Server::run(const std::atomic<bool>& stop) {
     long longest = runner_->busy() ? 20L : 500L;
     // Summaries left to warm once the farm has been quiet for a moment: look for
     // messages without waiting, and warm a slice if none came.
-    const bool warming = farm_.summaries_to_warm() && now - last_busy >= kWarmAfterQuiet;
+    const double warm_at = last_busy + kWarmAfterQuiet;
+    const bool warming = farm_.summaries_to_warm() && now >= warm_at;
     if (farm_.summaries_to_warm())
-      longest = std::min(longest, warming ? 0L : static_cast<long>(std::ceil((last_busy + kWarmAfterQuiet - now) * 1000)));
+      longest = std::min(longest, static_cast<long>(std::ceil(std::max(0.0, warm_at - now) * 1000)));
     try {
       zmq::poll(items, gathering ? 1 : 2, std::chrono::milliseconds(std::min(wait_ms, longest)));
     } catch (const zmq::error_t& e) {
@@ -296,17 +297,9 @@ Json Server::read_attempt_output(const JobState& js, const std::string& work, st
     }
   const bool running_asked = item->status == WorkStatus::running &&
                              (attempt_id <= 0 || item->attempt_id == static_cast<std::uint64_t>(attempt_id));
-  if (running_asked) {
-    if (auto run = js.running.find(item->subid); run != js.running.end()) {
-      slice = Attempt{};
-      slice.attempt_id = item->attempt_id;
-      slice.subid = item->subid;
-      slice.out_begin = run->second.out_at;
-      slice.err_begin = run->second.err_at;
-      slice.out_end = logs_.size(js.job.id, item->subid, false);
-      slice.err_end = logs_.size(js.job.id, item->subid, true);
-      found = true;
-    }
+  if (running_asked && js.running.count(item->subid)) {
+    slice = farm_.attempt_of(js, *item);
+    found = true;
   }
   if (!found)
     throw std::runtime_error(job + ", item " + work + ": " +
@@ -369,16 +362,18 @@ void Server::send_work() {
   // Everything else waits for the commit: a started instance must be on disk before
   // its worker hears of it, and a client is answered only with what is durable.
   auto is_work = [](const Outgoing& out) { return out.msg.type == proto::kWork; };
-  for (auto& out : farm_.outbox)
-    if (is_work(out) && !transport::send(workers_, out.msg, &out.routing_id))
-      spdlog::debug("worker gone before '{}' could be sent", out.msg.type);
+  for (const auto& out : farm_.outbox)
+    if (is_work(out)) send_to_worker(out);
   std::erase_if(farm_.outbox, is_work);
 }
 
+void Server::send_to_worker(const Outgoing& out) {
+  if (!transport::send(workers_, out.msg, &out.routing_id))
+    spdlog::debug("worker gone before '{}' could be sent", out.msg.type);
+}
+
 void Server::flush() {
-  for (auto& out : farm_.outbox)
-    if (!transport::send(workers_, out.msg, &out.routing_id))
-      spdlog::debug("worker gone before '{}' could be sent", out.msg.type);
+  for (const auto& out : farm_.outbox) send_to_worker(out);
   farm_.outbox.clear();
   for (auto& [rid, reply] : client_replies_) {
     if (reply.encoded_body.empty()) transport::send(clients_, reply.msg, &rid);

@@ -40,6 +40,7 @@ class Server {
                            std::uint64_t offset);
   void commit();
   void send_work();  // before the commit: see there
+  void send_to_worker(const Outgoing& out);
   void flush();
 
   Config config_;

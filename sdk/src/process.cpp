@@ -4,16 +4,16 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/stat.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <optional>
 #include <cstring>
+#include <optional>
 
 extern char** environ;
 
@@ -35,9 +35,8 @@ bool is_plain_word(const std::string& w) {
   return !w.empty() && !needs_shell(w) && w.find_first_of(" \t") == std::string::npos;
 }
 
-
-// argv[0] as a path to execute: as given when it names a directory (relative
-// ones are taken in the child's cwd, after its chdir), else the first executable
+// argv[0] as a path to execute: as given when it contains a slash (a relative one
+// is taken in the child's cwd, after its chdir), else the first executable
 // file of that name in `path` (the child's PATH; relative entries, like ".", also
 // from its cwd). nullopt when there is none: never the caller's current directory.
 std::optional<std::string> find_program(const std::string& name, const std::string& path, const std::string& cwd) {
@@ -45,7 +44,7 @@ std::optional<std::string> find_program(const std::string& name, const std::stri
   std::size_t at = 0;
   while (at <= path.size()) {
     const std::size_t colon = std::min(path.find(':', at), path.size());
-    std::string dir = path.substr(at, colon - at);
+    const std::string dir = path.substr(at, colon - at);
     const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
     const std::string seen_from_here = candidate[0] == '/' || cwd.empty() ? candidate : cwd + "/" + candidate;
     struct stat st{};
@@ -159,15 +158,11 @@ ProcessResult run_process(const std::vector<std::string>& argv,
     return result;
   }
 
-  int out_pipe[2], err_pipe[2];
-  if (pipe2(out_pipe, O_CLOEXEC) != 0) {
+  int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+  if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     result.error = std::string("pipe: ") + std::strerror(errno);
-    return result;
-  }
-  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
-    result.error = std::string("pipe: ") + std::strerror(errno);
-    close(out_pipe[0]);
-    close(out_pipe[1]);
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
+      if (fd >= 0) close(fd);
     return result;
   }
   const auto started = std::chrono::steady_clock::now();
