@@ -1,14 +1,11 @@
 #include "qube/model.hpp"
 
 #include <array>
-#include <chrono>
+#include "qube/clock.hpp"
 
 namespace qube {
 
-double now_seconds() {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
-}
+double now_seconds() { return Clock::system().wall().seconds; }
 
 namespace {
 constexpr std::array<std::string_view, 9> kJobStatusNames = {
