@@ -1,4 +1,4 @@
-// Pipelines on one mechanism: every state change is an event (farm_events.cpp);
+// Pipelines on one mechanism: every state change is an event (farm_history.cpp);
 // after each round, settle() lets dependencies and callbacks react to them.
 // Dependencies hold jobs (`waiting`) or single items (frame by frame) until what
 // they wait on has happened; callbacks run internal actions at once and hand
@@ -50,15 +50,22 @@ struct QubeAction {
   std::string verb;
   bool work = false;
   JobRef target;
+  SteerVerb op = SteerVerb::kill;  // the farm operation it calls
 };
 
-const std::set<std::string>& job_verbs() {
-  static const std::set<std::string> v{"unblock", "block", "kill", "fail", "retry", "complete",
-                                       "interrupt", "suspend", "resume", "satisfy"};
+// The actions on jobs, and on work (VERB-work-TARGET), and the farm operation
+// each calls. Unblocking work releases its frame-by-frame dependencies.
+const std::map<std::string, SteerVerb>& job_verbs() {
+  static const std::map<std::string, SteerVerb> v{
+      {"unblock", SteerVerb::unblock}, {"block", SteerVerb::block},       {"kill", SteerVerb::kill},
+      {"fail", SteerVerb::fail},       {"retry", SteerVerb::retry},       {"complete", SteerVerb::complete},
+      {"interrupt", SteerVerb::interrupt}, {"suspend", SteerVerb::suspend}, {"resume", SteerVerb::resume},
+      {"satisfy", SteerVerb::satisfy}};
   return v;
 }
-const std::set<std::string>& work_verbs() {
-  static const std::set<std::string> v{"retry", "complete", "unblock"};
+const std::map<std::string, SteerVerb>& work_verbs() {
+  static const std::map<std::string, SteerVerb> v{
+      {"retry", SteerVerb::retry}, {"complete", SteerVerb::complete}, {"unblock", SteerVerb::satisfy}};
   return v;
 }
 
@@ -79,13 +86,13 @@ std::vector<QubeAction> parse_qube_actions(const std::string& code) {
     if (dash == std::string::npos) throw fail("needs a target");
     a.verb = word.substr(0, dash);
     std::string rest = word.substr(dash + 1);
-    if (rest.rfind("work-", 0) == 0) {
-      a.work = true;
-      rest = rest.substr(5);
-      if (!work_verbs().count(a.verb)) throw fail("'" + a.verb + "' does not act on work");
-    } else if (!job_verbs().count(a.verb)) {
-      throw fail("unknown action '" + a.verb + "'");
-    }
+    a.work = rest.rfind("work-", 0) == 0;
+    if (a.work) rest = rest.substr(5);
+    const auto& verbs = a.work ? work_verbs() : job_verbs();
+    const auto op = verbs.find(a.verb);
+    if (op == verbs.end())
+      throw fail(a.work ? "'" + a.verb + "' does not act on work" : "unknown action '" + a.verb + "'");
+    a.op = op->second;
     if (rest == "self") {
       a.target.kind = JobRef::Kind::self;
     } else if (!rest.empty() && rest.find_first_not_of("0123456789") == std::string::npos && rest.size() < 19) {
@@ -127,16 +134,14 @@ void Farm::set_policy(FarmPolicy policy) {
   }
   site_callbacks_ = std::move(site);
   policy_ = std::move(policy);
-  configure_placement();
+  scheduler_.configure(policy_);
 }
 
 void Farm::compile_pipeline(JobState& js, const std::map<std::string, JobId>& batch) {
   const auto known = [&](JobId id) { return jobs_.count(id) > 0 || id == js.job.id; };
   auto resolve = [&](const std::string& label) -> std::optional<JobId> {
     if (auto it = batch.find(label); it != batch.end()) return it->second;
-    if (auto g = labels_.find(js.job.pgrp); g != labels_.end())
-      if (auto it = g->second.find(label); it != g->second.end()) return it->second;
-    return std::nullopt;
+    return label_in_pgrp(js.job.pgrp, label);
   };
   std::vector<Dependency> deps = parse_dependencies(js.job.spec.dependency);
   for (auto& d : deps) {
@@ -165,15 +170,17 @@ void Farm::compile_pipeline(JobState& js, const std::map<std::string, JobId>& ba
   }
 }
 
+std::optional<JobId> Farm::label_in_pgrp(JobId pgrp, const std::string& label) const {
+  auto g = labels_.find(pgrp);
+  if (g == labels_.end()) return std::nullopt;
+  auto it = g->second.find(label);
+  return it == g->second.end() ? std::nullopt : std::optional<JobId>(it->second);
+}
+
 void Farm::watch(JobState& js) {
   if (!js.job.spec.label.empty()) labels_[js.job.pgrp][js.job.spec.label] = js.job.id;
   for (const auto& d : js.deps) watchers_[d.target.id].insert(js.job.id);
-  TriggerContext ctx{js.job.id, [&](const std::string& label) -> std::optional<JobId> {
-                       auto g = labels_.find(js.job.pgrp);
-                       if (g == labels_.end()) return std::nullopt;
-                       auto it = g->second.find(label);
-                       return it == g->second.end() ? std::nullopt : std::optional<JobId>(it->second);
-                     }};
+  TriggerContext ctx{js.job.id, [&](const std::string& label) { return label_in_pgrp(js.job.pgrp, label); }};
   for (const auto& cb : js.callbacks)
     for (const Atom* atom : atoms_of(cb.triggers))
       if (auto id = ctx.job_of(atom->job); id && *id != js.job.id) watchers_[*id].insert(js.job.id);
@@ -225,63 +232,52 @@ void Farm::refresh_dependencies(JobState& js, const std::string* work) {
   } else if (js.job.reason.rfind("waiting for job", 0) == 0) {
     js.job.reason.clear();
   }
-  if (frame_by_frame) {
-    for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
-      AgendaItem& item = js.job.agenda[i];
-      if (item.status != WorkStatus::pending && item.status != WorkStatus::waiting) continue;
-      if (work && !items_overlap(item.name, *work)) continue;
-      std::vector<DependencyState> frame;
-      std::string failed_frame;
-      for (const auto& d : js.deps) {
-        const JobState* t = d.kind == EventType::work ? job(d.target.id) : nullptr;
-        if (!t) continue;
-        for (const auto& other : t->job.agenda) {
-          if (!items_overlap(item.name, other.name)) continue;
-          const DependencyState s = dependency_state(d.condition, other.status);
-          if (s == DependencyState::broken && failed_frame.empty())
-            failed_frame = "item " + other.name + " of job " + std::to_string(d.target.id) + " " +
-                           std::string(to_string(other.status));
-          frame.push_back(s);
-        }
-      }
-      const DependencyState s = combine(frame);
-      if (s == DependencyState::waiting && item.status == WorkStatus::pending) {
-        set_item_status(js, i, WorkStatus::waiting);
-        item.reason = "waiting for the same frames of job(s) it depends on";
-      } else if (s == DependencyState::satisfied && item.status == WorkStatus::waiting) {
-        item.reason.clear();
-        requeue_item(js, i);
-      } else if (s == DependencyState::broken) {
-        set_item_status(js, i, WorkStatus::failed);
-        item.reason = "dependency broken: " + failed_frame;
-        item.timecomplete = now_seconds();
-        emit_work(js, i, "failed", "item " + item.name + " " + item.reason, true);
-      }
-    }
-  }
+  if (frame_by_frame) refresh_items_dependencies(js, work);
   update_status(js);
-  requeue_queue_entry(js);
+  scheduler_.requeue(js);
 }
 
-Json Farm::satisfy_jobs(const Json& body) {
-  return for_each_job(body, {"satisfied", "satisfy", false}, [&](JobState& js, const std::string& who) -> Json {
-    if (js.deps.empty()) return "job " + std::to_string(js.job.id) + " has no dependencies";
-    js.deps.clear();
-    js.job.spec.dependency.clear();
-    js.waits_on_jobs = false;
-    if (js.job.reason.rfind("waiting for job", 0) == 0) js.job.reason.clear();
-    for (std::size_t i = 0; i < js.job.agenda.size(); ++i)
-      if (js.job.agenda[i].status == WorkStatus::waiting) requeue_item(js, i);
-    emit(js, "modified", "job", "dependencies satisfied by hand by " + who, who);
-    update_status(js);
-    return nullptr;
-  });
+// Frame by frame: each pending or waiting item waits for the same frames of the
+// jobs it depends on (only items overlapping `work`, if given).
+void Farm::refresh_items_dependencies(JobState& js, const std::string* work) {
+  for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
+    AgendaItem& item = js.job.agenda[i];
+    if (item.status != WorkStatus::pending && item.status != WorkStatus::waiting) continue;
+    if (work && !items_overlap(item.name, *work)) continue;
+    std::vector<DependencyState> frame;
+    std::string failed_frame;
+    for (const auto& d : js.deps) {
+      const JobState* t = d.kind == EventType::work ? job(d.target.id) : nullptr;
+      if (!t) continue;
+      for (const auto& other : t->job.agenda) {
+        if (!items_overlap(item.name, other.name)) continue;
+        const DependencyState s = dependency_state(d.condition, other.status);
+        if (s == DependencyState::broken && failed_frame.empty())
+          failed_frame = "item " + other.name + " of job " + std::to_string(d.target.id) + " " +
+                         std::string(to_string(other.status));
+        frame.push_back(s);
+      }
+    }
+    const DependencyState s = combine(frame);
+    if (s == DependencyState::waiting && item.status == WorkStatus::pending) {
+      set_item_status(js, i, WorkStatus::waiting);
+      item.reason = "waiting for the same frames of job(s) it depends on";
+    } else if (s == DependencyState::satisfied && item.status == WorkStatus::waiting) {
+      item.reason.clear();
+      requeue_item(js, i);
+    } else if (s == DependencyState::broken) {
+      set_item_status(js, i, WorkStatus::failed);
+      item.reason = "dependency broken: " + failed_frame;
+      item.timecomplete = now();
+      emit_work(js, i, "failed", "item " + item.name + " " + item.reason, true);
+    }
+  }
 }
 
 void Farm::settle() {
   // Reactions cause events of their own; they are settled in the same pass.
-  while (settled_ < events.size()) {
-    const FarmEvent e = events[settled_++];  // a copy: reactions append to `events`
+  while (settled_ < fx_.events.size()) {
+    const FarmEvent e = fx_.events[settled_++];  // a copy: reactions append to `events`
     if (auto w = watchers_.find(e.job); w != watchers_.end()) {
       const std::set<JobId> watching = w->second;
       for (JobId id : watching) {
@@ -295,11 +291,6 @@ void Farm::settle() {
   }
 }
 
-void Farm::clear_events() {
-  events.clear();
-  settled_ = 0;
-}
-
 void Farm::run_callbacks(const FarmEvent& e) {
   const auto name = parse_event_name(e.name);
   const auto type = parse_event_type(e.type);
@@ -311,12 +302,8 @@ void Farm::run_callbacks(const FarmEvent& e) {
   // of jobs whose triggers name this job.
   std::vector<std::pair<JobId, CompiledCallback>> firing;
   auto consider = [&](const JobState& owner, const CompiledCallback& cb) {
-    TriggerContext ctx{owner.job.id, [&](const std::string& label) -> std::optional<JobId> {
-                         auto g = labels_.find(owner.job.pgrp);
-                         if (g == labels_.end()) return std::nullopt;
-                         auto it = g->second.find(label);
-                         return it == g->second.end() ? std::nullopt : std::optional<JobId>(it->second);
-                       }};
+    TriggerContext ctx{owner.job.id,
+                       [&](const std::string& label) { return label_in_pgrp(owner.job.pgrp, label); }};
     if (fires(cb.triggers, event, ctx, state)) firing.emplace_back(owner.job.id, cb);
   };
   if (const JobState* self = job(e.job)) {
@@ -354,7 +341,7 @@ void Farm::run_callbacks(const FarmEvent& e) {
                {"QBWORKNAME", e.work},
                {"QBSUBID", e.subid >= 0 ? std::to_string(e.subid) : ""},
                {"QBHOST", e.host}};
-    script_runs.push_back(std::move(run));
+    fx_.script_runs.push_back(std::move(run));
   }
 }
 
@@ -367,53 +354,32 @@ void Farm::run_qube_action(JobState& owner, const std::string& code, const FarmE
     return;
   }
   const JobId owner_id = owner.job.id;
-  const std::string who = owner.job.spec.user;  // a callback acts with its owner's rights
   for (const auto& a : actions) {
     JobState* self = find_job(owner_id);
     if (!self) return;
     std::optional<JobId> target;
     if (a.target.kind == JobRef::Kind::self) target = owner_id;
     else if (a.target.kind == JobRef::Kind::id) target = a.target.id;
-    else if (auto g = labels_.find(self->job.pgrp); g != labels_.end())
-      if (auto it = g->second.find(a.target.label); it != g->second.end()) target = it->second;
+    else target = label_in_pgrp(self->job.pgrp, a.target.label);
     if (!target || !find_job(*target)) {
       emit(*self, "callback", "job", "callback action " + a.verb + ": no job " + a.target.text());
       continue;
     }
-    Json body{{"ids", Json::array({*target})}, {"user", who}};
+    Steering request;
+    request.ids = {*target};
+    request.who = self->job.spec.user;  // a callback acts with its owner's rights
     // Work actions act on the event's item when the event is about that job's work.
-    if (a.work && e.type == "work" && e.job == *target) body["work"] = e.work;
-    Json reply;
+    if (a.work && e.type == "work" && e.job == *target) request.work = e.work;
+    StepOutcome outcome;
     try {
-      if (a.verb == "unblock" && a.work) reply = satisfy_jobs(body);
-      else if (a.verb == "unblock") reply = block_jobs(body, false);
-      else if (a.verb == "block") reply = block_jobs(body, true);
-      else if (a.verb == "kill") reply = kill_jobs(body);
-      else if (a.verb == "retry") reply = retry_jobs(body);
-      else if (a.verb == "complete") reply = complete_work(body);
-      else if (a.verb == "interrupt") reply = interrupt_jobs(body);
-      else if (a.verb == "suspend") reply = suspend_jobs(body, true);
-      else if (a.verb == "resume") reply = suspend_jobs(body, false);
-      else if (a.verb == "satisfy") reply = satisfy_jobs(body);
-      else if (a.verb == "fail") {
-        JobState* t = find_job(*target);
-        if (!may_steer(*t, who)) {
-          reply = Json{{"errors", {"job " + std::to_string(*target) + " belongs to " + t->job.spec.user}}};
-        } else if (!is_terminal(t->job.status)) {
-          stop_running(*t, WorkStatus::failed, "failed by a callback of job " + std::to_string(owner_id));
-          fail_job(*t, "failed by a callback of job " + std::to_string(owner_id));
-        }
-      }
+      outcome = a.op == SteerVerb::fail ? fail(request, "failed by a callback of job " + std::to_string(owner_id))
+                                        : steer(a.op, request);
     } catch (const std::exception& ex) {
-      reply = Json{{"errors", {ex.what()}}};
+      outcome.errors.push_back(ex.what());
     }
-    for (const auto& err : get_array(reply, "errors"))
-      if (JobState* s = find_job(owner_id)) emit(*s, "callback", "job", "callback action " + a.verb + ": " + err.get<std::string>());
+    for (const auto& err : outcome.errors)
+      if (JobState* s = find_job(owner_id)) emit(*s, "callback", "job", "callback action " + a.verb + ": " + err);
   }
-}
-
-void Farm::script_finished(JobId id, const std::string& text) {
-  if (const JobState* js = job(id)) emit(*js, "callback", "job", text);
 }
 
 }  // namespace qube::supervisor

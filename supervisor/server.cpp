@@ -14,11 +14,6 @@ namespace qube::supervisor {
 
 namespace {
 
-double steady_now() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
-
 // Messages handled per socket per round, so that one busy peer cannot starve the
 // other socket or delay a commit indefinitely.
 constexpr int kBatch = 1000;
@@ -37,9 +32,22 @@ constexpr double kHeartbeatGather = 0.005;
 constexpr double kWarmAfterQuiet = 0.010;
 constexpr double kWarmSlice = 0.002;
 
+// The client requests that steer jobs, and the farm operation each is.
+const std::map<std::string, SteerVerb, std::less<>>& steering_verbs() {
+  namespace p = proto;
+  static const std::map<std::string, SteerVerb, std::less<>> verbs{
+      {p::kKill, SteerVerb::kill},       {p::kInterrupt, SteerVerb::interrupt}, {p::kComplete, SteerVerb::complete},
+      {p::kRemove, SteerVerb::remove},   {p::kRetry, SteerVerb::retry},         {p::kBlock, SteerVerb::block},
+      {p::kUnblock, SteerVerb::unblock}, {p::kSuspend, SteerVerb::suspend},     {p::kResume, SteerVerb::resume},
+      {p::kTop, SteerVerb::top},         {p::kBottom, SteerVerb::bottom},       {p::kRequeue, SteerVerb::requeue},
+      {p::kSatisfy, SteerVerb::satisfy}};
+  return verbs;
+}
+
 }  // namespace
 
-Server::Server(Config config) : config_(std::move(config)), logs_(config_.data_dir / "logs") {
+Server::Server(Config config, const Clock& clock)
+    : config_(std::move(config)), clock_(clock), logs_(config_.data_dir / "logs"), farm_(clock) {
   std::filesystem::create_directories(config_.data_dir);
   store_ = open_sqlite_store((config_.data_dir / "qube.db").string());
   events_ = open_event_log((config_.data_dir / "events.db").string());
@@ -60,7 +68,7 @@ Server::Server(Config config) : config_(std::move(config)), logs_(config_.data_d
     policy.site_callbacks.push_back(Callback{field("triggers"), field("language"), field("code")});
   }
   farm_.set_policy(std::move(policy));
-  farm_.log_size = [this](JobId job, std::int32_t subid, bool err) { return logs_.size(job, subid, err); };
+  farm_.set_log_size([this](JobId job, std::int32_t subid, bool err) { return logs_.size(job, subid, err); });
   CallbackSettings callbacks;
   callbacks.timelimit = config_.callback_timelimit;
   callbacks.python = config_.python;
@@ -95,11 +103,11 @@ Server::Server(Config config) : config_(std::move(config)), logs_(config_.data_d
 
 void Server::run(const std::atomic<bool>& stop) {
   const double heartbeat_timeout = config_.heartbeat_interval * config_.heartbeat_misses;
-  double next_check = steady_now() + config_.heartbeat_interval;
+  double next_check = clock_.steady().seconds + config_.heartbeat_interval;
   double gather_until = 0;  // see kHeartbeatGather
   double last_busy = 0;     // when a round last had more than heartbeats
   while (!stop) {
-    const double now = steady_now();
+    const double now = clock_.steady().seconds;
     const bool gathering = now < gather_until;
     // While gathering, the workers' socket is left out of the poll altogether: in
     // it, even without ZMQ_POLLIN, every message arriving would wake this thread.
@@ -148,20 +156,20 @@ void Server::run(const std::atomic<bool>& stop) {
       }
       client_replies_.emplace_back(in->routing_id, handle_client(*in->msg));
     }
-    if (steady_now() >= next_check) {
-      farm_.check_heartbeats(steady_now(), heartbeat_timeout);
-      farm_.release_due_retries(now_seconds());
-      farm_.check_time_limits(now_seconds());
-      next_check = steady_now() + std::min(1.0, config_.heartbeat_interval);
+    if (clock_.steady().seconds >= next_check) {
+      farm_.check_heartbeats(heartbeat_timeout);
+      farm_.release_due_retries();
+      farm_.check_time_limits();
+      next_check = clock_.steady().seconds + std::min(1.0, config_.heartbeat_interval);
     }
     for (const auto& outcome : runner_->finished()) farm_.script_finished(outcome.job, outcome.text);
     farm_.settle();
-    if (farm_.schedule_needed) farm_.schedule();
+    if (farm_.schedule_needed()) farm_.schedule();
     send_work();
     commit();
     flush();
-    if (heartbeats > 0 && others == 0) gather_until = steady_now() + kHeartbeatGather;
-    if (others > 0) last_busy = steady_now();
+    if (heartbeats > 0 && others == 0) gather_until = clock_.steady().seconds + kHeartbeatGather;
+    if (others > 0) last_busy = clock_.steady().seconds;
     // A few milliseconds of summaries at a time, so that a message arriving
     // meanwhile waits at most that long.
     if (warming && others == 0) farm_.warm_summaries(kWarmSlice);
@@ -181,7 +189,7 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
     return;
   }
   if (!farm_.host_by_rid(rid)) {
-    farm_.outbox.push_back(Outgoing{rid, false, p::Message{p::kReregister, msg.id, Json::object()}});
+    farm_.effects().outbox.push_back(Outgoing{rid, p::Message{p::kReregister, msg.id, Json::object()}});
     return;
   }
   if (msg.type == p::kWorkRequest) {
@@ -225,23 +233,12 @@ Server::ClientReply Server::handle_client(const proto::Message& msg) {
     if (msg.type == p::kHostSet) return p::reply_ok(msg, farm_.set_host_facts(b));
     if (msg.type == p::kResources) return p::reply_ok(msg, farm_.list_resources());
     if (msg.type == p::kResourceSet) return p::reply_ok(msg, farm_.set_resource(b));
-    if (msg.type == p::kKill) return p::reply_ok(msg, farm_.kill_jobs(b));
-    if (msg.type == p::kInterrupt) return p::reply_ok(msg, farm_.interrupt_jobs(b));
-    if (msg.type == p::kComplete) return p::reply_ok(msg, farm_.complete_work(b));
-    if (msg.type == p::kRemove) return p::reply_ok(msg, farm_.remove_jobs(b));
-    if (msg.type == p::kRetry) return p::reply_ok(msg, farm_.retry_jobs(b));
-    if (msg.type == p::kBlock) return p::reply_ok(msg, farm_.block_jobs(b, true));
-    if (msg.type == p::kUnblock) return p::reply_ok(msg, farm_.block_jobs(b, false));
     if (msg.type == p::kPing)
       return p::reply_ok(msg, Json{{"version", kQubeVersion}, {"protocol", kProtocolVersion},
-                                   {"time", now_seconds()}});
-    if (msg.type == p::kSuspend) return p::reply_ok(msg, farm_.suspend_jobs(b, true));
-    if (msg.type == p::kResume) return p::reply_ok(msg, farm_.suspend_jobs(b, false));
-    if (msg.type == p::kModify) return p::reply_ok(msg, farm_.modify_jobs(b));
-    if (msg.type == p::kTop) return p::reply_ok(msg, farm_.reorder_jobs(b, true));
-    if (msg.type == p::kBottom) return p::reply_ok(msg, farm_.reorder_jobs(b, false));
-    if (msg.type == p::kRequeue) return p::reply_ok(msg, farm_.requeue_jobs(b));
-    if (msg.type == p::kSatisfy) return p::reply_ok(msg, farm_.satisfy_jobs(b));
+                                   {"time", clock_.wall().seconds}});
+    if (msg.type == p::kModify) return p::reply_ok(msg, to_json(farm_.modify(steering_from_json(b), get_object(b, "set"))));
+    if (const auto verb = steering_verbs().find(msg.type); verb != steering_verbs().end())
+      return p::reply_ok(msg, to_json(farm_.steer(verb->second, steering_from_json(b))));
     if (msg.type == p::kHistory) {
       const auto id = static_cast<JobId>(get_int(b, "id"));
       if (!farm_.job(id)) throw std::runtime_error("no job " + std::to_string(id));
@@ -319,38 +316,36 @@ Json Server::read_attempt_output(const JobState& js, const std::string& work, st
 
 void Server::commit() {
   farm_.settle();  // reactions to this round's events belong to this commit
-  if (farm_.dirty_jobs.empty() && farm_.dirty_items.empty() && farm_.dirty_instances.empty() &&
-      farm_.removed_jobs.empty() && farm_.events.empty() && !farm_.settings_changed)
-    return;
-  store_->begin();
-  if (farm_.settings_changed) store_->put_farm_settings(farm_.farm_settings());
-  farm_.settings_changed = false;
-  for (JobId id : farm_.removed_jobs) store_->remove_job(id);
-  for (JobId id : farm_.dirty_jobs)
-    if (const JobState* js = farm_.job(id)) store_->put_job(js->job, js->progress());
-  for (const auto& [id, index] : farm_.dirty_items)
-    if (const JobState* js = farm_.job(id)) store_->put_item(id, index, js->job.agenda[index]);
-  for (const auto& [id, subid] : farm_.dirty_instances)
-    if (const JobState* js = farm_.job(id))
-      store_->put_instance(id, js->job.instances[static_cast<std::size_t>(subid)]);
-  store_->commit();
-  farm_.jobs_stored();
-  farm_.dirty_items.clear();
-  farm_.dirty_instances.clear();
+  Effects fx = farm_.take_effects();
+  if (fx.rows_to_store()) store_rows(fx);
   // History is written after the state it describes is durable.
-  try {
-    events_->append(farm_.events);
-  } catch (const std::exception& e) {
-    spdlog::error("could not record {} event(s) in the history: {}", farm_.events.size(), e.what());
+  if (!fx.events.empty()) {
+    try {
+      events_->append(fx.events);
+    } catch (const std::exception& e) {
+      spdlog::error("could not record {} event(s) in the history: {}", fx.events.size(), e.what());
+    }
   }
-  farm_.clear_events();
-  for (auto& run : farm_.script_runs) runner_->submit(std::move(run));
-  farm_.script_runs.clear();
-  for (JobId id : farm_.removed_jobs) {  // after the commit: rows first, then files
+  for (auto& run : fx.script_runs) runner_->submit(std::move(run));
+  for (JobId id : fx.removed_jobs) {  // after the commit: rows first, then files
     logs_.remove(id);
     events_->remove(id);
   }
-  farm_.removed_jobs.clear();
+  std::move(fx.outbox.begin(), fx.outbox.end(), std::back_inserter(to_workers_));
+}
+
+void Server::store_rows(const Effects& fx) {
+  store_->begin();
+  if (fx.settings_changed) store_->put_farm_settings(farm_.farm_settings());
+  for (JobId id : fx.removed_jobs) store_->remove_job(id);
+  for (JobId id : fx.dirty_jobs)
+    if (const JobState* js = farm_.job(id)) store_->put_job(js->job, js->progress());
+  for (const auto& [id, index] : fx.dirty_items)
+    if (const JobState* js = farm_.job(id)) store_->put_item(id, index, js->job.agenda[index]);
+  for (const auto& [id, subid] : fx.dirty_instances)
+    if (const JobState* js = farm_.job(id))
+      store_->put_instance(id, js->job.instances[static_cast<std::size_t>(subid)]);
+  store_->commit();
 }
 
 void Server::send_work() {
@@ -361,10 +356,7 @@ void Server::send_work() {
   // the worker, registering with the next supervisor, ends the instance that held it.
   // Everything else waits for the commit: a started instance must be on disk before
   // its worker hears of it, and a client is answered only with what is durable.
-  auto is_work = [](const Outgoing& out) { return out.msg.type == proto::kWork; };
-  for (const auto& out : farm_.outbox)
-    if (is_work(out)) send_to_worker(out);
-  std::erase_if(farm_.outbox, is_work);
+  for (const auto& out : farm_.effects().take_work()) send_to_worker(out);
 }
 
 void Server::send_to_worker(const Outgoing& out) {
@@ -373,8 +365,8 @@ void Server::send_to_worker(const Outgoing& out) {
 }
 
 void Server::flush() {
-  for (const auto& out : farm_.outbox) send_to_worker(out);
-  farm_.outbox.clear();
+  for (const auto& out : to_workers_) send_to_worker(out);
+  to_workers_.clear();
   for (auto& [rid, reply] : client_replies_) {
     if (reply.encoded_body.empty()) transport::send(clients_, reply.msg, &rid);
     else transport::send_encoded(clients_, reply.msg, reply.encoded_body, &rid);

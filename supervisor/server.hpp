@@ -10,6 +10,7 @@
 #include "callback_runner.hpp"
 #include "config.hpp"
 #include "farm.hpp"
+#include "qube/clock.hpp"
 #include "logs.hpp"
 #include "store/event_log.hpp"
 #include "store/store.hpp"
@@ -18,7 +19,7 @@ namespace qube::supervisor {
 
 class Server {
  public:
-  explicit Server(Config config);
+  explicit Server(Config config, const Clock& clock = Clock::system());
   // Runs until `stop` becomes true.
   void run(const std::atomic<bool>& stop);
 
@@ -39,11 +40,13 @@ class Server {
   Json read_attempt_output(const JobState& js, const std::string& work, std::int64_t attempt_id, bool err,
                            std::uint64_t offset);
   void commit();
+  void store_rows(const Effects& fx);
   void send_work();  // before the commit: see there
   void send_to_worker(const Outgoing& out);
   void flush();
 
   Config config_;
+  const Clock& clock_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<EventLog> events_;
   std::unique_ptr<CallbackRunner> runner_;
@@ -54,6 +57,7 @@ class Server {
   zmq::socket_t clients_{ctx_, zmq::socket_type::router};
   std::string client_endpoint_;  // as bound, for workers to pass to jobs
   std::vector<std::pair<std::string, ClientReply>> client_replies_;
+  std::vector<Outgoing> to_workers_;  // committed: sent by flush()
 };
 
 }  // namespace qube::supervisor

@@ -1,7 +1,7 @@
-// qube::supervisor::Farm driven directly: no sockets, no store, no clock other
-// than the explicit `now` given to check_heartbeats. Each test plays the worker's
-// side by calling on_register / on_work_request / on_work_result /
-// on_instance_done and reads what the farm would send from `farm.outbox`.
+// qube::supervisor::Farm driven directly: no sockets, no store, and a FakeClock
+// that moves only when a test says. Each test plays the worker's side by calling
+// on_register / on_work_request / on_work_result / on_instance_done and reads
+// what the farm would send from `farm.effects().outbox`.
 #include <gtest/gtest.h>
 
 #include <spdlog/spdlog.h>
@@ -101,8 +101,8 @@ class FarmTest : public ::testing::Test {
 
   // Everything sent since the last drain.
   std::vector<Outgoing> drain() {
-    std::vector<Outgoing> out = std::move(farm.outbox);
-    farm.outbox.clear();
+    std::vector<Outgoing> out = std::move(farm.effects().outbox);
+    farm.effects().outbox.clear();
     return out;
   }
 
@@ -176,7 +176,56 @@ class FarmTest : public ::testing::Test {
     return js(id).job.instances.at(static_cast<std::size_t>(subid));
   }
 
-  Farm farm;
+  // Fair share on the fake clock: alice runs a 100 s frame; 1,000 s later she
+  // starts another job and runs 5 s of it; then bob's job arrives at equal
+  // priority on the farm's one slot. True if alice's instance yields the slot
+  // to bob after its item, which depends on how much of her old use is left.
+  bool alice_yields(double half_life) {
+    qube::supervisor::FarmPolicy policy;
+    policy.placer.fair_share.enabled = true;
+    policy.placer.fair_share.half_life = half_life;
+    policy.placer.fair_share.lookahead = 10;
+    farm.set_policy(policy);
+    reg("w1", make_host("a", 1));
+    const JobId old_job = submit(make_spec("old", 50, "1"));
+    EXPECT_EQ(schedule().size(), 1u);
+    const Json first = request("w1", old_job, 0);
+    clock.advance(100);
+    result("w1", old_job, 0, 0, first.at("attempt").get<std::uint64_t>(), "complete", 0);
+    EXPECT_TRUE(request("w1", old_job, 0).value("done", false));
+    done("w1", old_job, 0, "complete");
+    clock.advance(1000);
+    const JobId mine = submit(make_spec("mine", 50, "1-3"));
+    EXPECT_EQ(schedule().size(), 1u);
+    const Json w = request("w1", mine, 0);
+    clock.advance(5);
+    JobSpec theirs = make_spec("theirs", 50, "1-3");
+    theirs.user = "bob";
+    submit(theirs);
+    EXPECT_TRUE(schedule().empty()) << "the slot is alice's until her item ends";
+    result("w1", mine, 0, w.at("index").get<std::int64_t>(), w.at("attempt").get<std::uint64_t>(), "complete", 0);
+    return request("w1", mine, 0).value("done", false);
+  }
+
+  // Submits the job to a farm of one one-slot host "a" (rid w1), whose instance
+  // 0 then holds the job's first item.
+  JobId start_first_item(const JobSpec& spec) {
+    const JobId id = submit(spec);
+    reg("w1", make_host("a", 1));
+    EXPECT_EQ(schedule().size(), 1u);
+    EXPECT_EQ(request("w1", id, 0).at("index"), 0);
+    return id;
+  }
+
+  // The server stored this round's rows (and sent its messages).
+  void stored() { (void)farm.take_effects(); }
+  Json kill(const Json& body) {
+    return qube::supervisor::to_json(
+        farm.steer(qube::supervisor::SteerVerb::kill, qube::supervisor::steering_from_json(body)));
+  }
+
+  qube::FakeClock clock;
+  Farm farm{clock};
 
  private:
   spdlog::level::level_enum saved_level_ = spdlog::level::info;
@@ -241,7 +290,6 @@ TEST_F(FarmTest, StartInstanceCarriesTheJob) {
     if (o.msg.type == proto::kStartInstance) start = &o;
   ASSERT_NE(start, nullptr);
   EXPECT_EQ(start->routing_id, "w1");
-  EXPECT_FALSE(start->to_client);
   const Json& j = start->msg.body.at("job");
   EXPECT_EQ(j.at("id").get<JobId>(), id);
   EXPECT_EQ(j.at("subid"), 0);
@@ -255,7 +303,7 @@ TEST_F(FarmTest, StartInstanceCarriesTheJob) {
   EXPECT_EQ(j.at("cwd"), "/shots/010");
   EXPECT_EQ(instance(id, 0).host, "a");
   EXPECT_EQ(instance(id, 0).status, JobStatus::running);
-  EXPECT_TRUE(farm.dirty_instances.count({id, 0}));
+  EXPECT_TRUE(farm.effects().dirty_instances.count({id, 0}));
   EXPECT_EQ(farm.host_by_rid("w1")->host.slots_used, 1);
 }
 
@@ -316,7 +364,7 @@ TEST_F(FarmTest, InstancePullsItemsInOrderThenDone) {
     EXPECT_EQ(item(id, i).attempts, 1u);
     EXPECT_EQ(item(id, i).host, "a");
     EXPECT_EQ(item(id, i).subid, 0);
-    EXPECT_TRUE(farm.dirty_items.count({id, i}));
+    EXPECT_TRUE(farm.effects().dirty_items.count({id, i}));
     result("w1", id, 0, static_cast<std::int64_t>(i), 1, "complete", 0);
     EXPECT_EQ(item(id, i).status, WorkStatus::complete);
   }
@@ -423,7 +471,7 @@ TEST_F(FarmTest, FailedItemFailsTheJobOnceAllItemsEnd) {
   result("w1", id, 0, 1, 1, "complete", 0);
   EXPECT_EQ(js(id).job.status, JobStatus::failed);
   EXPECT_TRUE(js(id).job.timecomplete.has_value());
-  EXPECT_TRUE(farm.dirty_jobs.count(id));
+  EXPECT_TRUE(farm.effects().dirty_jobs.count(id));
   EXPECT_EQ(request("w1", id, 0).value("done", false), true);
   done("w1", id, 0, "complete");
   EXPECT_EQ(js(id).job.status, JobStatus::failed);
@@ -441,7 +489,7 @@ TEST_F(FarmTest, KillSendsKillInstanceAndKillsItems) {
   qube::supervisor::FarmPolicy policy;
   policy.admins = {"bob"};  // bob, an admin, kills alice's job
   farm.set_policy(policy);
-  const Json reply = farm.kill_jobs(Json{{"ids", Json::array({id})}, {"user", "bob"}});
+  const Json reply = kill(Json{{"ids", Json::array({id})}, {"user", "bob"}});
   EXPECT_EQ(reply.at("killed"), Json::array({id}));
   EXPECT_TRUE(reply.at("errors").empty());
   std::vector<std::pair<std::string, std::int32_t>> kills;
@@ -459,7 +507,7 @@ TEST_F(FarmTest, KillSendsKillInstanceAndKillsItems) {
   for (std::size_t i = 0; i < 3; ++i) {
     EXPECT_EQ(item(id, i).status, WorkStatus::killed) << "item " << i;
     EXPECT_EQ(item(id, i).reason, "killed by bob") << "item " << i;
-    EXPECT_TRUE(farm.dirty_items.count({id, i})) << "item " << i;
+    EXPECT_TRUE(farm.effects().dirty_items.count({id, i})) << "item " << i;
   }
   EXPECT_TRUE(js(id).pending.empty());
 
@@ -476,22 +524,22 @@ TEST_F(FarmTest, KillSendsKillInstanceAndKillsItems) {
   EXPECT_EQ(farm.host_by_rid("w1")->host.slots_used, 0);
   EXPECT_TRUE(schedule().empty());
 
-  const Json again = farm.kill_jobs(Json{{"ids", Json::array({id, 999})}, {"user", "alice"}});
+  const Json again = kill(Json{{"ids", Json::array({id, 999})}, {"user", "alice"}});
   EXPECT_TRUE(again.at("killed").empty());
   ASSERT_EQ(again.at("errors").size(), 2u);
   EXPECT_NE(again.at("errors")[0].get<std::string>().find("already killed"), std::string::npos);
   EXPECT_NE(again.at("errors")[1].get<std::string>().find("no job 999"), std::string::npos);
-  EXPECT_THROW(farm.kill_jobs(Json{{"ids", Json::array()}}), std::runtime_error);
-  EXPECT_THROW(farm.kill_jobs(Json{{"ids", Json::array({0})}}), qube::FormatError);
+  EXPECT_THROW(kill(Json{{"ids", Json::array()}}), std::runtime_error);
+  EXPECT_THROW(kill(Json{{"ids", Json::array({0})}}), qube::FormatError);
 }
 
 TEST_F(FarmTest, KillPendingJobWithoutInstances) {
   const JobId id = submit(make_spec("queued", 9999, "1-2"));
-  const Json refused = farm.kill_jobs(Json{{"ids", Json::array({id})}, {"user", "mallory"}});
+  const Json refused = kill(Json{{"ids", Json::array({id})}, {"user", "mallory"}});
   ASSERT_EQ(refused.at("errors").size(), 1u);
   EXPECT_EQ(refused.at("errors")[0], "job 1 belongs to alice: only alice or an admin may kill it");
   EXPECT_EQ(js(id).job.status, JobStatus::pending);
-  farm.kill_jobs(Json{{"ids", Json::array({id})}, {"user", "alice"}});
+  kill(Json{{"ids", Json::array({id})}, {"user", "alice"}});
   EXPECT_EQ(js(id).job.status, JobStatus::killed);
   EXPECT_EQ(js(id).job.reason, "killed by alice");
   EXPECT_EQ(item(id, 0).status, WorkStatus::killed);
@@ -510,12 +558,13 @@ TEST_F(FarmTest, MissedHeartbeatsRequeueRunningWork) {
   ASSERT_EQ(item(id, 0).attempts, 1u);
 
   // Within the timeout nothing happens.
-  const double seen = farm.host_by_rid("w1")->last_seen;
-  farm.check_heartbeats(seen + 10, 30);
+  clock.advance(10);
+  farm.check_heartbeats(30);
   EXPECT_EQ(farm.host_by_rid("w1")->host.state, qube::HostState::active);
   EXPECT_EQ(item(id, 0).status, WorkStatus::running);
 
-  farm.check_heartbeats(1e18, 30);
+  clock.advance(31);
+  farm.check_heartbeats(30);
   const auto* h = farm.host_by_rid("w1");
   ASSERT_NE(h, nullptr);
   EXPECT_EQ(h->host.state, qube::HostState::down);
@@ -528,7 +577,7 @@ TEST_F(FarmTest, MissedHeartbeatsRequeueRunningWork) {
   EXPECT_EQ(instance(id, 0).status, JobStatus::failed);
   EXPECT_TRUE(js(id).running.empty());
   EXPECT_EQ(js(id).job.status, JobStatus::pending);
-  EXPECT_TRUE(farm.schedule_needed);
+  EXPECT_TRUE(farm.schedule_needed());
 
   // The down host gets nothing and is told to register again.
   EXPECT_TRUE(schedule().empty());
@@ -655,7 +704,7 @@ TEST_F(FarmTest, RestorePutsRunningItemsBackToPending) {
   done_job.agenda[0].status = WorkStatus::complete;
 
   farm.restore({done_job, job});
-  EXPECT_TRUE(farm.schedule_needed);
+  EXPECT_TRUE(farm.schedule_needed());
   EXPECT_EQ(js(7).job.status, JobStatus::pending);
   EXPECT_EQ(item(7, 0).status, WorkStatus::complete);
   EXPECT_EQ(item(7, 1).status, WorkStatus::pending);
@@ -666,8 +715,8 @@ TEST_F(FarmTest, RestorePutsRunningItemsBackToPending) {
   EXPECT_TRUE(js(7).running.empty());
   EXPECT_EQ(instance(7, 0).status, JobStatus::failed);
   EXPECT_TRUE(instance(7, 0).timecomplete.has_value());
-  EXPECT_TRUE(farm.dirty_items.count({7, 1}));
-  EXPECT_TRUE(farm.dirty_instances.count({7, 0}));
+  EXPECT_TRUE(farm.effects().dirty_items.count({7, 1}));
+  EXPECT_TRUE(farm.effects().dirty_instances.count({7, 0}));
   EXPECT_EQ(js(3).job.status, JobStatus::complete);
 
   // New jobs get ids after the restored ones.
@@ -769,7 +818,8 @@ TEST_F(FarmTest, AgendaLessJobOnALostHostRunsAgain) {
   reg("w1", make_host("a", 1));
   ASSERT_EQ(schedule().size(), 1u);
   ASSERT_EQ(request("w1", id, 0).at("index"), -1);
-  farm.check_heartbeats(1e18, 30);
+  clock.advance(31);
+  farm.check_heartbeats(30);
   EXPECT_EQ(instance(id, 0).status, JobStatus::failed);
   EXPECT_NE(qube::to_string(js(id).job.status), std::string("failed")) << "the job failed because its worker was lost";
   reg("w2", make_host("b", 1));
@@ -872,7 +922,7 @@ TEST_F(FarmTest, SubmitRejectsInvalidJobsNamingTheField) {
   EXPECT_NE(m.find("job 2"), std::string::npos) << m;
   EXPECT_NE(m.find("cpus"), std::string::npos) << m;
   EXPECT_EQ(farm.job(1), nullptr);
-  EXPECT_TRUE(farm.dirty_jobs.empty());
+  EXPECT_TRUE(farm.effects().dirty_jobs.empty());
   EXPECT_EQ(submit(make_spec("good")), 1u);
 }
 
@@ -883,8 +933,8 @@ TEST_F(FarmTest, SubmitOfSeveralJobsSharesAProcessGroup) {
   EXPECT_EQ(js(1).job.pgrp, 1u);
   EXPECT_EQ(js(2).job.pgrp, 1u);
   EXPECT_EQ(js(1).job.agenda.size(), 3u);
-  EXPECT_TRUE(farm.dirty_jobs.count(1));
-  EXPECT_TRUE(farm.dirty_items.count({2, 2}));
+  EXPECT_TRUE(farm.effects().dirty_jobs.count(1));
+  EXPECT_TRUE(farm.effects().dirty_items.count({2, 2}));
   JobSpec anon = make_spec("anon");
   anon.user.clear();
   EXPECT_EQ(js(submit(anon)).job.spec.user, "unknown");
@@ -961,19 +1011,19 @@ TEST_F(FarmTest, ListedSummariesFollowEveryChange) {
   };
   auto progress = [&](const char* key) { return listed().at("progress").at(key).get<int>(); };
   EXPECT_EQ(listed().at("status"), "pending");
-  farm.jobs_stored();
+  stored();
   EXPECT_EQ(listed().at("name"), "listed");  // kept now
   reg("w1", make_host("a", 1));
   const auto starts = schedule();
   ASSERT_EQ(starts.size(), 1u);
   const Json w = request("w1", id, starts[0].subid);
   EXPECT_EQ(progress("running"), 1) << "changed before the server stored it";
-  farm.jobs_stored();
+  stored();
   EXPECT_EQ(progress("running"), 1);
   result("w1", id, starts[0].subid, w.at("index").get<std::int64_t>(), w.at("attempt").get<std::uint64_t>(),
          "complete", 0);
   EXPECT_EQ(progress("complete"), 1);
-  farm.jobs_stored();
+  stored();
   run_to_end("w1", id, starts[0].subid);
   EXPECT_EQ(listed().at("status"), "complete");
   EXPECT_EQ(progress("complete"), 2);
@@ -982,7 +1032,7 @@ TEST_F(FarmTest, ListedSummariesFollowEveryChange) {
 
 TEST_F(FarmTest, SummariesWarmedAheadFollowEveryChangeToo) {
   const JobId id = submit(make_spec("warmed", 9999, "1-2"));
-  farm.jobs_stored();
+  stored();
   EXPECT_TRUE(farm.summaries_to_warm());
   EXPECT_FALSE(farm.warm_summaries(1.0));
   EXPECT_FALSE(farm.summaries_to_warm());
@@ -995,7 +1045,7 @@ TEST_F(FarmTest, SummariesWarmedAheadFollowEveryChangeToo) {
   (void)request("w1", id, starts[0].subid);
   farm.warm_summaries(1.0);
   EXPECT_EQ(status(), "running");
-  farm.jobs_stored();
+  stored();
   EXPECT_TRUE(farm.summaries_to_warm()) << "a stored change leaves the summary to warm again";
   farm.warm_summaries(1.0);
   EXPECT_EQ(status(), "running");
@@ -1024,9 +1074,9 @@ TEST_F(FarmTest, AnAdminsLocksHostChangesAndResourceTotalsOutliveTheSupervisor) 
   policy.global_resources = {{"license.nuke", 1}};
   farm.set_policy(policy);
   reg("w1", make_host("a", 1));
-  farm.settings_changed = false;
+  farm.effects().settings_changed = false;
   farm.lock_hosts(Json{{"hosts", {"a"}}, {"user", "bob"}}, true);
-  EXPECT_TRUE(farm.settings_changed) << "a lock must be stored";
+  EXPECT_TRUE(farm.effects().settings_changed) << "a lock must be stored";
   farm.set_host_facts(Json{{"host", "a"}, {"user", "bob"}, {"set", {{"groups", Json::array({"fx"})}}}});
   farm.set_resource(Json{{"name", "license.nuke"}, {"total", 3}, {"user", "bob"}});
   farm.set_resource(Json{{"name", "license.new"}, {"total", 2}, {"user", "bob"}});
@@ -1057,3 +1107,67 @@ TEST_F(FarmTest, AnAdminsLocksHostChangesAndResourceTotalsOutliveTheSupervisor) 
   damaged.on_register("w2", qube::to_json(make_host("b", 1)), "tcp://127.0.0.1:1", 1.0, 1);
   EXPECT_EQ(host_state(damaged, "w2"), "locked");
 }
+
+// ------------------------------------------------------------------ time, on a fake clock
+
+namespace {
+
+using qube::supervisor::FarmPolicy;
+
+TEST_F(FarmTest, RetryDelayHoldsAFailedItemUntilItsTimeComes) {
+  JobSpec spec = make_spec("retry-later", 9999, "1-2");
+  spec.retrywork = 1;
+  spec.retryworkdelay = 60;
+  const JobId id = start_first_item(spec);
+  result("w1", id, 0, 0, 1, "failed", 3);
+  EXPECT_EQ(item(id, 0).status, WorkStatus::retrying);
+  clock.advance(59);
+  farm.release_due_retries();
+  EXPECT_EQ(item(id, 0).status, WorkStatus::retrying) << "released before its delay passed";
+  clock.advance(2);
+  farm.release_due_retries();
+  EXPECT_EQ(item(id, 0).status, WorkStatus::pending);
+  EXPECT_TRUE(js(id).pending.contains(0));
+}
+
+TEST_F(FarmTest, ItemTimeLimitKillsTheInstanceWithItsItem) {
+  JobSpec spec = make_spec("slow-frame", 9999, "1-2");
+  spec.agendatimelimit = 30;
+  const JobId id = start_first_item(spec);
+  clock.advance(29);
+  farm.check_time_limits();
+  EXPECT_EQ(item(id, 0).status, WorkStatus::running);
+  EXPECT_TRUE(drain().empty());
+  clock.advance(2);
+  farm.check_time_limits();
+  EXPECT_EQ(item(id, 0).status, WorkStatus::failed);
+  EXPECT_NE(item(id, 0).reason.find("item time limit of 30 s"), std::string::npos) << item(id, 0).reason;
+  const auto out = drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].msg.type, proto::kKillInstance);
+}
+
+TEST_F(FarmTest, JobTimeLimitFailsTheWholeJob) {
+  JobSpec spec = make_spec("slow-job", 9999, "1-3");
+  spec.timelimit = 100;
+  const JobId id = start_first_item(spec);
+  clock.advance(100);
+  farm.check_time_limits();
+  EXPECT_EQ(js(id).job.status, JobStatus::running);
+  clock.advance(1);
+  farm.check_time_limits();
+  EXPECT_EQ(item(id, 0).status, WorkStatus::failed);
+  EXPECT_EQ(item(id, 1).status, WorkStatus::failed) << "pending items fail with the job";
+  EXPECT_NE(js(id).job.reason.find("job's time limit of 100 s"), std::string::npos) << js(id).job.reason;
+}
+
+// Fair share remembers recent use and forgets old use (FarmTest::alice_yields).
+TEST_F(FarmTest, FairShareForgetsOldUseWithItsHalfLife) {
+  EXPECT_FALSE(alice_yields(60)) << "1,000 s later, 100 s of use at a 60 s half-life is forgotten";
+}
+
+TEST_F(FarmTest, FairShareRemembersUseWithinItsHalfLife) {
+  EXPECT_TRUE(alice_yields(1e9)) << "with a long half-life, alice's 100 s of use still counts";
+}
+
+}  // namespace

@@ -2,9 +2,9 @@
 // callbacks react to), status changes, and each agenda item's attempts.
 #include <spdlog/spdlog.h>
 
-#include "farm.hpp"
-
 #include <algorithm>
+
+#include "farm.hpp"
 
 namespace qube::supervisor {
 
@@ -36,19 +36,19 @@ Json to_json(const FarmEvent& e) {
 void Farm::emit(const JobState& js, std::string name, std::string type, std::string text, std::string who) {
   FarmEvent e;
   e.job = js.job.id;
-  e.time = now_seconds();
+  e.time = now();
   e.name = std::move(name);
   e.type = std::move(type);
   e.text = std::move(text);
   e.who = std::move(who);
-  events.push_back(std::move(e));
+  fx_.events.push_back(std::move(e));
 }
 
 void Farm::emit_work(const JobState& js, std::size_t index, std::string name, std::string text, bool history) {
   const AgendaItem& item = js.job.agenda[index];
   FarmEvent e;
   e.job = js.job.id;
-  e.time = now_seconds();
+  e.time = now();
   e.name = std::move(name);
   e.type = "work";
   e.work = item.name;
@@ -56,15 +56,27 @@ void Farm::emit_work(const JobState& js, std::size_t index, std::string name, st
   e.host = item.host;
   e.text = std::move(text);
   e.history = history;
-  events.push_back(std::move(e));
+  fx_.events.push_back(std::move(e));
+}
+
+void Farm::emit_instance(const JobState& js, std::int32_t subid, std::string name, std::string text) {
+  FarmEvent e;
+  e.job = js.job.id;
+  e.time = now();
+  e.name = std::move(name);
+  e.type = "subjob";
+  e.subid = subid;
+  e.host = js.job.instances[static_cast<std::size_t>(subid)].host;
+  e.text = std::move(text);
+  fx_.events.push_back(std::move(e));
 }
 
 void Farm::set_status(JobState& js, JobStatus status, const std::string& who) {
   Job& job = js.job;
   if (job.status == status) return;
   job.status = status;
-  dirty_jobs.insert(job.id);
-  if (is_terminal(status)) job.timecomplete = now_seconds();
+  fx_.dirty_jobs.insert(job.id);
+  if (is_terminal(status)) job.timecomplete = now();
   std::string text = "job " + std::string(to_string(status));
   if (!who.empty()) text += " by " + who;
   else if (is_terminal(status) && !job.reason.empty()) text += ": " + job.reason;
@@ -81,16 +93,16 @@ Attempt Farm::attempt_of(const JobState& js, const AgendaItem& item) const {
   a.exitcode = item.exitcode;
   a.signal = item.signal;
   a.timestart = item.timestart;
-  a.timecomplete = item.timecomplete ? item.timecomplete : Time(now_seconds());
+  a.timecomplete = item.timecomplete ? item.timecomplete : Time(now());
   a.walltime = item.walltime > 0 || !item.timestart ? item.walltime : *a.timecomplete - *item.timestart;
   a.cputime = item.cputime;
   a.peak_rss_kb = item.peak_rss_kb;
   a.reason = item.reason;
-  if (auto run = js.running.find(item.subid); log_size && run != js.running.end()) {
+  if (auto run = js.running.find(item.subid); log_size_ && run != js.running.end()) {
     a.out_begin = run->second.out_at;
     a.err_begin = run->second.err_at;
-    a.out_end = std::max(a.out_begin, log_size(js.job.id, item.subid, false));
-    a.err_end = std::max(a.err_begin, log_size(js.job.id, item.subid, true));
+    a.out_end = std::max(a.out_begin, log_size_(js.job.id, item.subid, false));
+    a.err_end = std::max(a.err_begin, log_size_(js.job.id, item.subid, true));
   }
   return a;
 }
@@ -101,49 +113,8 @@ void Farm::close_attempt(const JobState& js, AgendaItem& item) {
   item.history.push_back(std::move(a));
 }
 
-bool Farm::item_fits_host(const JobState& js, const AgendaItem& item, const std::string& host) const {
-  if (!js.job.spec.retrydifferenthost) return true;
-  for (const auto& a : item.history)
-    if (a.host == host && a.status == WorkStatus::failed) return false;
-  return true;
-}
-
-bool Farm::has_work_for_host(const JobState& js, const std::string& host) const {
-  if (!js.job.spec.retrydifferenthost || js.job.agenda.empty()) return true;
-  for (std::size_t i : js.pending)
-    if (item_fits_host(js, js.job.agenda[i], host)) return true;
-  return false;
-}
-
-std::optional<std::size_t> Farm::next_item_for(const JobState& js, std::int32_t subid) const {
-  if (js.pending.empty()) return std::nullopt;
-  if (!js.job.spec.retrydifferenthost) return *js.pending.begin();
-  const std::string& host = js.job.instances[static_cast<std::size_t>(subid)].host;
-  for (std::size_t i : js.pending)
-    if (item_fits_host(js, js.job.agenda[i], host)) return i;
-  return std::nullopt;
-}
-
-void Farm::forgive_if_allowed(JobState& js, std::int32_t subid) {
-  int used = 0;
-  for (const auto& inst : js.job.instances) used += inst.retried ? 1 : 0;
-  if (used >= js.job.spec.retrysubjob) return;
-  auto run = js.running.find(subid);
-  if (run == js.running.end()) return;
-  auto& inst = js.job.instances[static_cast<std::size_t>(subid)];
-  const std::string note =
-      "instance died; retried (" + std::to_string(used + 1) + " of " + std::to_string(js.job.spec.retrysubjob) + ")";
-  if (js.job.agenda.empty()) {
-    inst.lost = true;  // its run is owed again
-  } else if (run->second.item) {
-    release_item(js, *run->second.item, WorkStatus::pending, "requeued: " + note);
-    run->second.item.reset();
-  } else {
-    return;
-  }
-  inst.retried = true;
-  run->second.failed_run = false;
-  emit(js, "retried", "subjob", "instance " + std::to_string(js.job.id) + "." + std::to_string(subid) + " " + note);
+void Farm::script_finished(JobId id, const std::string& text) {
+  if (const JobState* js = job(id)) emit(*js, "callback", "job", text);
 }
 
 }  // namespace qube::supervisor

@@ -1,0 +1,372 @@
+// Workers and the instances they run: registration and heartbeats, an
+// instance asking for work and reporting results, instances starting and
+// ending, and a worker's work written off when it is lost.
+#include <spdlog/spdlog.h>
+
+#include "farm.hpp"
+
+namespace qube::supervisor {
+
+void Farm::on_register(const std::string& rid, const Json& body, const std::string& client_endpoint,
+                       double heartbeat_interval, std::uint64_t msg_id) {
+  Host facts = host_from_json(body);
+  if (facts.name.empty() || facts.name.size() > 255) throw FormatError("register: a worker needs a name");
+  if (facts.slots < 0 || facts.slots > 100000) throw FormatError("register: slots out of range");
+  // Placement facts (worker.yaml and detection) beside the basic ones; a bad
+  // value refuses the registration rather than placing work on guesses.
+  Json placement_facts = get_object(body, "facts");
+  placement_facts["slots"] = facts.slots;
+  placement_facts["jobtypes"] = facts.jobtypes;
+  if (!placement_facts.contains("memory_mb")) placement_facts["memory_mb"] = facts.memory_mb;
+  try {
+    (void)placement::host_facts_from_json(facts.name, placement_facts);
+  } catch (const std::exception& e) {
+    throw FormatError(std::string("register: ") + e.what());
+  }
+  auto [it, fresh] = hosts_.try_emplace(facts.name);
+  HostRecord& h = it->second;
+  if (!fresh) {
+    // The same host again: a restarted worker, or one that lost its connection.
+    // Whatever it ran before is gone; its work goes back to pending.
+    lose_host_work(h, "lost: worker " + facts.name + " restarted");
+    rid_to_host_.erase(h.routing_id);
+  }
+  const Time registered = now();
+  h.host = facts;
+  h.host.state = HostState::active;
+  h.host.slots_used = 0;
+  h.host.registered = registered;
+  h.host.last_heartbeat = registered;
+  h.routing_id = rid;
+  h.last_seen = clock_.steady();
+  h.registered_facts = std::move(placement_facts);
+  refresh_host_facts(h);
+  rid_to_host_[rid] = facts.name;
+  spdlog::info("worker {} registered: {} slots, {} MB, job types [{}]", facts.name, facts.slots,
+               facts.memory_mb, fmt::join(facts.jobtypes, ", "));
+  send_worker(rid, proto::Message{proto::kRegistered, msg_id,
+                                  Json{{"heartbeat_interval", heartbeat_interval},
+                                       {"client_endpoint", client_endpoint}}});
+  scheduler_.need();
+}
+
+void Farm::on_heartbeat(const std::string& rid, std::uint64_t msg_id, bool ack) {
+  HostRecord* h = find_host_rid(rid);
+  if (!h || h->host.state == HostState::down) {
+    // A supervisor that restarted, or a worker it gave up on: start over.
+    send_worker(rid, proto::Message{proto::kReregister, msg_id, Json::object()});
+    return;
+  }
+  h->last_seen = clock_.steady();
+  h->host.last_heartbeat = now();
+  // Only when asked: an ack to every heartbeat was most of an idle farm's cost
+  // (a TCP send and two epoll_ctl per worker per interval), and no worker reads it.
+  if (ack) send_worker(rid, proto::Message{proto::kHeartbeatAck, msg_id, Json::object()});
+}
+
+JobState* Farm::checked_instance(const std::string& rid, const Json& body, std::int32_t& subid) {
+  HostRecord* h = find_host_rid(rid);
+  const auto id = static_cast<JobId>(get_int(body, "job"));
+  subid = static_cast<std::int32_t>(get_int(body, "subid", -1));
+  JobState* js = find_job(id);
+  if (!h || !js || !js->running.count(subid) ||
+      js->job.instances[static_cast<std::size_t>(subid)].host != h->host.name)
+    return nullptr;
+  return js;
+}
+
+bool Farm::owns_instance(const std::string& rid, JobId id, std::int32_t subid) const {
+  auto h = rid_to_host_.find(rid);
+  auto js = jobs_.find(id);
+  if (h == rid_to_host_.end() || js == jobs_.end() || subid < 0 ||
+      static_cast<std::size_t>(subid) >= js->second.job.instances.size())
+    return false;
+  return js->second.job.instances[static_cast<std::size_t>(subid)].host == h->second;
+}
+
+void Farm::on_work_request(const std::string& rid, const Json& body) {
+  std::int32_t subid = -1;
+  JobState* js = checked_instance(rid, body, subid);
+  if (!js) {
+    // Stale: the instance was killed or written off meanwhile. Tell it to end
+    // rather than leave it waiting for an answer that never comes.
+    send_worker(rid, proto::Message{proto::kWork, 0,
+                                    Json{{"job", get_int(body, "job")}, {"subid", subid}, {"done", true}}});
+    return;
+  }
+  RunningInstance& run = js->running[subid];
+  run.requested = true;
+  const JobId id = js->job.id;
+  Json reply{{"job", id}, {"subid", subid}};
+  const bool live = js->job.status == JobStatus::running || js->job.status == JobStatus::pending;
+  if (live && js->job.agenda.empty() && !run.ran_once) {
+    run.ran_once = true;
+    reply["index"] = -1;
+    reply["item"] = "";
+    reply["attempt"] = 1;
+  } else if (run.yielding ||
+             (live && !run.item && scheduler_.should_yield(*js, run, *find_host_rid(rid), clock_.wall()))) {
+    // Preempted (passive): it finished its item; its slot goes to urgent work.
+    if (!run.yielding)
+      emit(*js, "preempted", "subjob",
+           "instance " + std::to_string(id) + "." + std::to_string(subid) + " yields its slot to waiting work (priority or fair share)");
+    run.yielding = true;
+    reply["done"] = true;
+  } else if (auto next = live && !run.item ? scheduler_.next_item(*js, subid) : std::nullopt) {
+    assign_item(*js, run, subid, *next, reply);
+  } else {
+    reply["done"] = true;
+  }
+  send_worker(rid, proto::Message{proto::kWork, 0, std::move(reply)});
+  scheduler_.requeue(*js);
+}
+
+// The item becomes the instance's, as a new attempt.
+void Farm::assign_item(JobState& js, RunningInstance& run, std::int32_t subid, std::size_t index, Json& reply) {
+  set_item_status(js, index, WorkStatus::running);
+  AgendaItem& item = js.job.agenda[index];
+  item.attempts += 1;
+  item.attempt_id = item.attempts;
+  item.host = js.job.instances[static_cast<std::size_t>(subid)].host;
+  item.subid = subid;
+  item.timestart = now();
+  item.timecomplete.reset();
+  item.exitcode.reset();
+  item.signal.reset();
+  item.reason.clear();
+  item.walltime = 0;
+  item.cputime = 0;
+  item.peak_rss_kb = 0;
+  run.item = index;
+  if (log_size_) {  // where this attempt's output begins
+    run.out_at = log_size_(js.job.id, subid, false);
+    run.err_at = log_size_(js.job.id, subid, true);
+  }
+  reply["index"] = index;
+  reply["item"] = item.name;
+  reply["attempt"] = item.attempt_id;
+}
+
+void Farm::on_work_result(const std::string& rid, const Json& body) {
+  std::int32_t subid = -1;
+  JobState* js = checked_instance(rid, body, subid);
+  if (!js) return;
+  RunningInstance& run = js->running[subid];
+  const std::int64_t index = get_int(body, "index", -2);
+  const auto status = parse_work_status(get_string(body, "status"));
+  if (!status || (*status != WorkStatus::complete && *status != WorkStatus::failed))
+    throw FormatError("work_result: status must be complete or failed");
+  if (index == -1) {
+    auto& inst = js->job.instances[static_cast<std::size_t>(subid)];
+    inst.exitcode = static_cast<int>(get_int(body, "exitcode", *status == WorkStatus::complete ? 0 : 1));
+    inst.reason = get_string(body, "reason");
+    run.failed_run = *status != WorkStatus::complete;
+    mark_instance(js->job.id, subid);
+    return;
+  }
+  if (index < 0 || !run.item || static_cast<std::size_t>(index) != *run.item) return;
+  AgendaItem& item = js->job.agenda[static_cast<std::size_t>(index)];
+  if (static_cast<std::uint64_t>(get_int(body, "attempt")) != item.attempt_id ||
+      item.status != WorkStatus::running)
+    return;  // a late report of an earlier attempt
+  set_item_status(*js, static_cast<std::size_t>(index), *status);
+  item.timecomplete = now();
+  if (body.contains("exitcode") && !body["exitcode"].is_null())
+    item.exitcode = static_cast<int>(get_int(body, "exitcode"));
+  if (body.contains("signal") && !body["signal"].is_null())
+    item.signal = static_cast<int>(get_int(body, "signal"));
+  item.walltime = get_double(body, "walltime");
+  item.cputime = get_double(body, "cputime");
+  item.peak_rss_kb = static_cast<std::uint64_t>(get_int(body, "peak_rss_kb"));
+  item.reason = get_string(body, "reason");
+  item.resultpackage = result_package(get_object(body, "resultpackage"));
+  run.item.reset();
+  close_attempt(*js, item);
+  const auto i = static_cast<std::size_t>(index);
+  if (item.status == WorkStatus::failed) {
+    emit_work(*js, i, "failed", "item " + item.name + " failed on " + item.host + ": " + outcome_text(item), true);
+    retry_if_allowed(*js, i);
+  } else {
+    emit_work(*js, i, "complete", "item " + item.name + " complete on " + item.host, false);
+  }
+  mark_item(js->job.id, static_cast<std::size_t>(index));
+  update_status(*js);
+}
+
+void Farm::on_instance_done(const std::string& rid, const Json& body) {
+  std::int32_t subid = -1;
+  JobState* js = checked_instance(rid, body, subid);
+  if (!js) return;
+  const std::string reported = get_string(body, "status", "failed");
+  const std::string reason = get_string(body, "reason");
+  JobStatus status = reported == "complete" ? JobStatus::complete
+                     : reported == "killed" ? JobStatus::killed
+                                            : JobStatus::failed;
+  if (js->job.status == JobStatus::killed) status = JobStatus::killed;
+  if (js->running[subid].failed_run) status = JobStatus::failed;
+  auto& inst = js->job.instances[static_cast<std::size_t>(subid)];
+  if (body.contains("exitcode") && body["exitcode"].is_number_integer() && !inst.exitcode)
+    inst.exitcode = body["exitcode"].get<int>();
+  const bool never_started = status == JobStatus::failed && !js->running[subid].requested;
+  if (status == JobStatus::failed && !never_started && js->job.status != JobStatus::killed)
+    forgive_if_allowed(*js, subid);
+  end_instance(*js, subid, status, reason);
+  if (never_started && ++js->startup_failures >= kMaxStartupFailures)
+    fail_job(*js, "instances fail to start: " + reason);
+}
+
+void Farm::check_heartbeats(double timeout) {
+  const SteadyTime at = clock_.steady();
+  for (auto& [name, h] : hosts_) {
+    if (h.host.state == HostState::down || at - h.last_seen <= timeout) continue;
+    spdlog::warn("worker {} missed its heartbeats for {:.1f} s: marked down", name, at - h.last_seen);
+    h.host.state = HostState::down;
+    lose_host_work(h, "lost: worker " + name + " stopped heartbeating");
+    scheduler_.need();
+  }
+}
+
+void Farm::start_instance(JobState& js, HostRecord& h, const placement::Allocation& allocation) {
+  Instance inst;
+  inst.subid = static_cast<std::int32_t>(js.job.instances.size());
+  inst.host = h.host.name;
+  inst.status = JobStatus::running;
+  inst.timestart = now();
+  inst.slots = allocation.slots;
+  inst.allocation = allocation.to_string();
+  js.job.instances.push_back(inst);
+  RunningInstance& run = js.running[inst.subid];
+  run.allocation = allocation;
+  run.placed = js.placement;
+  scheduler_.started(js, h, allocation, WallTime{*inst.timestart});
+  h.instances.emplace(js.job.id, inst.subid);
+  mark_instance(js.job.id, inst.subid);
+  if (!js.job.timestart) js.job.timestart = inst.timestart;
+  js.job.reason.clear();
+  update_status(js);
+  scheduler_.requeue(js);
+  const auto& s = js.job.spec;
+  // What it was granted, for the application to size itself (Qube's names).
+  Json env = s.env;
+  env["QB_JOBSLOTS"] = std::to_string(allocation.slots);
+  env["QB_ALLOCATIONS"] = inst.allocation;
+  Json info{{"id", js.job.id}, {"subid", inst.subid}, {"pgrp", js.job.pgrp}, {"name", s.name},
+            {"type", s.type},  {"user", s.user},      {"package", s.package}, {"env", env},
+            {"padding", s.padding}, {"cwd", s.cwd}};
+  send_worker(h.routing_id, proto::Message{proto::kStartInstance, 0, Json{{"job", info}}});
+  emit_instance(js, inst.subid, "running",
+                "instance " + std::to_string(js.job.id) + "." + std::to_string(inst.subid) + " started on " + h.host.name);
+  spdlog::info("instance {}.{} started on {}", js.job.id, inst.subid, h.host.name);
+}
+
+void Farm::end_instance(JobState& js, std::int32_t subid, JobStatus status, const std::string& reason) {
+  auto run = js.running.find(subid);
+  if (run == js.running.end()) return;
+  if (run->second.item) {
+    // The instance ended while it held an item: its process died under it.
+    release_item(js, *run->second.item, status == JobStatus::killed ? WorkStatus::killed : WorkStatus::failed,
+                 reason.empty() ? "the instance ended while running this item" : reason);
+  }
+  const RunningInstance ended = std::move(run->second);
+  js.running.erase(run);
+  auto& inst = js.job.instances[static_cast<std::size_t>(subid)];
+  inst.status = status;
+  inst.timecomplete = now();
+  if (!reason.empty()) inst.reason = reason;
+  mark_instance(js.job.id, subid);
+  const std::string name(to_string(status));
+  emit_instance(js, subid, name,
+                "instance " + std::to_string(js.job.id) + "." + std::to_string(subid) + " " + name + " on " + inst.host +
+                    (inst.reason.empty() ? "" : ": " + inst.reason));
+  auto h = hosts_.find(inst.host);
+  if (h != hosts_.end() && h->second.instances.erase({js.job.id, subid})) {
+    scheduler_.ended(ended, h->second, WallTime{*inst.timecomplete});
+  }
+  update_status(js);
+  scheduler_.requeue(js);
+  scheduler_.need();
+}
+
+void Farm::lose_host_work(HostRecord& h, const std::string& reason) {
+  const auto instances = h.instances;
+  for (const auto& [id, subid] : instances) {
+    JobState* js = find_job(id);
+    if (!js) continue;
+    auto run = js->running.find(subid);
+    if (run != js->running.end() && run->second.item) {
+      // Not the work's fault: it runs again elsewhere.
+      release_item(*js, *run->second.item, WorkStatus::pending, reason);
+      run->second.item.reset();
+    }
+    if (run != js->running.end()) {
+      run->second.failed_run = false;
+      js->job.instances[static_cast<std::size_t>(subid)].lost = js->job.status != JobStatus::killed;
+    }
+    end_instance(*js, subid, js->job.status == JobStatus::killed ? JobStatus::killed : JobStatus::failed, reason);
+  }
+  h.instances.clear();
+  h.host.slots_used = 0;
+}
+
+void Farm::evict(JobState& js, std::int32_t subid, const std::string& reason) {
+  auto run = js.running.find(subid);
+  if (run == js.running.end()) return;
+  auto& inst = js.job.instances[static_cast<std::size_t>(subid)];
+  kill_instance(js, subid);
+  // Not the work's fault: its item runs again, not counted as a failed attempt,
+  // and an agenda-less job is owed the run.
+  if (run->second.item) {
+    release_item(js, *run->second.item, WorkStatus::pending, reason);
+    run->second.item.reset();
+  }
+  run->second.failed_run = false;
+  inst.lost = true;
+  end_instance(js, subid, JobStatus::killed, reason);
+  scheduler_.need();
+}
+
+void Farm::stop_running(JobState& js, WorkStatus to, const std::string& reason) {
+  for (auto& [subid, run] : js.running) {
+    kill_instance(js, subid);
+    if (run.item) release_item(js, *run.item, to, reason);
+    run.item.reset();
+  }
+}
+
+void Farm::forgive_if_allowed(JobState& js, std::int32_t subid) {
+  int used = 0;
+  for (const auto& inst : js.job.instances) used += inst.retried ? 1 : 0;
+  if (used >= js.job.spec.retrysubjob) return;
+  auto run = js.running.find(subid);
+  if (run == js.running.end()) return;
+  auto& inst = js.job.instances[static_cast<std::size_t>(subid)];
+  const std::string note =
+      "instance died; retried (" + std::to_string(used + 1) + " of " + std::to_string(js.job.spec.retrysubjob) + ")";
+  if (js.job.agenda.empty()) {
+    inst.lost = true;  // its run is owed again
+  } else if (run->second.item) {
+    release_item(js, *run->second.item, WorkStatus::pending, "requeued: " + note);
+    run->second.item.reset();
+  } else {
+    return;
+  }
+  inst.retried = true;
+  run->second.failed_run = false;
+  emit(js, "retried", "subjob", "instance " + std::to_string(js.job.id) + "." + std::to_string(subid) + " " + note);
+}
+
+void Farm::kill_instance(const JobState& js, std::int32_t subid) {
+  const auto& inst = js.job.instances[static_cast<std::size_t>(subid)];
+  if (auto h = hosts_.find(inst.host); h != hosts_.end())
+    send_worker(h->second.routing_id,
+                proto::Message{proto::kKillInstance, 0, Json{{"job", js.job.id}, {"subid", subid}}});
+}
+
+void Farm::preempt_instance(JobState& victim, std::int32_t subid, const std::string& reason) {
+  const std::string& host = victim.job.instances[static_cast<std::size_t>(subid)].host;
+  emit(victim, "preempted", "subjob",
+                "instance " + std::to_string(victim.job.id) + "." + std::to_string(subid) + " on " + host + " " + reason);
+  evict(victim, subid, reason);
+}
+
+}  // namespace qube::supervisor

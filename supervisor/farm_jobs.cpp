@@ -1,0 +1,390 @@
+// Jobs and their agendas: submitting and restoring jobs, each item's status
+// (and the counts kept beside it), retries and time limits, and the job's
+// status as it follows from its items and instances.
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+#include "farm.hpp"
+#include "qube/range.hpp"
+#include "qube/validate.hpp"
+
+namespace qube::supervisor {
+
+namespace {
+
+std::vector<AgendaItem> build_agenda(const JobSpec& spec) {
+  std::vector<AgendaItem> agenda;
+  auto add = [&](std::string name) {
+    AgendaItem item;
+    item.name = std::move(name);
+    agenda.push_back(std::move(item));
+  };
+  std::vector<FrameRun> runs;
+  if (!spec.range.empty())
+    runs = make_items(parse_range(spec.range), static_cast<std::size_t>(spec.chunk),
+                      static_cast<std::size_t>(spec.partitions));
+  // Exactly sized: the agenda lives as long as the job.
+  agenda.reserve(runs.size() + spec.agenda.size());
+  for (const auto& run : runs) add(run.name());
+  for (const auto& name : spec.agenda) add(name);
+  return agenda;
+}
+
+}  // namespace
+
+void Farm::restore(std::vector<Job> jobs, JobId max_stored_id) {
+  next_id_ = std::max(next_id_, max_stored_id + 1);
+  for (auto& job : jobs) restore_job(std::move(job));
+  restore_pipelines();
+  for (auto& [id, js] : jobs_) {
+    refresh_dependencies(js);
+    update_status(js);
+    scheduler_.requeue(js);
+  }
+  scheduler_.need();
+}
+
+// One stored job as the previous supervisor left it: what was running then is
+// pending again, and its instances are written off.
+void Farm::restore_job(Job job) {
+  next_id_ = std::max(next_id_, job.id + 1);
+  JobState& js = jobs_[job.id];
+  js.job = std::move(job);
+  count_items(js);
+  stale_summaries_.insert(js.job.id);
+  for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
+    auto& item = js.job.agenda[i];
+    if (item.status == WorkStatus::running) {
+      set_item_status(js, i, WorkStatus::pending);
+      item.reason = "requeued: the supervisor restarted while it ran";
+    }
+    if (item.status == WorkStatus::retrying)
+      set_item_status(js, i, WorkStatus::pending);  // the delay is not kept across a restart
+  }
+  // Instances are indexed by subid; a record the store could not read leaves
+  // a hole, filled here so that no subid is ever handed out twice.
+  std::vector<Instance> by_subid;
+  for (auto& inst : js.job.instances) {
+    if (inst.subid < 0 || inst.subid > 1'000'000) continue;
+    while (static_cast<std::int32_t>(by_subid.size()) < inst.subid) {
+      Instance hole;
+      hole.subid = static_cast<std::int32_t>(by_subid.size());
+      hole.status = JobStatus::failed;
+      hole.lost = true;
+      hole.reason = "record lost";
+      by_subid.push_back(hole);
+    }
+    if (static_cast<std::int32_t>(by_subid.size()) == inst.subid) by_subid.push_back(inst);
+  }
+  js.job.instances = std::move(by_subid);
+  for (auto& inst : js.job.instances) {
+    if (is_terminal(inst.status)) continue;
+    inst.status = JobStatus::failed;
+    inst.lost = true;
+    inst.reason = "lost: the supervisor restarted";
+    inst.timecomplete = now();
+    mark_instance(js.job.id, inst.subid);
+  }
+}
+
+// Placement, dependencies and callbacks are compiled again; a job whose stored
+// ones no longer compile keeps running without them, and says so.
+void Farm::restore_pipelines() {
+  for (auto& [id, js] : jobs_)
+    if (!js.job.spec.label.empty()) labels_[js.job.pgrp][js.job.spec.label] = id;
+  for (auto& [id, js] : jobs_) {
+    try {
+      scheduler_.compile(js);
+    } catch (const std::exception& e) {
+      // Placement rules may have tightened since it was stored: it keeps its
+      // place in the queue, runs anywhere its type is offered, and says so.
+      spdlog::error("job {}: stored placement is unusable ({}); ignoring it", id, e.what());
+      JobState plain;
+      plain.job.id = js.job.id;
+      plain.job.pgrp = js.job.pgrp;
+      plain.job.spec.type = js.job.spec.type;
+      plain.job.spec.user = js.job.spec.user;
+      plain.job.spec.priority = js.job.spec.priority;
+      plain.job.spec.cpus = js.job.spec.cpus;
+      scheduler_.compile(plain);
+      js.placement = plain.placement;
+    }
+    try {
+      compile_pipeline(js, {});
+    } catch (const std::exception& e) {
+      spdlog::error("job {}: stored dependencies or callbacks are unusable ({}); ignoring them", id, e.what());
+      js.deps.clear();
+      js.callbacks.clear();
+    }
+    watch(js);
+  }
+}
+
+// ---------------------------------------------------------------- submitting
+
+Json Farm::submit(const Json& body) {
+  const Json& list = get_array(body, "jobs");
+  if (list.empty()) throw std::runtime_error("submit: no jobs given");
+  // All jobs of one submission are accepted together, as one process group, or
+  // none is: every job is built and its pipeline checked before any is kept.
+  std::vector<JobState> fresh = build_submission(list, accepted_specs(body));
+  next_id_ += fresh.size();
+  Json ids = Json::array(), warnings = Json::array();
+  const double submitted = now();
+  for (auto& f : fresh) {
+    Job& job = f.job;
+    job.agenda = build_agenda(job.spec);
+    job.timesubmit = submitted;
+    job.status = job.spec.blocked ? JobStatus::blocked : JobStatus::pending;
+    if (!scheduler_.offered(job.spec.type))
+      warnings.push_back("job " + std::to_string(job.id) + ": no connected worker offers job type '" +
+                         job.spec.type + "' yet; it waits until one does");
+    const JobId id = job.id;
+    JobState& js = jobs_[id] = std::move(f);
+    count_items(js);
+    for (std::size_t i = 0; i < js.job.agenda.size(); ++i) mark_item(id, i);
+    fx_.dirty_jobs.insert(id);
+    watch(js);
+    ids.push_back(id);
+    emit(js, "submit", "job", "submitted by " + js.job.spec.user + (js.job.status == JobStatus::blocked ? " (blocked)" : ""),
+         js.job.spec.user);
+    spdlog::info("job {} submitted by {}: {} ({} items, cpus {}, priority {})", id, js.job.spec.user,
+                 js.job.spec.name, js.job.agenda.size(), js.job.spec.cpus, js.job.spec.priority);
+  }
+  // Level-triggered: a dependency on what already happened is met at once.
+  for (const auto& id : ids) {
+    JobState& js = jobs_.at(id.get<JobId>());
+    refresh_dependencies(js);
+    scheduler_.requeue(js);
+  }
+  scheduler_.need();
+  return Json{{"ids", ids}, {"warnings", warnings}};
+}
+
+// The submission's job specs, each valid and owned by someone the submitter
+// may submit for.
+std::vector<JobSpec> Farm::accepted_specs(const Json& body) const {
+  const Json& list = get_array(body, "jobs");
+  const std::string submitter = get_string(body, "user");
+  std::vector<JobSpec> specs;
+  for (std::size_t n = 0; n < list.size(); ++n) {
+    JobSpec spec = spec_from_json(list[n]);
+    auto errors = validate(spec);
+    if (!errors.empty()) {
+      std::string msg = "job " + std::to_string(n + 1) + " is invalid: " + errors[0];
+      for (std::size_t i = 1; i < errors.size(); ++i) msg += "; " + errors[i];
+      throw std::runtime_error(msg);
+    }
+    if (spec.user.empty()) spec.user = submitter.empty() ? "unknown" : submitter;
+    // Submitting for someone else (qbsub --user) is for admins.
+    if (!submitter.empty() && spec.user != submitter && !policy_.admins.count(submitter))
+      throw std::runtime_error("only an admin may submit a job for another user ('" + spec.user + "'); " +
+                               submitter + " is not an admin");
+    specs.push_back(std::move(spec));
+  }
+  return specs;
+}
+
+// The submission's jobs with ids, placement, pipeline and parents, not yet
+// kept: throws if any of them cannot be, naming it.
+std::vector<JobState> Farm::build_submission(const Json& list, std::vector<JobSpec> specs) {
+  const JobId pgrp = next_id_;
+  std::vector<JobState> fresh(specs.size());
+  std::map<std::string, JobId> labels;  // within this submission
+  for (std::size_t n = 0; n < specs.size(); ++n) {
+    Job& job = fresh[n].job;
+    job.id = next_id_ + n;
+    job.pgrp = pgrp;
+    job.spec = std::move(specs[n]);
+    if (!job.spec.label.empty() && !labels.emplace(job.spec.label, job.id).second)
+      throw std::runtime_error("two jobs of this submission are labelled '" + job.spec.label + "'");
+  }
+  std::map<JobId, std::vector<JobId>> edges;
+  for (std::size_t n = 0; n < fresh.size(); ++n) {
+    JobState& js = fresh[n];
+    const std::string which = "job " + std::to_string(n + 1);
+    try {
+      scheduler_.compile(js);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(which + " is invalid: " + e.what());
+    }
+    compile_pipeline(js, labels);
+    for (const auto& d : js.deps) edges[js.job.id].push_back(d.target.id);
+    // The parent: "pid" (an id), or "parent_label" (a job of this submission).
+    const Json& entry = list[n];
+    if (const std::string parent = get_string(entry, "parent_label"); !parent.empty()) {
+      auto it = labels.find(parent);
+      if (it == labels.end()) throw std::runtime_error(which + ": no parent labelled '" + parent + "'");
+      js.job.pid = it->second;
+    } else if (const auto pid = static_cast<JobId>(get_int(entry, "pid")); pid != 0) {
+      if (!jobs_.count(pid)) throw std::runtime_error(which + ": no parent job " + std::to_string(pid));
+      js.job.pid = pid;
+    }
+  }
+  if (const auto cycle = find_cycle(edges); !cycle.empty()) throw std::runtime_error(cycle_message(cycle));
+  return fresh;
+}
+
+// ---------------------------------------------------------------- time limits and retries
+
+void Farm::check_time_limits() {
+  const double at = now();
+  for (auto& [id, js] : jobs_) {
+    const auto& spec = js.job.spec;
+    if (js.running.empty() || (spec.timelimit <= 0 && spec.agendatimelimit <= 0)) continue;
+    if (js.job.status == JobStatus::suspended) continue;  // stopped on purpose
+    if (spec.timelimit > 0 && js.job.timestart && at - *js.job.timestart > spec.timelimit) {
+      const std::string reason = "exceeded the job's time limit of " + fmt::format("{:g} s", spec.timelimit);
+      stop_running(js, WorkStatus::failed, reason);
+      fail_job(js, reason);
+      continue;
+    }
+    if (spec.agendatimelimit <= 0) continue;
+    for (auto& [subid, run] : js.running) {
+      if (!run.item) continue;
+      AgendaItem& item = js.job.agenda[*run.item];
+      if (!item.timestart || at - *item.timestart <= spec.agendatimelimit) continue;
+      // The instance is killed with its item: the application may be wedged.
+      kill_instance(js, subid);
+      const std::size_t index = *run.item;
+      release_item(js, index, WorkStatus::failed,
+                   "exceeded the item time limit of " + fmt::format("{:g} s", spec.agendatimelimit));
+      emit_work(js, index, "failed", "item " + js.job.agenda[index].name + " " + js.job.agenda[index].reason, true);
+      run.item.reset();
+      retry_if_allowed(js, index);
+      update_status(js);
+      scheduler_.requeue(js);
+    }
+  }
+}
+
+void Farm::retry_if_allowed(JobState& js, std::size_t index) {
+  AgendaItem& item = js.job.agenda[index];
+  item.failures += 1;
+  // Retries left: the item waits out the delay as `retrying`, then pends again.
+  if (static_cast<int>(item.failures) > js.job.spec.retrywork) return;
+  item.reason += " (retry " + std::to_string(item.failures) + " of " + std::to_string(js.job.spec.retrywork) + ")";
+  emit_work(js, index, "retried",
+            "item " + item.name + " will run again (retry " + std::to_string(item.failures) + " of " +
+                std::to_string(js.job.spec.retrywork) + ")",
+            true);
+  if (js.job.spec.retryworkdelay > 0) {
+    set_item_status(js, index, WorkStatus::retrying);
+    retries_.emplace(clock_.wall() + js.job.spec.retryworkdelay, std::make_pair(js.job.id, index));
+  } else {
+    requeue_item(js, index);
+  }
+}
+
+void Farm::requeue_item(JobState& js, std::size_t index) {
+  set_item_status(js, index, WorkStatus::pending);
+  scheduler_.requeue(js);
+}
+
+void Farm::release_due_retries() {
+  const WallTime now = clock_.wall();
+  while (!retries_.empty() && retries_.begin()->first <= now) {
+    const auto [id, index] = retries_.begin()->second;
+    retries_.erase(retries_.begin());
+    JobState* js = find_job(id);
+    if (js && js->job.agenda[index].status == WorkStatus::retrying) requeue_item(*js, index);
+  }
+}
+
+void Farm::fail_job(JobState& js, const std::string& reason) {
+  const std::vector<std::size_t> pending(js.pending.begin(), js.pending.end());
+  for (std::size_t i : pending) {
+    set_item_status(js, i, WorkStatus::failed);
+    js.job.agenda[i].reason = reason;
+    js.job.agenda[i].timecomplete = now();
+  }
+  js.job.reason = reason;
+  if (js.job.agenda.empty() || js.running.empty()) set_status(js, JobStatus::failed);
+  fx_.dirty_jobs.insert(js.job.id);
+  scheduler_.requeue(js);
+  spdlog::warn("job {} failed: {}", js.job.id, reason);
+}
+
+void Farm::release_item(JobState& js, std::size_t index, WorkStatus to, const std::string& reason) {
+  AgendaItem& item = js.job.agenda[index];
+  if (item.status != WorkStatus::running) return;
+  set_item_status(js, index, to);
+  item.reason = reason;
+  if (to != WorkStatus::pending) item.timecomplete = now();
+  close_attempt(js, item);
+  if (to == WorkStatus::pending) item.timecomplete.reset();
+}
+
+void Farm::update_status(JobState& js) {
+  Job& job = js.job;
+  JobStatus next = job.status;
+  if (is_terminal(job.status) || job.status == JobStatus::blocked || job.status == JobStatus::suspended) {
+    next = job.status;
+  } else if (js.waits_on_jobs && js.running.empty()) {
+    next = JobStatus::waiting;
+  } else if (!job.agenda.empty()) {
+    const std::size_t failed = js.items(WorkStatus::failed) + js.items(WorkStatus::killed);
+    const bool all_done = failed + js.items(WorkStatus::complete) + js.items(WorkStatus::skipped) == job.agenda.size();
+    const bool any_failed = failed > 0;
+    const bool any_waiting = js.items(WorkStatus::waiting) > 0;
+    if (all_done) next = any_failed ? JobStatus::failed : JobStatus::complete;
+    else if (!js.running.empty()) next = JobStatus::running;
+    else next = js.pending.empty() && any_waiting ? JobStatus::waiting : JobStatus::pending;
+  } else {
+    int finished = 0, failed = 0;
+    for (const auto& inst : job.instances) {
+      if (inst.lost) continue;
+      if (is_terminal(inst.status)) ++finished;
+      if (inst.status == JobStatus::failed || inst.status == JobStatus::killed) ++failed;
+    }
+    if (finished >= job.spec.cpus && js.running.empty())
+      next = failed ? JobStatus::failed : JobStatus::complete;
+    else next = js.running.empty() ? JobStatus::pending : JobStatus::running;
+  }
+  if (next != job.status) {
+    // A failure keeps its explanation; waiting reasons no longer apply.
+    if (is_terminal(next) && (next == JobStatus::complete || job.reason.rfind("waiting", 0) == 0)) job.reason.clear();
+    // Between running, pending and waiting is not news (an instance between items).
+    const auto quiet = [](JobStatus st) {
+      return st == JobStatus::pending || st == JobStatus::running || st == JobStatus::waiting;
+    };
+    if (quiet(next) && quiet(job.status) && next != JobStatus::running) job.status = next;
+    else set_status(js, next);
+  }
+  fx_.dirty_jobs.insert(job.id);
+}
+
+void Farm::set_item_status(JobState& js, std::size_t index, WorkStatus to) {
+  AgendaItem& item = js.job.agenda[index];
+  --js.items_by_status[static_cast<std::size_t>(item.status)];
+  ++js.items_by_status[static_cast<std::size_t>(to)];
+  item.status = to;
+  if (to == WorkStatus::pending) js.pending.insert(index);
+  else js.pending.erase(index);
+  mark_item(js.job.id, index);
+  fx_.dirty_jobs.insert(js.job.id);  // its progress changed
+}
+
+void Farm::count_items(JobState& js) {
+  js.pending.clear();
+  js.items_by_status.fill(0);
+  for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
+    const WorkStatus s = js.job.agenda[i].status;
+    ++js.items_by_status[static_cast<std::size_t>(s)];
+    if (s == WorkStatus::pending) js.pending.insert(i);
+  }
+}
+
+Progress JobState::progress() const {
+  Progress p;
+  p.total = job.agenda.size();
+  p.pending = items(WorkStatus::pending);
+  p.running = items(WorkStatus::running);
+  p.complete = items(WorkStatus::complete) + items(WorkStatus::skipped);
+  p.failed = items(WorkStatus::failed) + items(WorkStatus::killed);
+  p.other = p.total - p.pending - p.running - p.complete - p.failed;
+  return p;
+}
+
+}  // namespace qube::supervisor

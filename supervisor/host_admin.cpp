@@ -1,0 +1,209 @@
+// Hosts as an admin sees them: listing with placement facts, locks, changes to
+// a running worker's facts, farm-wide resources, and the admin's settings the
+// store keeps across restarts.
+#include <spdlog/spdlog.h>
+
+#include "farm.hpp"
+
+namespace qube::supervisor {
+
+namespace {
+
+Json counted_json(const std::map<std::string, placement::Counted, std::less<>>& table) {
+  Json out = Json::object();
+  for (const auto& [name, c] : table) out[name] = Json{{"total", c.total}, {"used", c.used}};
+  return out;
+}
+
+// Everything placement knows of a host, for `qb hosts --long` and --json.
+Json facts_json(const placement::HostFacts& f) {
+  Json props = Json::object();
+  for (const auto& [k, v] : f.properties) props[k] = v;
+  return Json{{"os", f.os},
+              {"cluster", f.cluster},
+              {"restrictions", f.restrictions.text()},
+              {"groups", f.groups},
+              {"properties", props},
+              {"resources", counted_json(f.resources)},
+              {"memory_free_mb", f.memory_free_mb},
+              {"gpus", f.gpus_total},
+              {"gpus_free", f.gpus_free},
+              {"slots_free", f.slots_free},
+              {"locked", f.locked},
+              {"running_jobs", f.duty}};
+}
+
+void require_admin(const std::set<std::string>& admins, const std::string& who, const std::string& action) {
+  if (!admins.count(who))
+    throw std::runtime_error("only an admin may " + action + "; " + (who.empty() ? "an unnamed user" : who) +
+                             " is not an admin (admins: config/supervisor.yaml)");
+}
+
+}  // namespace
+
+Json Farm::list_hosts(const Json& body) const {
+  const bool long_form = get_bool(body, "long");
+  Json out = Json::array();
+  for (const auto& [name, h] : hosts_) {
+    Json j = to_json(h.host);
+    if (long_form) j["facts"] = facts_json(h.facts);
+    out.push_back(std::move(j));
+  }
+  return Json{{"hosts", out}};
+}
+
+Json Farm::lock_hosts(const Json& body, bool lock) {
+  const std::string who = get_string(body, "user");
+  require_admin(policy_.admins, who, lock ? "lock hosts" : "unlock hosts");
+  const bool purge = lock && get_bool(body, "purge");
+  Json done = Json::array(), errors = Json::array();
+  for (const auto& entry : get_array(body, "hosts")) {
+    if (!entry.is_string()) throw std::runtime_error("hosts: expected host names");
+    const std::string name = entry.get<std::string>();
+    auto it = hosts_.find(name);
+    if (it == hosts_.end()) {
+      errors.push_back("no host " + name);
+      continue;
+    }
+    HostRecord& h = it->second;
+    overrides_[name].locked = lock;
+    fx_.settings_changed = true;
+    refresh_host_facts(h);
+    if (purge) {
+      const auto instances = h.instances;
+      for (const auto& [id, subid] : instances)
+        evict(jobs_.at(id), subid, "purged: host " + name + " locked by " + who);
+    }
+    spdlog::info("host {} {} by {}{}", name, lock ? "locked" : "unlocked", who, purge ? " (purged)" : "");
+    done.push_back(name);
+  }
+  scheduler_.need();
+  return Json{{lock ? "locked" : "unlocked", done}, {"errors", errors}};
+}
+
+Json Farm::set_host_facts(const Json& body) {
+  const std::string who = get_string(body, "user");
+  require_admin(policy_.admins, who, "change a host's facts");
+  const std::string name = get_string(body, "host");
+  const Json& set = get_object(body, "set");
+  static const std::set<std::string> changeable{"groups", "cluster", "restrictions", "properties", "resources"};
+  for (const auto& [key, value] : set.items())
+    if (!changeable.count(key))
+      throw std::runtime_error("'" + key + "' cannot be set (groups, cluster, restrictions, properties, resources)");
+  auto it = hosts_.find(name);
+  if (it == hosts_.end()) throw std::runtime_error("no host " + name);
+  HostRecord& h = it->second;
+  HostOverride& o = overrides_[name];
+  Json changed = o.facts;
+  for (const auto& [key, value] : set.items()) {
+    // Properties and resources merge key by key; the rest is replaced.
+    if ((key == "properties" || key == "resources") && value.is_object()) {
+      Json merged = changed.contains(key) ? changed[key] : get_object(h.registered_facts, key.c_str());
+      for (const auto& [k, v] : value.items()) merged[k] = v;
+      changed[key] = std::move(merged);
+    } else {
+      changed[key] = value;
+    }
+  }
+  Json trial = h.registered_facts;
+  for (const auto& [key, value] : changed.items()) trial[key] = value;
+  (void)placement::host_facts_from_json(name, trial);  // throws naming the bad key
+  o.facts = std::move(changed);
+  fx_.settings_changed = true;
+  refresh_host_facts(h);
+  spdlog::info("host {} changed by {}: {}", name, who, set.dump());
+  return Json{{"host", name}, {"facts", facts_json(h.facts)}};
+}
+
+Json Farm::list_resources() const {
+  Json out = Json::array();
+  for (const auto& row : scheduler_.globals().list())
+    out.push_back(Json{{"name", row.name}, {"total", row.total}, {"used", row.used}});
+  return Json{{"resources", out}};
+}
+
+Json Farm::set_resource(const Json& body) {
+  const std::string who = get_string(body, "user");
+  require_admin(policy_.admins, who, "set farm resources");
+  const std::string name = get_string(body, "name");
+  const std::int64_t total = get_int(body, "total", -1);
+  scheduler_.globals().set_total(name, total);  // throws for a bad name or total
+  resource_overrides_[name] = ResourceOverride{total, configured_total(name)};
+  fx_.settings_changed = true;
+  spdlog::info("resource {} set to {} by {}", name, total, who);
+  scheduler_.need();
+  const auto* c = scheduler_.globals().find(name);
+  return Json{{"resource", Json{{"name", name}, {"total", c->total}, {"used", c->used}}}};
+}
+
+std::optional<std::int64_t> Farm::configured_total(const std::string& resource) const {
+  const auto it = policy_.global_resources.find(resource);
+  if (it == policy_.global_resources.end()) return std::nullopt;
+  return it->second;
+}
+
+Json Farm::farm_settings() const {
+  Json hosts = Json::object(), resources = Json::object();
+  for (const auto& [name, o] : overrides_)
+    if (o.locked || !o.facts.empty()) hosts[name] = Json{{"locked", o.locked}, {"facts", o.facts}};
+  for (const auto& [name, r] : resource_overrides_)
+    resources[name] = Json{{"total", r.total}, {"config", r.config ? Json(*r.config) : Json(nullptr)}};
+  return Json{{"hosts", hosts}, {"resources", resources}};
+}
+
+void Farm::restore_farm_settings(const Json& settings) {
+  // Each entry on its own: one that no longer reads is dropped with a message,
+  // never the rest, and never the supervisor's start.
+  for (const auto& [name, entry] : get_object(settings, "hosts").items()) {
+    try {
+      HostOverride o;
+      o.locked = get_bool(entry, "locked");
+      o.facts = get_object(entry, "facts");
+      overrides_[name] = std::move(o);
+    } catch (const std::exception& e) {
+      spdlog::error("stored changes to host {} are unusable ({}); dropped", name, e.what());
+    }
+  }
+  for (const auto& [name, entry] : get_object(settings, "resources").items()) {
+    try {
+      ResourceOverride r;
+      r.total = get_int(entry, "total");
+      if (entry.contains("config") && !entry["config"].is_null()) r.config = get_int(entry, "config");
+      if (configured_total(name) != r.config) {
+        spdlog::info("resource {}: the config changed since qb resource set made it {}; the config's value stands",
+                     name, r.total);
+        continue;
+      }
+      scheduler_.globals().set_total(name, r.total);
+      resource_overrides_[name] = r;
+    } catch (const std::exception& e) {
+      spdlog::error("stored total of resource {} is unusable ({}); dropped", name, e.what());
+    }
+  }
+}
+
+void Farm::refresh_host_facts(HostRecord& h) {
+  Json merged = h.registered_facts;
+  const auto o = overrides_.find(h.host.name);
+  if (o != overrides_.end())
+    for (const auto& [key, value] : o->second.facts.items()) merged[key] = value;
+  placement::HostFacts fresh;
+  try {
+    fresh = placement::host_facts_from_json(h.host.name, merged);
+  } catch (const std::exception& e) {
+    // The admin's changes no longer fit what the worker now registers (they were
+    // checked against its earlier facts): the worker's own facts win.
+    spdlog::warn("host {}: qb host set changes dropped ({})", h.host.name, e.what());
+    if (o != overrides_.end()) o->second.facts = Json::object();
+    fx_.settings_changed = true;
+    fresh = placement::host_facts_from_json(h.host.name, h.registered_facts);
+  }
+  fresh.locked = o != overrides_.end() && o->second.locked;
+  scheduler_.occupy(fresh, h);
+  h.facts = std::move(fresh);
+  h.host.slots_used = h.facts.slots_total - h.facts.slots_free;
+  if (h.host.state != HostState::down) h.host.state = h.facts.locked ? HostState::locked : HostState::active;
+  scheduler_.need();
+}
+
+}  // namespace qube::supervisor
