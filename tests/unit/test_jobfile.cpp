@@ -16,7 +16,8 @@ namespace {
 using namespace qube;
 
 std::string read_example(const std::string& name) {
-  const auto path = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "examples" / name;
+  // The source tree as CMake knows it: __FILE__ may be relative (ccache's base_dir).
+  const auto path = std::filesystem::path(QUBE_SOURCE_DIR) / "examples" / name;
   std::ifstream in(path);
   EXPECT_TRUE(in) << "cannot open " << path;
   std::stringstream ss;
