@@ -1,17 +1,24 @@
-// The supervisor's SQLite store (jobs, agenda items, instances survive a reopen;
-// unreadable rows are reported and skipped) and the file-based LogStore.
+// The supervisor's stores: what every Store and EventLog promises, run against
+// the SQLite ones and the in-memory ones alike (jobs, agenda items, instances
+// survive a reopen; what was not committed does not); what only the SQLite store
+// does with its file (unreadable rows are reported and skipped); the file-based
+// LogStore.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "farm.hpp"
 #include "logs.hpp"
 #include "qube/codec.hpp"
 #include "qube/json.hpp"
+#include "store/event_log.hpp"
+#include "store/memory_store.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -25,7 +32,14 @@ using qube::JobId;
 using qube::JobStatus;
 using qube::Json;
 using qube::WorkStatus;
+using qube::supervisor::EventLog;
+using qube::supervisor::FarmEvent;
 using qube::supervisor::LogStore;
+using qube::supervisor::MemoryStoreFile;
+using qube::supervisor::new_memory_store_file;
+using qube::supervisor::open_event_log;
+using qube::supervisor::open_memory_event_log;
+using qube::supervisor::open_memory_store;
 using qube::supervisor::open_sqlite_store;
 using qube::supervisor::Store;
 
@@ -34,9 +48,10 @@ class TempDirTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::temp_directory_path() /
-           ("qube-ut-" + std::string(info->test_suite_name()) + "-" + info->name() + "-" +
-            std::to_string(::getpid()));
+    std::string name = "qube-ut-" + std::string(info->test_suite_name()) + "-" + info->name() + "-" +
+                       std::to_string(::getpid());
+    std::replace(name.begin(), name.end(), '/', '_');  // a parameterised test's name has slashes
+    dir_ = fs::temp_directory_path() / name;
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -47,18 +62,26 @@ class TempDirTest : public ::testing::Test {
   fs::path dir_;
 };
 
-class StoreTest : public TempDirTest {
+// A store that can be closed and opened again on the same storage.
+class StoreTestBase : public TempDirTest {
  protected:
+  virtual std::unique_ptr<Store> open() = 0;
   std::string db() const { return (dir_ / "qube.db").string(); }
 
   std::vector<Job> reload(std::vector<std::string>* bad = nullptr) {
-    auto store = open_sqlite_store(db());
+    auto store = open();
     std::vector<std::string> rows;
     auto jobs = store->load([&](const std::string& m) { rows.push_back(m); });
     if (bad) *bad = rows;
     else EXPECT_TRUE(rows.empty()) << "unexpected bad row: " << rows.front();
     return jobs;
   }
+};
+
+// What only the SQLite store does: a file on disk, rows written behind its back.
+class StoreTest : public StoreTestBase {
+ protected:
+  std::unique_ptr<Store> open() override { return open_sqlite_store(db()); }
 
   // Runs SQL on the database file behind the store's back.
   void raw_sql(const std::string& sql) {
@@ -96,6 +119,23 @@ class StoreTest : public TempDirTest {
     sqlite3_close(h);
     return n;
   }
+};
+
+enum class Backend { sqlite, memory };
+
+std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::sqlite ? "sqlite" : "memory";
+}
+
+// What every Store promises (store.hpp), against each implementation. "Reopen"
+// is closing the store and opening another on the same file (for the memory
+// store, the same MemoryStoreFile).
+class StoreContract : public StoreTestBase, public ::testing::WithParamInterface<Backend> {
+ protected:
+  std::unique_ptr<Store> open() override {
+    return GetParam() == Backend::sqlite ? open_sqlite_store(db()) : open_memory_store(memory_file_);
+  }
+  std::shared_ptr<MemoryStoreFile> memory_file_ = new_memory_store_file();
 };
 
 Job sample_job(JobId id) {
@@ -252,14 +292,17 @@ void expect_job_eq(const Job& a, const Job& b) {
     expect_instance_eq(a.instances[i], b.instances[i], "instance " + std::to_string(i));
 }
 
-// ------------------------------------------------------------------ sqlite store
 
-TEST_F(StoreTest, EmptyStoreLoadsNothing) {
+// ------------------------------------------------------------------ every store
+
+INSTANTIATE_TEST_SUITE_P(Store, StoreContract, ::testing::Values(Backend::sqlite, Backend::memory), backend_name);
+
+TEST_P(StoreContract, EmptyStoreLoadsNothing) {
   EXPECT_TRUE(reload().empty());
-  EXPECT_TRUE(fs::exists(db()));
+  EXPECT_EQ(open()->max_job_id(), 0u);
 }
 
-TEST_F(StoreTest, PutThenReopenGivesTheSameJobs) {
+TEST_P(StoreContract, PutThenReopenGivesTheSameJobs) {
   Job a = sample_job(1);
   Job b = sample_job(2);
   b.spec.range.clear();
@@ -272,6 +315,7 @@ TEST_F(StoreTest, PutThenReopenGivesTheSameJobs) {
   b.status = JobStatus::blocked;
   b.pgrp = 1;
   b.pid = 1;
+  b.rank = -3;
   b.timestart.reset();
   b.agenda.resize(2);
   b.agenda[0] = AgendaItem{};
@@ -285,24 +329,26 @@ TEST_F(StoreTest, PutThenReopenGivesTheSameJobs) {
   c.timecomplete = 1700000100.0;
   c.agenda.clear();
   {
-    auto store = open_sqlite_store(db());
+    auto store = open();
     store->begin();
+    put_all(*store, c);  // the order of writing is not the order of loading
     put_all(*store, a);
     put_all(*store, b);
-    put_all(*store, c);
     store->commit();
   }
   const auto jobs = reload();
   ASSERT_EQ(jobs.size(), 3u);
   expect_job_eq(jobs[0], a);
+  EXPECT_EQ(jobs[1].rank, -3);
   expect_job_eq(jobs[1], b);
   expect_job_eq(jobs[2], c);
+  EXPECT_EQ(open()->max_job_id(), 10u);
 }
 
-TEST_F(StoreTest, LaterPutsReplaceEarlierOnes) {
+TEST_P(StoreContract, LaterPutsReplaceEarlierOnes) {
   Job j = sample_job(5);
   {
-    auto store = open_sqlite_store(db());
+    auto store = open();
     store->begin();
     put_all(*store, j);
     store->commit();
@@ -334,9 +380,9 @@ TEST_F(StoreTest, LaterPutsReplaceEarlierOnes) {
   expect_job_eq(jobs[0], j);
 }
 
-TEST_F(StoreTest, UncommittedChangesAreNotLoaded) {
+TEST_P(StoreContract, UncommittedChangesAreNotLoaded) {
   {
-    auto store = open_sqlite_store(db());
+    auto store = open();
     store->begin();
     put_all(*store, sample_job(1));
     store->commit();
@@ -345,11 +391,138 @@ TEST_F(StoreTest, UncommittedChangesAreNotLoaded) {
     Job changed = sample_job(1);
     changed.status = JobStatus::killed;
     store->put_job(changed);
-    // closed without commit
+    store->remove_job(1);
+    put_all(*store, changed);
+    store->put_farm_settings(Json{{"hosts", Json::object()}});
+    // The store itself reads its own writes before the commit ...
+    const auto seen = store->load([](const std::string& m) { ADD_FAILURE() << m; });
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].status, JobStatus::killed);
+    EXPECT_EQ(store->max_job_id(), 2u);
+    // ... but it is closed without commit.
   }
   const auto jobs = reload();
   ASSERT_EQ(jobs.size(), 1u);
   expect_job_eq(jobs[0], sample_job(1));
+  EXPECT_EQ(open()->max_job_id(), 1u);
+  EXPECT_EQ(open()->load_farm_settings([](const std::string& m) { ADD_FAILURE() << m; }), Json::object());
+}
+
+TEST_P(StoreContract, WritesOutsideATransactionAreKeptAtOnce) {
+  {
+    auto store = open();
+    put_all(*store, sample_job(3));
+    store->put_farm_settings(Json{{"resources", Json::object()}});
+  }
+  const auto jobs = reload();
+  ASSERT_EQ(jobs.size(), 1u);
+  expect_job_eq(jobs[0], sample_job(3));
+  EXPECT_EQ(open()->load_farm_settings([](const std::string&) {}), (Json{{"resources", Json::object()}}));
+}
+
+TEST_P(StoreContract, TransactionsDoNotNestAndACommitNeedsABegin) {
+  auto store = open();
+  EXPECT_THROW(store->commit(), std::runtime_error);
+  store->begin();
+  EXPECT_THROW(store->begin(), std::runtime_error);
+  put_all(*store, sample_job(4));
+  store->commit();  // the first transaction is still the open one
+  EXPECT_THROW(store->commit(), std::runtime_error);
+  store.reset();
+  EXPECT_EQ(reload().size(), 1u);
+}
+
+TEST_P(StoreContract, RemovedJobsAreNotLoadedAndTheirRowsDoNotComeBack) {
+  {
+    auto store = open();
+    store->begin();
+    put_all(*store, sample_job(1));
+    put_all(*store, sample_job(2));
+    store->commit();
+    store->begin();
+    store->remove_job(1);
+    store->commit();
+  }
+  auto jobs = reload();
+  ASSERT_EQ(jobs.size(), 1u);
+  expect_job_eq(jobs[0], sample_job(2));
+  {
+    auto store = open();
+    store->remove_job(99);  // nothing to remove is not an error
+    // The same id again, with no agenda or instances of its own: none of job
+    // 2's old rows may come back with it.
+    store->remove_job(2);
+    Job bare = sample_job(2);
+    bare.agenda.clear();
+    bare.instances.clear();
+    store->put_job(bare);
+  }
+  jobs = reload();
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_TRUE(jobs[0].agenda.empty());
+  EXPECT_TRUE(jobs[0].instances.empty());
+}
+
+TEST_P(StoreContract, RowsOfAJobNeverStoredAreNotLoaded) {
+  Job j = sample_job(6);
+  {
+    auto store = open();
+    store->put_item(j.id, 0, j.agenda[0]);
+    store->put_instance(j.id, j.instances[0]);
+  }
+  EXPECT_TRUE(reload().empty());
+  EXPECT_EQ(open()->max_job_id(), 0u);
+}
+
+TEST_P(StoreContract, AJobWithAHoleInItsAgendaIsReportedAndDroppedButItsIdIsKept) {
+  Job j = sample_job(12);
+  {
+    auto store = open();
+    put_all(*store, sample_job(3));
+    store->put_job(j);
+    store->put_item(j.id, 0, j.agenda[0]);
+    store->put_item(j.id, 2, j.agenda[2]);  // no item 1
+  }
+  std::vector<std::string> bad;
+  const auto jobs = reload(&bad);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].id, 3u);
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0], "job 12 item 2: agenda index out of order");
+  EXPECT_EQ(open()->max_job_id(), 12u);  // ids are never reused, loaded or not
+}
+
+TEST_P(StoreContract, FarmSettingsAreKeptWhole) {
+  std::vector<std::string> bad;
+  const auto note = [&](const std::string& m) { bad.push_back(m); };
+  EXPECT_EQ(open()->load_farm_settings(note), Json::object());
+  const Json settings{{"hosts", {{"w", {{"locked", true}, {"facts", {{"groups", "fx"}}}}}}},
+                      {"resources", {{"license.nuke", {{"total", 3}, {"config", 1}}}}}};
+  {
+    auto store = open();
+    store->begin();
+    store->put_farm_settings(Json{{"hosts", Json::object()}});
+    store->put_farm_settings(settings);  // the later document replaces the earlier
+    store->commit();
+  }
+  EXPECT_EQ(open()->load_farm_settings(note), settings);
+  EXPECT_TRUE(bad.empty());
+  EXPECT_TRUE(reload().empty()) << "settings are not a job";
+}
+
+TEST_P(StoreContract, FarmSettingsThatAreNotAnObjectAreReportedAndEmpty) {
+  open()->put_farm_settings(Json::array({1, 2}));
+  std::vector<std::string> bad;
+  EXPECT_EQ(open()->load_farm_settings([&](const std::string& m) { bad.push_back(m); }), Json::object());
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0], "farm settings (host locks and changes, resource totals): not an object");
+}
+
+// ------------------------------------------------------------------ the sqlite store's file
+
+TEST_F(StoreTest, OpeningCreatesTheFile) {
+  EXPECT_TRUE(reload().empty());
+  EXPECT_TRUE(fs::exists(db()));
 }
 
 TEST_F(StoreTest, UnreadableRowsAreReportedAndSkipped) {
@@ -417,59 +590,110 @@ TEST_F(StoreTest, UnreadableRowsAreReportedAndSkipped) {
   store->commit();
 }
 
-TEST_F(StoreTest, FarmSettingsAreKeptWholeAndAnUnreadableDocumentIsReported) {
-  EXPECT_EQ(open_sqlite_store(db())->load_farm_settings([](const std::string&) {}), Json::object());
-  const Json settings{{"hosts", {{"w", {{"locked", true}, {"facts", {{"groups", "fx"}}}}}}},
-                      {"resources", {{"license.nuke", {{"total", 3}, {"config", 1}}}}}};
-  {
-    auto store = open_sqlite_store(db());
-    store->begin();
-    store->put_farm_settings(Json{{"hosts", Json::object()}});
-    store->put_farm_settings(settings);  // the later document replaces the earlier
-    store->commit();
-  }
-  std::vector<std::string> bad;
-  const auto note = [&](const std::string& m) { bad.push_back(m); };
-  EXPECT_EQ(open_sqlite_store(db())->load_farm_settings(note), settings);
-  EXPECT_TRUE(bad.empty());
-
+TEST_F(StoreTest, AnUnreadableFarmSettingsDocumentIsReportedAndEmpty) {
+  open()->put_farm_settings(Json{{"hosts", Json::object()}});
   raw_sql("UPDATE settings SET doc = x'c1'");
-  EXPECT_EQ(open_sqlite_store(db())->load_farm_settings(note), Json::object());
+  std::vector<std::string> bad;
+  EXPECT_EQ(open()->load_farm_settings([&](const std::string& m) { bad.push_back(m); }), Json::object());
   ASSERT_EQ(bad.size(), 1u);
   EXPECT_NE(bad[0].find("farm settings"), std::string::npos) << bad[0];
 }
 
-TEST_F(StoreTest, RemoveJobRemovesAllItsRows) {
+TEST_F(StoreTest, RemoveJobDeletesAllItsRowsFromTheFile) {
   {
-    auto store = open_sqlite_store(db());
-    store->begin();
+    auto store = open();
     put_all(*store, sample_job(1));
     put_all(*store, sample_job(2));
-    store->commit();
-    store->begin();
     store->remove_job(1);
-    store->commit();
   }
   EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE id = 1"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM items WHERE job = 1"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM instances WHERE job = 1"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM items WHERE job = 2"), 3);
   EXPECT_EQ(count("SELECT count(*) FROM instances WHERE job = 2"), 2);
-  const auto jobs = reload();
-  ASSERT_EQ(jobs.size(), 1u);
-  expect_job_eq(jobs[0], sample_job(2));
-  {
-    auto store = open_sqlite_store(db());
-    store->remove_job(2);
-    store->remove_job(99);  // nothing to remove is not an error
-  }
-  EXPECT_TRUE(reload().empty());
-  EXPECT_EQ(count("SELECT count(*) FROM items"), 0);
-  EXPECT_EQ(count("SELECT count(*) FROM instances"), 0);
 }
 
 TEST_F(StoreTest, OpeningAnImpossiblePathThrows) {
   EXPECT_THROW(open_sqlite_store((dir_ / "missing" / "dir" / "qube.db").string()), std::runtime_error);
+}
+
+// ------------------------------------------------------------------ every event log
+
+FarmEvent event(JobId job, double time, const std::string& name, bool history = true) {
+  FarmEvent e;
+  e.job = job;
+  e.time = time;
+  e.name = name;
+  e.type = "job";
+  e.text = name + " at " + std::to_string(time);
+  e.history = history;
+  return e;
+}
+
+// What every EventLog promises (event_log.hpp), against each implementation.
+class EventLogContract : public TempDirTest, public ::testing::WithParamInterface<Backend> {
+ protected:
+  std::unique_ptr<EventLog> open() {
+    return GetParam() == Backend::sqlite ? open_event_log((dir_ / "events.db").string()) : open_memory_event_log();
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(EventLog, EventLogContract, ::testing::Values(Backend::sqlite, Backend::memory),
+                         backend_name);
+
+TEST_P(EventLogContract, KeepsEachJobsHistoryEventsOldestFirst) {
+  auto log = open();
+  FarmEvent work = event(1, 1700000001.25, "failed");
+  work.type = "work";
+  work.work = "3-4";
+  work.subid = 2;
+  work.host = "render02";
+  work.who = "alice";
+  log->append({event(1, 1700000000.5, "submit"), event(2, 1700000000.75, "submit"),
+               event(1, 1700000001.0, "complete", false), work});
+  log->append({});
+  log->append({event(1, 1700000002.0, "complete", false)});  // nothing to keep
+  log->append({event(1, 1700000003.0, "retried")});
+  const Json expected = Json::array({qube::supervisor::to_json(event(1, 1700000000.5, "submit")),
+                                     qube::supervisor::to_json(work),
+                                     qube::supervisor::to_json(event(1, 1700000003.0, "retried"))});
+  EXPECT_EQ(log->read(1, 100), expected);
+  EXPECT_EQ(log->read(2, 100), Json::array({qube::supervisor::to_json(event(2, 1700000000.75, "submit"))}));
+  EXPECT_EQ(log->read(3, 100), Json::array());
+}
+
+TEST_P(EventLogContract, ReadGivesTheLastLimitEventsOldestFirst) {
+  auto log = open();
+  std::vector<FarmEvent> events;
+  for (int n = 0; n < 5; ++n) events.push_back(event(7, 1700000000.0 + n, "modified " + std::to_string(n)));
+  log->append(events);
+  const Json last_two = Json::array({qube::supervisor::to_json(events[3]), qube::supervisor::to_json(events[4])});
+  EXPECT_EQ(log->read(7, 2), last_two);
+  EXPECT_EQ(log->read(7, 5).size(), 5u);
+  EXPECT_EQ(log->read(7, 50).size(), 5u);
+  EXPECT_EQ(log->read(7, 0), Json::array());
+}
+
+TEST_P(EventLogContract, RemoveForgetsOneJob) {
+  auto log = open();
+  log->append({event(1, 1.0, "submit"), event(2, 2.0, "submit"), event(1, 3.0, "killed")});
+  log->remove(1);
+  log->remove(99);  // nothing there: not an error
+  EXPECT_EQ(log->read(1, 100), Json::array());
+  EXPECT_EQ(log->read(2, 100).size(), 1u);
+  log->append({event(1, 4.0, "submit")});
+  EXPECT_EQ(log->read(1, 100).size(), 1u);
+}
+
+// ------------------------------------------------------------------ the sqlite event log's file
+
+class EventLogTest : public TempDirTest {};
+
+TEST_F(EventLogTest, HistorySurvivesAReopen) {
+  const auto path = (dir_ / "events.db").string();
+  open_event_log(path)->append({event(4, 1.0, "submit"), event(4, 2.0, "complete")});
+  EXPECT_EQ(open_event_log(path)->read(4, 100).size(), 2u);
+  EXPECT_THROW(open_event_log((dir_ / "missing" / "events.db").string()), std::runtime_error);
 }
 
 // ------------------------------------------------------------------ logs

@@ -1,0 +1,41 @@
+#pragma once
+// How every Store's load() turns its rows into jobs: one set of rules, so that
+// each backend reports and skips exactly the same rows for the same reasons.
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "qube/json.hpp"
+#include "qube/model.hpp"
+
+namespace qube::supervisor {
+
+using BadRowReport = std::function<void(const std::string&)>;
+
+// Fed every job first, then every agenda item, then every instance, each in key
+// order (jobs by id, items by job then index, instances by job then subid).
+// `read` builds the row's value; whatever it throws is reported and the row skipped.
+class JobAssembler {
+ public:
+  explicit JobAssembler(const BadRowReport& on_bad_row) : on_bad_row_(on_bad_row) {}
+
+  void add_job(JobId id, const std::function<Job()>& read);
+  // A job with an unreadable item or a hole in its agenda is dropped whole: it
+  // cannot be trusted to run. Items of a job that was not loaded are ignored.
+  void add_item(JobId job, std::size_t index, const std::function<AgendaItem()>& read);
+  // An unreadable instance is dropped alone (the Farm fills the hole).
+  void add_instance(JobId job, const std::function<Instance()>& read);
+  // The jobs, by id.
+  std::vector<Job> take();
+
+ private:
+  const BadRowReport& on_bad_row_;
+  std::map<JobId, Job> jobs_;
+};
+
+// The stored farm settings document as load_farm_settings() gives it back: what
+// `read` returns if it is an object, else reported and an empty object.
+Json farm_settings_or_empty(const std::function<Json()>& read, const BadRowReport& on_bad_row);
+
+}  // namespace qube::supervisor
