@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "client_requests.hpp"
 #include "effects.hpp"
 #include "farm_state.hpp"
 #include "qube/clock.hpp"
@@ -65,7 +66,7 @@ class Farm final : private Scheduler::Actions {
   void restore_farm_settings(const Json& settings);
 
   // --- Client requests. Each returns the reply body or throws std::runtime_error.
-  Json submit(const Json& body);
+  Json submit(const Submission& submission);
   // The summaries of the jobs asked for, as one encoded MessagePack array. A job's
   // summary is encoded once and kept until the job changes: a listing of 10,000
   // jobs rebuilt every summary's Json tree every time (docs/performance.md).
@@ -75,13 +76,13 @@ class Farm final : private Scheduler::Actions {
   Json list_hosts(const Json& body = Json::object()) const;
   // qb lock / qb unlock (admins): a locked host takes no new work; with
   // body.purge its running work is stopped and goes back to pending.
-  Json lock_hosts(const Json& body, bool lock);
+  Json lock_hosts(const HostLock& request, bool lock);
   // qb host set (admins): changes a running worker's groups, properties and
   // resources without restarting it; kept across its re-registrations.
-  Json set_host_facts(const Json& body);
+  Json set_host_facts(const HostChange& request);
   // qb resources / qb resource set (admins).
   Json list_resources() const;
-  Json set_resource(const Json& body);
+  Json set_resource(const ResourceTotal& request);
   // The verbs that steer jobs (kill, block, retry ...), typed: the server decodes
   // the request once (steering.hpp), and Qube-language callbacks call them too.
   StepOutcome steer(SteerVerb verb, const Steering& request);
@@ -143,8 +144,8 @@ class Farm final : private Scheduler::Actions {
   void explain_wait(JobState& js, std::string reason) override;
 
   // Jobs and agendas (farm_jobs.cpp).
-  std::vector<JobSpec> accepted_specs(const Json& body) const;
-  std::vector<JobState> build_submission(const Json& list, std::vector<JobSpec> specs);
+  void check_specs(Submission& submission) const;
+  std::vector<JobState> build_submission(Submission submission);
   void restore_job(Job job);
   void restore_pipelines();
   void update_status(JobState& js);

@@ -123,12 +123,13 @@ void Farm::restore_pipelines() {
 
 // ---------------------------------------------------------------- submitting
 
-Json Farm::submit(const Json& body) {
-  const Json& list = get_array(body, "jobs");
-  if (list.empty()) throw std::runtime_error("submit: no jobs given");
+Json Farm::submit(const Submission& submission) {
+  if (submission.jobs.empty()) throw std::runtime_error("submit: no jobs given");
   // All jobs of one submission are accepted together, as one process group, or
   // none is: every job is built and its pipeline checked before any is kept.
-  std::vector<JobState> fresh = build_submission(list, accepted_specs(body));
+  Submission checked = submission;
+  check_specs(checked);
+  std::vector<JobState> fresh = build_submission(std::move(checked));
   next_id_ += fresh.size();
   Json ids = Json::array(), warnings = Json::array();
   const double submitted = now();
@@ -162,14 +163,12 @@ Json Farm::submit(const Json& body) {
   return Json{{"ids", ids}, {"warnings", warnings}};
 }
 
-// The submission's job specs, each valid and owned by someone the submitter
-// may submit for.
-std::vector<JobSpec> Farm::accepted_specs(const Json& body) const {
-  const Json& list = get_array(body, "jobs");
-  const std::string submitter = get_string(body, "user");
-  std::vector<JobSpec> specs;
-  for (std::size_t n = 0; n < list.size(); ++n) {
-    JobSpec spec = spec_from_json(list[n]);
+// Each job spec must be valid and owned by someone the submitter may submit for
+// (an unowned one becomes the submitter's).
+void Farm::check_specs(Submission& submission) const {
+  const std::string& submitter = submission.submitter;
+  for (std::size_t n = 0; n < submission.jobs.size(); ++n) {
+    JobSpec& spec = submission.jobs[n].spec;
     auto errors = validate(spec);
     if (!errors.empty()) {
       std::string msg = "job " + std::to_string(n + 1) + " is invalid: " + errors[0];
@@ -181,22 +180,21 @@ std::vector<JobSpec> Farm::accepted_specs(const Json& body) const {
     if (!submitter.empty() && spec.user != submitter && !policy_.admins.count(submitter))
       throw std::runtime_error("only an admin may submit a job for another user ('" + spec.user + "'); " +
                                submitter + " is not an admin");
-    specs.push_back(std::move(spec));
   }
-  return specs;
 }
 
 // The submission's jobs with ids, placement, pipeline and parents, not yet
 // kept: throws if any of them cannot be, naming it.
-std::vector<JobState> Farm::build_submission(const Json& list, std::vector<JobSpec> specs) {
+std::vector<JobState> Farm::build_submission(Submission submission) {
   const JobId pgrp = next_id_;
-  std::vector<JobState> fresh(specs.size());
+  auto& entries = submission.jobs;
+  std::vector<JobState> fresh(entries.size());
   std::map<std::string, JobId> labels;  // within this submission
-  for (std::size_t n = 0; n < specs.size(); ++n) {
+  for (std::size_t n = 0; n < entries.size(); ++n) {
     Job& job = fresh[n].job;
     job.id = next_id_ + n;
     job.pgrp = pgrp;
-    job.spec = std::move(specs[n]);
+    job.spec = std::move(entries[n].spec);
     if (!job.spec.label.empty() && !labels.emplace(job.spec.label, job.id).second)
       throw std::runtime_error("two jobs of this submission are labelled '" + job.spec.label + "'");
   }
@@ -212,12 +210,12 @@ std::vector<JobState> Farm::build_submission(const Json& list, std::vector<JobSp
     compile_pipeline(js, labels);
     for (const auto& d : js.deps) edges[js.job.id].push_back(d.target.id);
     // The parent: "pid" (an id), or "parent_label" (a job of this submission).
-    const Json& entry = list[n];
-    if (const std::string parent = get_string(entry, "parent_label"); !parent.empty()) {
+    const auto& entry = entries[n];
+    if (const std::string& parent = entry.parent_label; !parent.empty()) {
       auto it = labels.find(parent);
       if (it == labels.end()) throw std::runtime_error(which + ": no parent labelled '" + parent + "'");
       js.job.pid = it->second;
-    } else if (const auto pid = static_cast<JobId>(get_int(entry, "pid")); pid != 0) {
+    } else if (const JobId pid = entry.pid; pid != 0) {
       if (!jobs_.count(pid)) throw std::runtime_error(which + ": no parent job " + std::to_string(pid));
       js.job.pid = pid;
     }

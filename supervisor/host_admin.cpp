@@ -52,14 +52,12 @@ Json Farm::list_hosts(const Json& body) const {
   return Json{{"hosts", out}};
 }
 
-Json Farm::lock_hosts(const Json& body, bool lock) {
-  const std::string who = get_string(body, "user");
+Json Farm::lock_hosts(const HostLock& request, bool lock) {
+  const std::string& who = request.who;
   require_admin(policy_.admins, who, lock ? "lock hosts" : "unlock hosts");
-  const bool purge = lock && get_bool(body, "purge");
+  const bool purge = lock && request.purge;
   Json done = Json::array(), errors = Json::array();
-  for (const auto& entry : get_array(body, "hosts")) {
-    if (!entry.is_string()) throw std::runtime_error("hosts: expected host names");
-    const std::string name = entry.get<std::string>();
+  for (const std::string& name : request.hosts) {
     auto it = hosts_.find(name);
     if (it == hosts_.end()) {
       errors.push_back("no host " + name);
@@ -81,11 +79,11 @@ Json Farm::lock_hosts(const Json& body, bool lock) {
   return Json{{lock ? "locked" : "unlocked", done}, {"errors", errors}};
 }
 
-Json Farm::set_host_facts(const Json& body) {
-  const std::string who = get_string(body, "user");
+Json Farm::set_host_facts(const HostChange& request) {
+  const std::string& who = request.who;
   require_admin(policy_.admins, who, "change a host's facts");
-  const std::string name = get_string(body, "host");
-  const Json& set = get_object(body, "set");
+  const std::string& name = request.host;
+  const Json& set = request.set;
   static const std::set<std::string> changeable{"groups", "cluster", "restrictions", "properties", "resources"};
   for (const auto& [key, value] : set.items())
     if (!changeable.count(key))
@@ -122,11 +120,11 @@ Json Farm::list_resources() const {
   return Json{{"resources", out}};
 }
 
-Json Farm::set_resource(const Json& body) {
-  const std::string who = get_string(body, "user");
+Json Farm::set_resource(const ResourceTotal& request) {
+  const std::string& who = request.who;
   require_admin(policy_.admins, who, "set farm resources");
-  const std::string name = get_string(body, "name");
-  const std::int64_t total = get_int(body, "total", -1);
+  const std::string& name = request.name;
+  const std::int64_t total = request.total;
   scheduler_.globals().set_total(name, total);  // throws for a bad name or total
   resource_overrides_[name] = ResourceOverride{total, configured_total(name)};
   fx_.settings_changed = true;

@@ -220,7 +220,7 @@ Server::ClientReply Server::handle_client(const proto::Message& msg) {
   namespace p = proto;
   try {
     const Json& b = msg.body;
-    if (msg.type == p::kSubmit) return p::reply_ok(msg, farm_.submit(b));
+    if (msg.type == p::kSubmit) return p::reply_ok(msg, farm_.submit(submission_from_json(b)));
     if (msg.type == p::kJobs) {
       p::Message reply = p::reply_ok(msg);
       std::string body = encode_with_field(reply.body, "jobs", farm_.list_jobs(b));
@@ -228,11 +228,11 @@ Server::ClientReply Server::handle_client(const proto::Message& msg) {
     }
     if (msg.type == p::kShow) return p::reply_ok(msg, farm_.show_job(b));
     if (msg.type == p::kHosts) return p::reply_ok(msg, farm_.list_hosts(b));
-    if (msg.type == p::kLock) return p::reply_ok(msg, farm_.lock_hosts(b, true));
-    if (msg.type == p::kUnlock) return p::reply_ok(msg, farm_.lock_hosts(b, false));
-    if (msg.type == p::kHostSet) return p::reply_ok(msg, farm_.set_host_facts(b));
+    if (msg.type == p::kLock) return p::reply_ok(msg, farm_.lock_hosts(host_lock_from_json(b), true));
+    if (msg.type == p::kUnlock) return p::reply_ok(msg, farm_.lock_hosts(host_lock_from_json(b), false));
+    if (msg.type == p::kHostSet) return p::reply_ok(msg, farm_.set_host_facts(host_change_from_json(b)));
     if (msg.type == p::kResources) return p::reply_ok(msg, farm_.list_resources());
-    if (msg.type == p::kResourceSet) return p::reply_ok(msg, farm_.set_resource(b));
+    if (msg.type == p::kResourceSet) return p::reply_ok(msg, farm_.set_resource(resource_total_from_json(b)));
     if (msg.type == p::kPing)
       return p::reply_ok(msg, Json{{"version", kQubeVersion}, {"protocol", kProtocolVersion},
                                    {"time", clock_.wall().seconds}});

@@ -59,6 +59,14 @@ Host make_host(const std::string& name, int slots, std::vector<std::string> type
   return h;
 }
 
+// The client requests as they come off the wire, decoded as the server does.
+Json submit_wire(Farm& f, const Json& body) { return f.submit(qube::supervisor::submission_from_json(body)); }
+Json lock_wire(Farm& f, const Json& body, bool lock) { return f.lock_hosts(qube::supervisor::host_lock_from_json(body), lock); }
+Json host_set_wire(Farm& f, const Json& body) { return f.set_host_facts(qube::supervisor::host_change_from_json(body)); }
+Json resource_set_wire(Farm& f, const Json& body) {
+  return f.set_resource(qube::supervisor::resource_total_from_json(body));
+}
+
 struct Started {
   std::string rid;
   JobId job = 0;
@@ -91,7 +99,7 @@ class FarmTest : public ::testing::Test {
   }
 
   JobId submit(const JobSpec& s) {
-    const Json reply = farm.submit(Json{{"jobs", Json::array({qube::to_json(s)})}});
+    const Json reply = submit_wire(farm, Json{{"jobs", Json::array({qube::to_json(s)})}});
     return reply.at("ids").at(0).get<JobId>();
   }
 
@@ -852,7 +860,7 @@ TEST_F(FarmTest, JobTypeNobodyOffersWaitsWithAReason) {
   JobSpec s = make_spec("maya", 9999, "1-2");
   s.type = "mayabatch";
   s.package = {{"scene", "/shots/a.mb"}};
-  const Json reply = farm.submit(Json{{"jobs", Json::array({qube::to_json(s)})}});
+  const Json reply = submit_wire(farm, Json{{"jobs", Json::array({qube::to_json(s)})}});
   const JobId id = reply.at("ids").at(0).get<JobId>();
   ASSERT_EQ(reply.at("warnings").size(), 1u);
   EXPECT_NE(reply.at("warnings")[0].get<std::string>().find("mayabatch"), std::string::npos);
@@ -869,7 +877,7 @@ TEST_F(FarmTest, JobTypeNobodyOffersWaitsWithAReason) {
   EXPECT_EQ(js(id).job.reason, "");
 
   // A later submission of the same type draws no warning.
-  const Json again = farm.submit(Json{{"jobs", Json::array({qube::to_json(s)})}});
+  const Json again = submit_wire(farm, Json{{"jobs", Json::array({qube::to_json(s)})}});
   EXPECT_TRUE(again.at("warnings").empty());
 }
 
@@ -878,7 +886,7 @@ TEST_F(FarmTest, JobTypeNobodyOffersWaitsWithAReason) {
 TEST_F(FarmTest, SubmitRejectsInvalidJobsNamingTheField) {
   auto message = [&](const Json& body) -> std::string {
     try {
-      farm.submit(body);
+      submit_wire(farm, body);
     } catch (const std::runtime_error& e) {
       return e.what();
     }
@@ -927,7 +935,7 @@ TEST_F(FarmTest, SubmitRejectsInvalidJobsNamingTheField) {
 }
 
 TEST_F(FarmTest, SubmitOfSeveralJobsSharesAProcessGroup) {
-  const Json reply = farm.submit(
+  const Json reply = submit_wire(farm, 
       Json{{"jobs", Json::array({qube::to_json(make_spec("a")), qube::to_json(make_spec("b"))})}});
   ASSERT_EQ(reply.at("ids"), Json::array({1, 2}));
   EXPECT_EQ(js(1).job.pgrp, 1u);
@@ -1075,11 +1083,11 @@ TEST_F(FarmTest, AnAdminsLocksHostChangesAndResourceTotalsOutliveTheSupervisor) 
   farm.set_policy(policy);
   reg("w1", make_host("a", 1));
   farm.effects().settings_changed = false;
-  farm.lock_hosts(Json{{"hosts", {"a"}}, {"user", "bob"}}, true);
+  lock_wire(farm, Json{{"hosts", {"a"}}, {"user", "bob"}}, true);
   EXPECT_TRUE(farm.effects().settings_changed) << "a lock must be stored";
-  farm.set_host_facts(Json{{"host", "a"}, {"user", "bob"}, {"set", {{"groups", Json::array({"fx"})}}}});
-  farm.set_resource(Json{{"name", "license.nuke"}, {"total", 3}, {"user", "bob"}});
-  farm.set_resource(Json{{"name", "license.new"}, {"total", 2}, {"user", "bob"}});
+  host_set_wire(farm, Json{{"host", "a"}, {"user", "bob"}, {"set", {{"groups", Json::array({"fx"})}}}});
+  resource_set_wire(farm, Json{{"name", "license.nuke"}, {"total", 3}, {"user", "bob"}});
+  resource_set_wire(farm, Json{{"name", "license.new"}, {"total", 2}, {"user", "bob"}});
   const Json stored = farm.farm_settings();
 
   // The same config: everything the admin said stands, for a host not yet back too.

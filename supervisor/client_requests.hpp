@@ -1,0 +1,52 @@
+#pragma once
+// Client requests other than steering (steering.hpp), decoded once at the edge
+// into values the Farm acts on: a submission, and the admin's host and
+// resource changes. Decoding checks shapes and types and throws naming the
+// field; what a request may do (who may submit for whom, which host exists) is
+// the Farm's to decide.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "qube/json.hpp"
+#include "qube/model.hpp"
+
+namespace qube::supervisor {
+
+// submit: {jobs: [JobSpec + pid? + parent_label?], user}
+struct Submission {
+  struct Entry {
+    JobSpec spec;
+    JobId pid = 0;             // the parent: an existing job ...
+    std::string parent_label;  // ... or a job of this submission
+  };
+  std::vector<Entry> jobs;
+  std::string submitter;  // who submits (may differ from each spec's user for admins)
+};
+Submission submission_from_json(const Json& body);
+
+// lock / unlock: {hosts, purge?, user}
+struct HostLock {
+  std::vector<std::string> hosts;
+  bool purge = false;  // lock only: stop what runs there
+  std::string who;
+};
+HostLock host_lock_from_json(const Json& body);
+
+// host_set: {host, set: {groups, cluster, restrictions, properties, resources}, user}
+struct HostChange {
+  std::string host;
+  Json set = Json::object();  // host facts in their wire form: placement reads them
+  std::string who;
+};
+HostChange host_change_from_json(const Json& body);
+
+// resource_set: {name, total, user}
+struct ResourceTotal {
+  std::string name;
+  std::int64_t total = -1;
+  std::string who;
+};
+ResourceTotal resource_total_from_json(const Json& body);
+
+}  // namespace qube::supervisor
