@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -147,27 +148,50 @@ TEST(RunProcess, LargeOutputIsComplete) {
   EXPECT_EQ(c.err.size(), 20000u * 11u);
 }
 
+// What the instance process sets up for itself (SIGPIPE ignored) and a blocked
+// SIGTERM, for as long as it lives: none of it may reach a child.
+class CallerSignals {
+ public:
+  CallerSignals() {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ignore, &old_pipe_);
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old_mask_);
+  }
+  ~CallerSignals() {
+    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+    sigaction(SIGPIPE, &old_pipe_, nullptr);
+  }
+
+ private:
+  struct sigaction old_pipe_ {};
+  sigset_t old_mask_{};
+};
+
+// The command that prints the lines below from a child's /proc/self/status.
+const Argv kSignalStatus = {"grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"};
+
+bool nothing_blocked(const std::string& status) { return status.find("SigBlk:\t0000000000000000") != std::string::npos; }
+
+bool sigpipe_ignored(const std::string& status) {
+  const auto at = status.find("SigIgn:\t");
+  EXPECT_NE(at, std::string::npos) << status;
+  return at != std::string::npos && (std::stoull(status.substr(at + 8, 16), nullptr, 16) >> (SIGPIPE - 1)) & 1;
+}
+
 TEST(RunProcess, StartsWithDefaultSignalHandlingWhateverTheCallerSetUp) {
-  // The instance process ignores SIGPIPE and blocks nothing a frame should
-  // inherit: a frame writing into a closed pipe must die of SIGPIPE as in a shell.
-  struct sigaction ignore{}, old{};
-  ignore.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &ignore, &old);
-  sigset_t block, old_mask;
-  sigemptyset(&block);
-  sigaddset(&block, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &block, &old_mask);
+  // A frame writing into a closed pipe must die of SIGPIPE as in a shell.
+  std::optional<CallerSignals> caller(std::in_place);
   const auto c = run({"/bin/sh", "-c", "kill -TERM $$; echo survived"});
-  const auto status = run({"/bin/sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status"});
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  sigaction(SIGPIPE, &old, nullptr);
+  const auto status = run(kSignalStatus);
+  caller.reset();
   EXPECT_EQ(c.result.signal, SIGTERM) << c.out;
-  EXPECT_NE(status.out.find("SigBlk:\t0000000000000000"), std::string::npos) << status.out;
+  EXPECT_TRUE(nothing_blocked(status.out)) << status.out;
   // glibc keeps its own two real-time signals (32, 33) apart; SIGPIPE must be default.
-  const auto ignored_at = status.out.find("SigIgn:\t");
-  ASSERT_NE(ignored_at, std::string::npos) << status.out;
-  const auto ignored = std::stoull(status.out.substr(ignored_at + 8, 16), nullptr, 16);
-  EXPECT_EQ(ignored & (1ull << (SIGPIPE - 1)), 0u) << status.out;
+  EXPECT_FALSE(sigpipe_ignored(status.out)) << status.out;
 }
 
 TEST(RunProcess, TheChildInheritsOnlyStdinStdoutAndStderr) {
@@ -279,27 +303,16 @@ TEST_P(LaunchProcess, OwnProcessGroupOrTheCallers) {
 }
 
 TEST_P(LaunchProcess, SignalsAreDefaultAndNoneBlockedWhateverTheCallerSetUp) {
-  struct sigaction ignore{}, old{};
-  ignore.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &ignore, &old);
-  sigset_t block, old_mask;
-  sigemptyset(&block);
-  sigaddset(&block, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &block, &old_mask);
-  auto s = spec({"grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"});
+  std::optional<CallerSignals> caller(std::in_place);
+  auto s = spec(kSignalStatus);
   const std::string reset = output_of(launch(s));
   s.default_signals = false;
   const std::string kept = output_of(launch(s));
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  sigaction(SIGPIPE, &old, nullptr);
-  const auto pipe_ignored = [](const std::string& status) {
-    const auto at = status.find("SigIgn:\t");
-    return at != std::string::npos && (std::stoull(status.substr(at + 8, 16), nullptr, 16) >> (SIGPIPE - 1)) & 1;
-  };
-  EXPECT_NE(reset.find("SigBlk:\t0000000000000000"), std::string::npos) << reset;
-  EXPECT_FALSE(pipe_ignored(reset)) << reset;
-  EXPECT_NE(kept.find("SigBlk:\t0000000000000000"), std::string::npos) << kept;
-  EXPECT_TRUE(pipe_ignored(kept)) << "default_signals = false keeps the caller's dispositions\n" << kept;
+  caller.reset();
+  EXPECT_TRUE(nothing_blocked(reset)) << reset;
+  EXPECT_FALSE(sigpipe_ignored(reset)) << reset;
+  EXPECT_TRUE(nothing_blocked(kept)) << kept;
+  EXPECT_TRUE(sigpipe_ignored(kept)) << "default_signals = false keeps the caller's dispositions\n" << kept;
 }
 
 TEST_P(LaunchProcess, AChildThatCannotStartSaysWhyAndLeavesNothingOpen) {
