@@ -1,29 +1,23 @@
 #include "callback_runner.hpp"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 
 #include <spdlog/spdlog.h>
 
 #include "mail.hpp"
+#include "qube/launcher.hpp"
 #include "qube/process.hpp"
 
 namespace qube::supervisor {
 
 namespace {
-
-double steady_now() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
 
 // The last line of a script's output, for the history line.
 std::string last_line(const std::string& output) {
@@ -42,75 +36,73 @@ struct ScriptResult {
   double seconds = 0;
 };
 
-// Runs argv in a process group of its own, output (both streams) collected, killed
-// with its whole group at the deadline.
-ScriptResult run_script(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                        double timelimit) {
-  ScriptResult r;
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) {
-    r.error = "cannot create a pipe";
-    return r;
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, pipefd[1], 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  std::vector<char*> args, envp;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  std::vector<std::string> env_lines;
-  for (const auto& [k, v] : env) env_lines.push_back(k + "=" + v);
-  for (auto& e : env_lines) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  pid_t pid = -1;
-  const double start = steady_now();
-  const int rc = posix_spawnp(&pid, args[0], &actions, &attr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  ::close(pipefd[1]);
-  if (rc != 0) {
-    ::close(pipefd[0]);
-    r.error = "cannot start " + argv[0] + ": " + std::strerror(rc);
-    return r;
-  }
-  const double deadline = start + timelimit;
+// A script: stdin empty, both output streams in one pipe, in a process group of
+// its own so that one kill ends everything it started. Signal dispositions are
+// the supervisor's (SIGPIPE ignored), as they always were for callbacks.
+LaunchSpec script_spec(const std::string& program, const std::vector<std::string>& argv,
+                       const std::map<std::string, std::string>& env) {
+  LaunchSpec spec;
+  spec.program = program;
+  spec.argv = argv;
+  spec.env = env;
+  spec.err = ChildStream::as_stdout;
+  spec.own_process_group = true;
+  spec.default_signals = false;
+  return spec;
+}
+
+// Collects what comes from `out` until it closes or `deadline` passes; then
+// kills the script's whole group. Closes `out`.
+void collect_output(int out, pid_t pid, SteadyTime deadline, const Clock& clock, ScriptResult& r) {
   while (true) {
-    const double left = deadline - steady_now();
+    const double left = deadline - clock.steady();
     if (left <= 0) {
       ::kill(-pid, SIGKILL);
       r.timed_out = true;
       break;
     }
-    pollfd p{pipefd[0], POLLIN, 0};
+    pollfd p{out, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left * 1000) + 1) <= 0) continue;
     char buf[4096];
-    const ssize_t n = ::read(pipefd[0], buf, sizeof buf);
+    const ssize_t n = ::read(out, buf, sizeof buf);
     if (n <= 0) break;
     // Keep the last 64 KiB: enough for the history line; the log has it all.
     r.output.append(buf, static_cast<std::size_t>(n));
     if (r.output.size() > 128 * 1024) r.output.erase(0, r.output.size() - 64 * 1024);
   }
-  ::close(pipefd[0]);
+  ::close(out);
+}
+
+// Runs argv in a process group of its own, output (both streams) collected, killed
+// with its whole group at the deadline.
+ScriptResult run_script(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+                        double timelimit, const Clock& clock) {
+  ScriptResult r;
+  const auto program = find_program(argv[0], search_path(env), "");
+  if (!program) {
+    r.error = "cannot start " + argv[0] + ": " + std::strerror(ENOENT);
+    return r;
+  }
+  const SteadyTime start = clock.steady();
+  const Launched child = launch(script_spec(*program, argv, env));
+  if (!child.started()) {
+    r.error = child.failed_step == "pipe" ? "cannot create a pipe"
+                                          : "cannot start " + argv[0] + ": " + std::strerror(child.error);
+    return r;
+  }
+  collect_output(child.out, child.pid, start + timelimit, clock, r);
   int status = 0;
-  ::waitpid(pid, &status, 0);
-  ::kill(-pid, SIGKILL);  // anything it left behind in its group
+  ::waitpid(child.pid, &status, 0);
+  ::kill(-child.pid, SIGKILL);  // anything it left behind in its group
   r.status = status;
-  r.seconds = steady_now() - start;
+  r.seconds = clock.steady() - start;
   return r;
 }
 
 }  // namespace
 
-CallbackRunner::CallbackRunner(CallbackSettings settings) : settings_(std::move(settings)) {
+CallbackRunner::CallbackRunner(CallbackSettings settings, const Clock& clock)
+    : settings_(std::move(settings)), clock_(clock) {
   for (int i = 0; i < std::max(1, settings_.threads); ++i) threads_.emplace_back([this] { work(); });
 }
 
@@ -181,7 +173,7 @@ ScriptOutcome CallbackRunner::execute(const ScriptRun& run) {
   const std::vector<std::string> argv = run.language == "python"
                                             ? std::vector<std::string>{settings_.python, "-c", run.code}
                                             : std::vector<std::string>{"/bin/sh", "-c", run.code};
-  const ScriptResult r = run_script(argv, env, settings_.timelimit);
+  const ScriptResult r = run_script(argv, env, settings_.timelimit, clock_);
   // Each job's callback output is kept beside its instances' logs.
   const auto dir = settings_.log_dir / std::to_string(run.job);
   std::error_code ec;

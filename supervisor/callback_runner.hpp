@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "farm.hpp"
+#include "qube/clock.hpp"
 
 namespace qube::supervisor {
 
@@ -32,7 +33,8 @@ struct ScriptOutcome {
 
 class CallbackRunner {
  public:
-  explicit CallbackRunner(CallbackSettings settings);
+  // `clock`: what a script's time limit is measured by.
+  explicit CallbackRunner(CallbackSettings settings, const Clock& clock = Clock::system());
   ~CallbackRunner();
   CallbackRunner(const CallbackRunner&) = delete;
   CallbackRunner& operator=(const CallbackRunner&) = delete;
@@ -49,6 +51,7 @@ class CallbackRunner {
   ScriptOutcome mail(const ScriptRun& run);
 
   CallbackSettings settings_;
+  const Clock& clock_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<ScriptRun> queue_;

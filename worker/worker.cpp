@@ -13,7 +13,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "qube/launcher.hpp"
 #include "qube/paths.hpp"
+#include "qube/process.hpp"
 #include "qube/transport.hpp"
 
 namespace qube::worker {
@@ -174,6 +176,25 @@ void Worker::handle_supervisor(const proto::Message& msg) {
   }
 }
 
+// qbinstance for one instance: the worker's own stdin, stdout and stderr, its
+// channel to the worker as descriptor 3 and nothing else of the worker's (or of
+// whatever started it); a process group of its own, so that a kill reaches
+// everything the job started; and dying with the worker whatever happens to it.
+static LaunchSpec instance_spec(const std::string& exe, const JobTypeEntry& type, int channel) {
+  LaunchSpec spec;
+  spec.program = exe;
+  spec.argv = {"qbinstance", "--fd", "3", "--module", type.module.string(), "--worker-pid", std::to_string(getpid())};
+  // The job type reads its settings (executable, arguments, timeouts) from the
+  // very description file this worker loaded it by, wherever --jobtypes points.
+  spec.env = current_environment();
+  spec.env["QB_JOBTYPE_CONFIG"] = type.yaml;
+  spec.in = spec.out = spec.err = ChildStream::inherit;
+  spec.pass_fds = {channel};
+  spec.own_process_group = true;
+  spec.die_with_parent = true;
+  return spec;
+}
+
 void Worker::start_instance(const Json& job) {
   const auto id = static_cast<JobId>(get_int(job, "id"));
   const auto subid = static_cast<std::int32_t>(get_int(job, "subid"));
@@ -190,43 +211,15 @@ void Worker::start_instance(const Json& job) {
                                     {"reason", std::string("socketpair: ") + std::strerror(errno)}});
     return;
   }
-  const std::string module = t->second.module.string();
-  const std::string exe = instance_exe_;
-  const pid_t parent = getpid();
-  const std::string parent_text = std::to_string(parent);
-  // The job type reads its settings (executable, arguments, timeouts) from the
-  // very description file this worker loaded it by, wherever --jobtypes points.
-  // Built before fork: the child may only exec.
-  std::vector<std::string> env_text;
-  for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, "QB_JOBTYPE_CONFIG=", 18) != 0) env_text.emplace_back(*e);
-  env_text.push_back("QB_JOBTYPE_CONFIG=" + t->second.yaml);
-  std::vector<char*> envp;
-  for (auto& e : env_text) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const char* argv_child[] = {"qbinstance", "--fd", "3", "--module", module.c_str(), "--worker-pid", parent_text.c_str(),
-                              nullptr};
-  const pid_t pid = fork();
-  if (pid == 0) {
-    // Own process group, so that a kill reaches everything the job started.
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    signal(SIGPIPE, SIG_DFL);
-    dup2(fds[1], 3);  // dup2 clears FD_CLOEXEC on the copy
-    // Nothing else of the worker's (or of whatever started it) reaches the instance.
-    close_range(4, ~0U, CLOSE_RANGE_CLOEXEC);
-    execve(exe.c_str(), const_cast<char* const*>(argv_child), envp.data());
-    _exit(127);
-  }
+  const Launched child = launch(instance_spec(instance_exe_, t->second, fds[1]));
   close(fds[1]);
-  if (pid < 0) {
+  if (!child.started()) {
     close(fds[0]);
     send(proto::kInstanceDone, Json{{"job", id}, {"subid", subid}, {"status", "failed"},
-                                    {"reason", std::string("fork: ") + std::strerror(errno)}});
+                                    {"reason", child.failed_step + ": " + std::strerror(child.error)}});
     return;
   }
-  setpgid(pid, pid);
+  const pid_t pid = child.pid;
   Json info = job;
   info["supervisor"] = client_endpoint_;
   info["host"] = config_.name;

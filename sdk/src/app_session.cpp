@@ -4,8 +4,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +18,8 @@
 #include <regex>
 #include <sstream>
 
+#include "qube/launcher.hpp"
+
 namespace qube {
 
 namespace {
@@ -31,27 +31,12 @@ constexpr std::size_t kMaxLine = 64 * 1024;
 // Without a pidfd the exit of the application is noticed by polling this often.
 constexpr int kExitPollMs = 20;
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
-
 void close_fd(int& fd) {
   if (fd >= 0) ::close(fd);
   fd = -1;
 }
 
 void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
-// Looks `name` up in `path` as execvp would; a name with a slash is taken as is.
-std::optional<std::string> find_executable(const std::string& name, const std::string& path) {
-  if (name.find('/') != std::string::npos) return name;
-  std::istringstream dirs(path);
-  for (std::string dir; std::getline(dirs, dir, ':');) {
-    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
-    struct stat st {};
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0)
-      return candidate;
-  }
-  return std::nullopt;
-}
 
 std::string describe_status(int status) {
   if (WIFSIGNALED(status)) {
@@ -163,87 +148,44 @@ struct AppSession::Impl {
   // Starts the application; an error message when it cannot be.
   std::string start() {
     if (opt.argv.empty()) return "no command to start the application with";
-    const auto path_it = opt.env.find("PATH");
-    const std::string path = path_it != opt.env.end() ? path_it->second : "/usr/local/bin:/usr/bin:/bin";
-    const auto exe = find_executable(opt.argv[0], path);
+    const std::string path = search_path(opt.env);
+    const auto exe = find_program(opt.argv[0], path, opt.cwd);
     if (!exe) return "cannot start '" + opt.argv[0] + "': not found in PATH (" + path + ")";
+    const Launched child = launch(application_spec(*exe));
+    if (!child.started()) return start_error(*exe, child);
+    adopt(child);
+    return {};
+  }
 
-    // Everything the child needs is prepared before fork: after it only
-    // async-signal-safe calls are allowed.
-    std::vector<std::string> env_strings;
-    for (const auto& [k, v] : opt.env) env_strings.push_back(k + "=" + v);
-    std::vector<char*> envp, args;
-    for (auto& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> argv = opt.argv;
-    for (auto& s : argv) args.push_back(s.data());
-    args.push_back(nullptr);
+  // Talked to through pipes on all three streams; in the instance's process
+  // group, so that the worker's kill of the instance reaches it, and dying with
+  // the instance whatever happens to that.
+  LaunchSpec application_spec(const std::string& exe) const {
+    LaunchSpec spec;
+    spec.program = exe;
+    spec.argv = opt.argv;
+    spec.env = opt.env;
+    spec.cwd = opt.cwd;
+    spec.in = ChildStream::pipe;
+    spec.die_with_parent = true;
+    return spec;
+  }
 
-    int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1}, exec_pipe[2] = {-1, -1};
-    auto close_all = [&] {
-      for (int* p : {in_pipe, out_pipe, err_pipe, exec_pipe})
-        for (int i : {0, 1}) close_fd(p[i]);
-    };
-    if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0 ||
-        pipe2(exec_pipe, O_CLOEXEC) != 0) {
-      const std::string problem = errno_text("pipe");
-      close_all();
-      return problem;
-    }
-    const pid_t parent = getpid();
-    const pid_t child = fork();
-    if (child < 0) {
-      const std::string problem = errno_text("fork");
-      close_all();
-      return problem;
-    }
-    if (child == 0) {
-      // Stays in the instance's process group, so that the worker's kill of the
-      // instance reaches it; and dies with the instance whatever happens.
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);
-      dup2(in_pipe[0], 0);
-      dup2(out_pipe[1], 1);
-      dup2(err_pipe[1], 2);
-      // Only stdin, stdout and stderr reach the application (the exec-error pipe
-      // stays open until the exec, which closes it).
-      close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-      signal(SIGPIPE, SIG_DFL);
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      if (!opt.cwd.empty() && chdir(opt.cwd.c_str()) != 0) {
-        const int e = errno;
-        (void)!::write(exec_pipe[1], &e, sizeof e);
-        _exit(127);
-      }
-      execve(exe->c_str(), args.data(), envp.data());
-      const int e = errno;
-      (void)!::write(exec_pipe[1], &e, sizeof e);
-      _exit(127);
-    }
-    ::close(in_pipe[0]);
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    ::close(exec_pipe[1]);
-    int exec_errno = 0;
-    const bool failed = ::read(exec_pipe[0], &exec_errno, sizeof exec_errno) == static_cast<ssize_t>(sizeof exec_errno);
-    ::close(exec_pipe[0]);
-    if (failed) {
-      int status = 0;
-      while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
-      }
-      for (int fd : {in_pipe[1], out_pipe[0], err_pipe[0]}) ::close(fd);
-      return "cannot start '" + *exe + "'" + (opt.cwd.empty() ? "" : " in '" + opt.cwd + "'") + ": " +
-             std::strerror(exec_errno);
-    }
-    pid = child;
-    in = in_pipe[1];
-    out = out_pipe[0];
-    err = err_pipe[0];
+  std::string start_error(const std::string& exe, const Launched& child) const {
+    if (child.failed_step != "start") return child.failed_step + ": " + std::strerror(child.error);
+    return "cannot start '" + exe + "'" + (opt.cwd.empty() ? "" : " in '" + opt.cwd + "'") + ": " +
+           std::strerror(child.error);
+  }
+
+  // Takes over a freshly started application: nothing of the last one remains.
+  void adopt(const Launched& child) {
+    pid = child.pid;
+    in = child.in;
+    out = child.out;
+    err = child.err;
     for (int fd : {in, out, err}) set_nonblocking(fd);
     // A pidfd lets poll() wake on the exit itself; older kernels lack it.
-    pidfd = static_cast<int>(syscall(SYS_pidfd_open, child, 0));
+    pidfd = static_cast<int>(syscall(SYS_pidfd_open, child.pid, 0));
     wait_status.reset();
     pending_input.clear();
     close_input_when_sent = false;
@@ -251,7 +193,6 @@ struct AppSession::Impl {
     partial[1].clear();
     tail.clear();
     ++starts;
-    return {};
   }
 
   bool try_reap() {

@@ -206,6 +206,34 @@ TEST_F(AppSessionTest, StartFailuresSayWhy) {
   }
 }
 
+TEST_F(AppSessionTest, ARelativePathEntryIsTakenFromTheApplicationsCwdAsForFrames) {
+  std::filesystem::create_directory(path("bin"));
+  {
+    std::ofstream app(path("bin/qube-app"));
+    app << "#!/bin/sh\nexec sh\n";
+  }
+  std::filesystem::permissions(path("bin/qube-app"), std::filesystem::perms::owner_all);
+  auto o = shell();
+  o.argv = {"qube-app"};
+  o.env["PATH"] = "bin:/usr/bin:/bin";
+  o.cwd = dir_.string();
+  AppSession s(o);
+  Log log;
+  const auto r = s.run({"echo OUT: ran"}, log.sink());
+  EXPECT_TRUE(r.ok()) << r.reason;
+  EXPECT_EQ(r.outputs, std::vector<std::string>{"ran"});
+  o.cwd = path("missing");
+  AppSession nowhere(o);
+  const auto n = nowhere.run({"true"}, log.sink());
+  EXPECT_EQ(n.end, AppEnd::start_failed);
+  EXPECT_NE(n.reason.find("not found in PATH"), std::string::npos) << "bin is looked for in the missing cwd: " << n.reason;
+  o.argv = {"/bin/sh"};
+  AppSession absolute(o);
+  const auto a = absolute.run({"true"}, log.sink());
+  EXPECT_EQ(a.end, AppEnd::start_failed);
+  EXPECT_EQ(a.reason, "cannot start '/bin/sh' in '" + path("missing") + "': No such file or directory");
+}
+
 TEST_F(AppSessionTest, QuitUsesTheQuitCommand) {
   auto o = shell();
   o.dialect.quit = "echo bye > " + path("quit.txt") + "; exit 0";

@@ -3,16 +3,21 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "qube/jobtype.hpp"
+#include "qube/launcher.hpp"
 #include "qube/process.hpp"
 
 namespace {
@@ -143,27 +148,50 @@ TEST(RunProcess, LargeOutputIsComplete) {
   EXPECT_EQ(c.err.size(), 20000u * 11u);
 }
 
+// What the instance process sets up for itself (SIGPIPE ignored) and a blocked
+// SIGTERM, for as long as it lives: none of it may reach a child.
+class CallerSignals {
+ public:
+  CallerSignals() {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &ignore, &old_pipe_);
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old_mask_);
+  }
+  ~CallerSignals() {
+    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
+    sigaction(SIGPIPE, &old_pipe_, nullptr);
+  }
+
+ private:
+  struct sigaction old_pipe_ {};
+  sigset_t old_mask_{};
+};
+
+// The command that prints the lines below from a child's /proc/self/status.
+const Argv kSignalStatus = {"grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"};
+
+bool nothing_blocked(const std::string& status) { return status.find("SigBlk:\t0000000000000000") != std::string::npos; }
+
+bool sigpipe_ignored(const std::string& status) {
+  const auto at = status.find("SigIgn:\t");
+  EXPECT_NE(at, std::string::npos) << status;
+  return at != std::string::npos && (std::stoull(status.substr(at + 8, 16), nullptr, 16) >> (SIGPIPE - 1)) & 1;
+}
+
 TEST(RunProcess, StartsWithDefaultSignalHandlingWhateverTheCallerSetUp) {
-  // The instance process ignores SIGPIPE and blocks nothing a frame should
-  // inherit: a frame writing into a closed pipe must die of SIGPIPE as in a shell.
-  struct sigaction ignore{}, old{};
-  ignore.sa_handler = SIG_IGN;
-  sigaction(SIGPIPE, &ignore, &old);
-  sigset_t block, old_mask;
-  sigemptyset(&block);
-  sigaddset(&block, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &block, &old_mask);
+  // A frame writing into a closed pipe must die of SIGPIPE as in a shell.
+  std::optional<CallerSignals> caller(std::in_place);
   const auto c = run({"/bin/sh", "-c", "kill -TERM $$; echo survived"});
-  const auto status = run({"/bin/sh", "-c", "grep -E '^Sig(Ign|Blk)' /proc/self/status"});
-  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
-  sigaction(SIGPIPE, &old, nullptr);
+  const auto status = run(kSignalStatus);
+  caller.reset();
   EXPECT_EQ(c.result.signal, SIGTERM) << c.out;
-  EXPECT_NE(status.out.find("SigBlk:\t0000000000000000"), std::string::npos) << status.out;
+  EXPECT_TRUE(nothing_blocked(status.out)) << status.out;
   // glibc keeps its own two real-time signals (32, 33) apart; SIGPIPE must be default.
-  const auto ignored_at = status.out.find("SigIgn:\t");
-  ASSERT_NE(ignored_at, std::string::npos) << status.out;
-  const auto ignored = std::stoull(status.out.substr(ignored_at + 8, 16), nullptr, 16);
-  EXPECT_EQ(ignored & (1ull << (SIGPIPE - 1)), 0u) << status.out;
+  EXPECT_FALSE(sigpipe_ignored(status.out)) << status.out;
 }
 
 TEST(RunProcess, TheChildInheritsOnlyStdinStdoutAndStderr) {
@@ -178,6 +206,197 @@ TEST(RunProcess, TheChildInheritsOnlyStdinStdoutAndStderr) {
 TEST(RunProcess, NullSinkIsAllowed) {
   const auto r = run_process({"/bin/sh", "-c", "echo ignored; exit 2"}, {}, {}, nullptr);
   EXPECT_EQ(r.exitcode, 2);
+}
+
+// ---- the launcher ----------------------------------------------------------
+
+using qube::ChildStream;
+using qube::find_program;
+using qube::launch;
+using qube::Launched;
+using qube::LaunchSpec;
+
+// Reads `fd` to its end and closes it.
+std::string read_all(int fd) {
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return text;
+}
+
+int wait_for(pid_t pid) {
+  int status = 0;
+  EXPECT_EQ(::waitpid(pid, &status, 0), pid);
+  return status;
+}
+
+// The child's stdout, after it ended with exit code 0.
+std::string output_of(const Launched& child) {
+  EXPECT_TRUE(child.started()) << child.failed_step << ": " << std::strerror(child.error);
+  if (!child.started()) return {};
+  const std::string out = read_all(child.out);
+  if (child.err >= 0) ::close(child.err);
+  const int status = wait_for(child.pid);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  return out;
+}
+
+// Both ways the launcher starts a child: posix_spawn, and fork when the child
+// must die with its parent. Every property holds for both.
+class LaunchProcess : public ::testing::TestWithParam<bool> {
+ protected:
+  LaunchSpec spec(const Argv& argv) const {
+    LaunchSpec s;
+    s.program = *find_program(argv[0], "/usr/bin:/bin", "");
+    s.argv = argv;
+    s.env = {{"PATH", "/usr/bin:/bin"}};
+    s.die_with_parent = GetParam();
+    return s;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Both, LaunchProcess, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Fork" : "Spawn"; });
+
+TEST_P(LaunchProcess, TheChildGetsItsStreamsAndThePassedDescriptorsAsThreeOnwardsOnly) {
+  const int leaked = ::open("/dev/null", O_RDONLY);  // not close-on-exec, as a plugin might leave it
+  ASSERT_GE(leaked, 3);
+  int channel[2];
+  ASSERT_EQ(::pipe2(channel, O_CLOEXEC), 0);
+  auto fds = spec({"ls", "/proc/self/fd"});  // ls's own: 0 1 2 3, and 4 for the directory
+  fds.pass_fds = {channel[1]};
+  EXPECT_EQ(output_of(launch(fds)), "0\n1\n2\n3\n4\n");
+  auto through = spec({"sh", "-c", "echo on-three >&3"});
+  through.pass_fds = {channel[1]};
+  EXPECT_EQ(output_of(launch(through)), "");
+  ::close(channel[1]);
+  EXPECT_EQ(read_all(channel[0]), "on-three\n");
+  ::close(leaked);
+}
+
+TEST_P(LaunchProcess, StdinCanBeAPipeAndStderrCanShareStdout) {
+  auto s = spec({"sh", "-c", "cat; echo to-stderr >&2"});
+  s.in = ChildStream::pipe;
+  s.err = ChildStream::as_stdout;
+  const Launched child = launch(s);
+  ASSERT_TRUE(child.started());
+  EXPECT_EQ(child.err, -1);
+  ASSERT_EQ(::write(child.in, "typed\n", 6), 6);
+  ::close(child.in);
+  EXPECT_EQ(output_of(child), "typed\nto-stderr\n");
+  // null: stdin is empty, stderr goes nowhere.
+  auto quiet = spec({"sh", "-c", "cat; echo gone >&2; echo done"});
+  quiet.err = ChildStream::null;
+  EXPECT_EQ(output_of(launch(quiet)), "done\n");
+}
+
+TEST_P(LaunchProcess, OwnProcessGroupOrTheCallers) {
+  // Field 5 of /proc/self/stat is the process group.
+  auto s = spec({"cut", "-d", " ", "-f5", "/proc/self/stat"});
+  const Launched shared = launch(s);
+  EXPECT_EQ(output_of(shared), std::to_string(::getpgrp()) + "\n");
+  s.own_process_group = true;
+  const Launched own = launch(s);
+  EXPECT_EQ(output_of(own), std::to_string(own.pid) + "\n");
+}
+
+TEST_P(LaunchProcess, SignalsAreDefaultAndNoneBlockedWhateverTheCallerSetUp) {
+  std::optional<CallerSignals> caller(std::in_place);
+  auto s = spec(kSignalStatus);
+  const std::string reset = output_of(launch(s));
+  s.default_signals = false;
+  const std::string kept = output_of(launch(s));
+  caller.reset();
+  EXPECT_TRUE(nothing_blocked(reset)) << reset;
+  EXPECT_FALSE(sigpipe_ignored(reset)) << reset;
+  EXPECT_TRUE(nothing_blocked(kept)) << kept;
+  EXPECT_TRUE(sigpipe_ignored(kept)) << "default_signals = false keeps the caller's dispositions\n" << kept;
+}
+
+TEST_P(LaunchProcess, AChildThatCannotStartSaysWhyAndLeavesNothingOpen) {
+  auto missing = spec({"true"});
+  missing.program = "/nonexistent/qube/program";
+  const Launched a = launch(missing);
+  EXPECT_FALSE(a.started());
+  EXPECT_EQ(a.failed_step, "start");
+  EXPECT_EQ(a.error, ENOENT);
+  EXPECT_EQ(a.out, -1);
+  EXPECT_EQ(a.err, -1);
+  auto nowhere = spec({"true"});
+  nowhere.cwd = "/nonexistent/qube/dir";
+  const Launched b = launch(nowhere);
+  EXPECT_FALSE(b.started());
+  EXPECT_EQ(b.failed_step, "start");
+  EXPECT_EQ(b.error, ENOENT);
+  EXPECT_EQ(output_of(launch(spec({"true"}))), "") << "a later start still works";
+}
+
+TEST(LaunchProcessDeath, AChildMadeToDieWithItsParentDiesWithTheThreadThatStartedIt) {
+  LaunchSpec s;
+  s.program = "/bin/sleep";
+  s.argv = {"sleep", "30"};  // a failure shows as a normal exit after 30 s
+  s.out = s.err = ChildStream::null;
+  s.die_with_parent = true;
+  Launched child;
+  std::thread([&] { child = launch(s); }).join();
+  ASSERT_TRUE(child.started());
+  const int status = wait_for(child.pid);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+}
+
+// ---- the PATH search -------------------------------------------------------
+
+class ProcessPathSearch : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/qube-find-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir = tmpl;
+    std::filesystem::create_directory(dir + "/bin");
+    make(dir + "/bin/qube-tool", 0755);
+    make(dir + "/bin/qube-data", 0644);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+  static void make(const std::string& path, mode_t mode) {
+    std::ofstream(path) << "#!/bin/sh\n";
+    ::chmod(path.c_str(), mode);
+  }
+  std::string dir;
+};
+
+TEST_F(ProcessPathSearch, AbsoluteEntriesInOrder) {
+  EXPECT_EQ(find_program("qube-tool", "/nonexistent:" + dir + "/bin:/bin", ""), dir + "/bin/qube-tool");
+  EXPECT_EQ(find_program("sh", "/nonexistent:/bin", ""), "/bin/sh");
+}
+
+TEST_F(ProcessPathSearch, RelativeEntriesAreTakenFromTheGivenCwd) {
+  EXPECT_EQ(find_program("qube-tool", "/bin:bin", dir), "bin/qube-tool");
+  EXPECT_EQ(find_program("qube-tool", ".", dir + "/bin"), "./qube-tool");
+  EXPECT_EQ(find_program("qube-tool", "/bin:", dir + "/bin"), "./qube-tool") << "an empty entry is '.'";
+  EXPECT_EQ(find_program("qube-tool", "bin", "/"), std::nullopt);
+}
+
+TEST_F(ProcessPathSearch, NotFoundIsNoneAndNeverTheCallersDirectory) {
+  EXPECT_EQ(find_program("qube-data", dir + "/bin", ""), std::nullopt) << "not executable";
+  EXPECT_EQ(find_program("bin", dir, ""), std::nullopt) << "a directory";
+  char here[4096];
+  ASSERT_NE(::getcwd(here, sizeof here), nullptr);
+  ASSERT_EQ(::chdir((dir + "/bin").c_str()), 0);
+  const auto found = find_program("qube-tool", "/usr/bin:/bin", "");
+  ASSERT_EQ(::chdir(here), 0);
+  EXPECT_EQ(found, std::nullopt);
+}
+
+TEST_F(ProcessPathSearch, ANameWithASlashIsTakenAsItIs) {
+  EXPECT_EQ(find_program("./anything", "", ""), "./anything");
+  EXPECT_EQ(find_program("/no/such/file", "/bin", ""), "/no/such/file");
+}
+
+TEST_F(ProcessPathSearch, TheChildsPathOrTheDefault) {
+  EXPECT_EQ(qube::search_path({{"PATH", "/a:b"}}), "/a:b");
+  EXPECT_EQ(qube::search_path({}), "/usr/local/bin:/usr/bin:/bin");
 }
 
 // ---- command lines ---------------------------------------------------------

@@ -24,11 +24,12 @@ struct ProcessResult {
 
 using OutputSink = std::function<void(Stream, std::string_view)>;
 
-// Starts argv[0] (searched in PATH) with exactly `env` as its environment, in
-// `cwd` if not empty, in the caller's process group (so that whoever ends the
-// group ends it too: the worker kills an instance's whole group), with default
-// signal handling, no signal blocked and no descriptor but 0, 1 and 2. Blocks
-// until it ends, passing its output to `sink` as it arrives.
+// Starts argv[0] (searched in env's PATH: find_program, launcher.hpp) with
+// exactly `env` as its environment, in `cwd` if not empty, in the caller's process
+// group (so that whoever ends the group ends it too: the worker kills an
+// instance's whole group), with default signal handling, no signal blocked and no
+// descriptor but 0, 1 and 2. Blocks until it ends, passing its output to `sink`
+// as it arrives.
 ProcessResult run_process(const std::vector<std::string>& argv,
                           const std::map<std::string, std::string>& env,
                           const std::string& cwd, const OutputSink& sink);
