@@ -1,21 +1,16 @@
 #pragma once
 // qb's host and farm-resource commands (placement): hosts --long, lock, unlock,
-// host set, resources, resource set. Kept apart from the job verbs in main.cpp.
+// host set, resources, resource set. Kept apart from the job commands (job_commands.hpp).
 #include <map>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "qube/client.hpp"
+#include "usage_error.hpp"
 
 namespace qube::qb {
-
-// A mistake on qb's command line: exit code 2, not 1.
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 class HostCommands {
  public:

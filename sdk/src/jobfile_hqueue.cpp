@@ -116,15 +116,6 @@ Json resources_of(const Json& j) {
   return r;
 }
 
-std::vector<std::string> string_list(const Json& j, const char* key) {
-  std::vector<std::string> out;
-  for (const auto& v : get_array(j, key)) {
-    if (!v.is_string()) throw FormatError(std::string("field '") + key + "' must hold strings");
-    out.push_back(v.get<std::string>());
-  }
-  return out;
-}
-
 // emailTo + emailReasons: one `mail` callback (code: the addresses) whose trigger
 // is the || of the reasons' events.
 void add_mail(const Json& j, JobSpec& s, Json& extra) {
@@ -198,6 +189,8 @@ class Importer {
     return "HQueue job " + label;
   }
 
+  // One HQueue job as the Qube job at the back of file_.jobs. The steps run in
+  // this order so that the first mistake reported is the same whatever changes.
   void convert(const Json& j, const std::string& label, const std::string& parent,
                const std::string& parent_user, bool root) {
     JobFileEntry& e = file_.jobs.back();
@@ -209,7 +202,23 @@ class Importer {
     e.parent_label = parent;
     s.type = "cmdline";
     s.agenda = {kItem};
+    set_command(j, s, extra);
+    s.env = environment_of(j);
+    s.priority = priority_from_hqueue(get_int(j, "priority", 0));
+    s.description = get_string(j, "description");
+    s.user = get_string(j, "submittedBy", parent_user);  // children inherit it
+    s.tags = get_string_list(j, "tags");
+    set_placement(j, s, extra);
+    set_conditions(j, s, extra, root);
+    set_retries(j, s);
+    add_mail(j, s, extra);
+    for (const auto& h : kHooks)
+      if (auto code = get_string(j, h.key); !code.empty()) s.callbacks.push_back(Callback{h.trigger, "shell", code});
+    wait_for_children(j, label, e, extra);
+    s.extra["hqueue"] = std::move(extra);
+  }
 
+  static void set_command(const Json& j, JobSpec& s, Json& extra) {
     const std::string command = get_string(j, "command");
     const std::string shell = get_string(j, "shell");
     if (!shell.empty()) extra["shell"] = shell;
@@ -220,12 +229,9 @@ class Importer {
     } else {
       s.package["cmdline"] = shell.empty() ? command : shell_join({shell, "-c", command});
     }
-    s.env = environment_of(j);
-    s.priority = priority_from_hqueue(get_int(j, "priority", 0));
-    s.description = get_string(j, "description");
-    s.user = get_string(j, "submittedBy", parent_user);  // children inherit it
-    s.tags = string_list(j, "tags");
+  }
 
+  static void set_placement(const Json& j, JobSpec& s, Json& extra) {
     // cpus: CPUs the job holds on its host (0: it takes none and may run beside
     // anything), Qube's processor reservation. One instance runs the command.
     const std::int64_t cpus = get_non_negative(j, "cpus", 1);
@@ -235,52 +241,51 @@ class Importer {
     for (const char* key : {"maxHosts", "minHosts"})
       if (j.contains(key)) extra[key] = get_non_negative(j, key, 1);
     if (j.contains("resources")) extra["resources"] = resources_of(j);
+  }
 
-    // Conditions: a job's own replace its root's; without its own it inherits the
-    // root's unless inherit_conditions is false.
+  // A job's own conditions replace its root's; without its own it inherits the
+  // root's unless inherit_conditions is false.
+  void set_conditions(const Json& j, JobSpec& s, Json& extra, bool root) {
     s.conditions = conditions_of(j);
     const bool inherit = get_bool(j, "inherit_conditions", true);
     if (j.contains("inherit_conditions")) extra["inherit_conditions"] = inherit;
     if (root) root_conditions_ = s.conditions;
     else if (s.conditions.empty() && inherit) s.conditions = root_conditions_;
+  }
 
+  static void set_retries(const Json& j, JobSpec& s) {
     const double max_time = get_double(j, "maxTime", -1);
     if (max_time > 0) s.timelimit = max_time;
     s.retrywork = static_cast<int>(std::min<std::int64_t>(get_non_negative(j, "triesLeft", 0), 1000000));
     s.retrydifferenthost = get_bool(j, "triesDifferentClient");
+  }
 
-    add_mail(j, s, extra);
-    for (const auto& h : kHooks)
-      if (auto code = get_string(j, h.key); !code.empty()) s.callbacks.push_back(Callback{h.trigger, "shell", code});
-
-    // HQueue parent semantics as dependencies: wait for every child to complete; a
-    // child that fails or is killed breaks the dependency and the parent fails
-    // without running its command (see combine() in dependency.hpp).
+  // HQueue parent semantics as dependencies: wait for every child to complete; a
+  // child that fails or is killed breaks the dependency and the parent fails
+  // without running its command (see combine() in dependency.hpp).
+  static void wait_for_children(const Json& j, const std::string& label, JobFileEntry& e, Json& extra) {
     std::vector<std::string> deps, child_failed;
-    const Json& children = get_array(j, "children");
-    for (std::size_t c = 0; c < children.size(); ++c) {
-      const std::string child = label + "." + std::to_string(c + 1);
+    auto add_child = [&](const std::string& child) {
       deps.push_back("link-complete-job-" + child);
       child_failed.push_back("failed-job-" + child + " || killed-job-" + child);
-    }
+    };
+    const Json& children = get_array(j, "children");
+    for (std::size_t c = 0; c < children.size(); ++c) add_child(label + "." + std::to_string(c + 1));
     for (const auto& id : get_array(j, "childrenIds")) {
       if (!id.is_number_integer() || id.get<std::int64_t>() <= 0)
         throw FormatError("field 'childrenIds' must hold job ids (positive integers)");
       e.children_ids.push_back(id.get<JobId>());
-      deps.push_back("link-complete-job-" + std::to_string(e.children_ids.back()));
-      child_failed.push_back("failed-job-" + std::to_string(e.children_ids.back()) + " || killed-job-" +
-                             std::to_string(e.children_ids.back()));
+      add_child(std::to_string(e.children_ids.back()));
     }
     if (!e.children_ids.empty()) extra["childrenIds"] = e.children_ids;
-    s.dependency = join(deps, ",");
+    e.spec.dependency = join(deps, ",");
 
     // onChildError: when this job fails while one of its children has failed or been
     // killed, i.e. when it fails because of them. Without children it cannot happen.
     if (auto code = get_string(j, "onChildError"); !code.empty()) {
       if (child_failed.empty()) extra["onChildError"] = code;
-      else s.callbacks.push_back(Callback{"failed-job-self && (" + join(child_failed, " || ") + ")", "shell", code});
+      else e.spec.callbacks.push_back(Callback{"failed-job-self && (" + join(child_failed, " || ") + ")", "shell", code});
     }
-    s.extra["hqueue"] = std::move(extra);
   }
 
   JobFile file_;

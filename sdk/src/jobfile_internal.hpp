@@ -6,6 +6,12 @@
 #include "qube/jobfile.hpp"
 #include "qube/trigger.hpp"
 
+namespace qube {
+// An array of strings under `key` (empty if missing), else FormatError("field 'k' must
+// hold strings"). Defined in json.cpp, where the job spec reader uses it too.
+std::vector<std::string> get_string_list(const Json& j, const char* key);
+}  // namespace qube
+
 namespace qube::jobfile_detail {
 
 // Runs f(); a FormatError or TriggerError from it comes out as a FormatError

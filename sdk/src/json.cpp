@@ -45,6 +45,8 @@ std::map<std::string, std::string> get_string_map(const Json& j, const char* key
   return out;
 }
 
+}  // namespace
+
 std::vector<std::string> get_string_list(const Json& j, const char* key) {
   std::vector<std::string> out;
   for (const auto& v : get_array(j, key)) {
@@ -53,6 +55,8 @@ std::vector<std::string> get_string_list(const Json& j, const char* key) {
   }
   return out;
 }
+
+namespace {
 
 Json attempt_json(const Attempt& a) {
   return Json{{"attempt_id", a.attempt_id},

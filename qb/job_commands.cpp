@@ -1,0 +1,200 @@
+// qb's job commands: each builds one request from the options, sends it, and
+// prints the reply as a table or, with --json, as JSON.
+#include "job_commands.hpp"
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include "format.hpp"
+#include "qube/wait.hpp"
+
+namespace qube::qb {
+
+namespace {
+
+constexpr int kFailed = 1;
+
+std::vector<JobId> parse_ids(const std::vector<std::string>& texts) {
+  std::vector<JobId> ids;
+  for (const auto& t : texts) ids.push_back(parse_job_ref(t, false).first);
+  return ids;
+}
+
+// Qube's job filters given on the command line.
+Json filter_of(const JobOptions& o) {
+  Json filter = Json::object();
+  if (!o.user.empty()) filter["user"] = o.user;
+  if (!o.name.empty()) filter["name"] = o.name;
+  if (!o.status.empty()) filter["status"] = o.status;
+  if (o.pgrp > 0) filter["pgrp"] = o.pgrp;
+  return filter;
+}
+
+// "a,b,,c" -> ["a", "b", "c"]
+Json comma_list(const std::string& text) {
+  Json list = Json::array();
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto comma = text.find(',', start);
+    const std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!part.empty()) list.push_back(part);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return list;
+}
+
+Json field_value(const ModifyField& f) {
+  try {
+    switch (f.kind) {
+      case ModifyField::integer: return std::stoll(f.value);
+      case ModifyField::number: return std::stod(f.value);
+      case ModifyField::text: return f.value;
+      case ModifyField::boolean: return f.value == "1" || f.value == "true" || f.value == "yes";
+      case ModifyField::list: return comma_list(f.value);
+    }
+  } catch (const std::logic_error&) {
+    throw UsageError(std::string(f.flag) + ": '" + f.value + "' is not a number");
+  }
+  return nullptr;  // not reached: every kind is handled
+}
+
+// qb modify's `set`: one field for each option given.
+Json modify_request(const std::vector<ModifyField>& fields) {
+  Json set = Json::object();
+  for (const auto& f : fields)
+    if (f.given) set[f.key] = field_value(f);
+  if (set.empty()) throw UsageError("modify: nothing to change (e.g. --priority 10)");
+  return set;
+}
+
+void print_verb_reply(const JobVerb& verb, const Json& reply) {
+  for (const auto& r : get_array(reply, verb.done)) {
+    if (r.is_object()) std::cout << "job " << get_int(r, "id") << ": " << get_int(r, "items") << " item(s) " << verb.done << "\n";
+    else std::cout << verb.done << " job " << r << "\n";
+  }
+  for (const auto& e : get_array(reply, "errors")) std::cerr << "qb: " << e.get<std::string>() << "\n";
+}
+
+}  // namespace
+
+std::pair<JobId, int> parse_job_ref(const std::string& text, bool allow_sub) {
+  const auto dot = text.find('.');
+  auto number = [&](const std::string& s) -> long long {
+    if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)
+      throw UsageError("'" + text + "' is not a job id" + (allow_sub ? " (ID or ID.SUB)" : ""));
+    return std::stoll(s);
+  };
+  if (dot != std::string::npos && !allow_sub) throw UsageError("'" + text + "' is not a job id");
+  const long long id = number(text.substr(0, dot));
+  if (id < 1) throw UsageError("job ids start at 1");
+  const int sub = dot == std::string::npos ? -1 : static_cast<int>(number(text.substr(dot + 1)));
+  return {static_cast<JobId>(id), sub};
+}
+
+const std::vector<JobVerb>& job_verbs() {
+  static const std::vector<JobVerb> verbs = {
+      {"kill", "killed", "kill jobs: running work is killed (qbkill)"},
+      {"block", "blocked", "hold jobs: running work goes back to pending (qbblock)"},
+      {"unblock", "unblocked", "release blocked jobs (qbunblock)"},
+      {"suspend", "suspended", "stop running processes where they are (SIGSTOP); slots stay held"},
+      {"resume", "resumed", "continue suspended jobs (SIGCONT)"},
+      {"interrupt", "interrupted", "kill running work now; its items go back to pending"},
+      {"remove", "removed", "forget ended jobs and their logs (qbremove)"},
+      {"top", "moved", "run first among jobs of the same priority"},
+      {"bottom", "moved", "run last among jobs of the same priority"},
+      {"modify", "modified", "change jobs while they live (qbmodify)"},
+      {"retry", "retried", "failed and killed items back to pending (qbretry)", true},
+      {"requeue", "requeued", "like retry, but the job is held blocked so it can be modified first", true},
+      {"complete", "completed", "mark items done without running them (OpenCue's eat frames)", true},
+      {"satisfy", "satisfied", "release jobs' dependencies by hand: they run now"},
+  };
+  return verbs;
+}
+
+std::vector<ModifyField> modify_fields() {
+  return {
+      {"--priority", "priority", "1 (most urgent) to 9999", ModifyField::integer},
+      {"--cpus", "cpus", "instances to run at once", ModifyField::integer},
+      {"--max_cpus", "max_cpus", "may grow into idle slots up to this many instances", ModifyField::integer},
+      {"--name", "name", "job name", ModifyField::text},
+      {"--retrywork", "retrywork", "retries of a failed item", ModifyField::integer},
+      {"--retryworkdelay", "retryworkdelay", "seconds before such a retry", ModifyField::number},
+      {"--retrysubjob", "retrysubjob", "retries of an instance that dies", ModifyField::integer},
+      {"--timelimit", "timelimit", "seconds the job may run", ModifyField::number},
+      {"--agendatimelimit", "agendatimelimit", "seconds one item may run", ModifyField::number},
+      {"--hosts", "hosts", "only these hosts (comma separated)", ModifyField::list},
+      {"--omithosts", "omithosts", "never these hosts", ModifyField::list},
+      {"--groups", "groups", "only hosts in these groups", ModifyField::list},
+      {"--omitgroups", "omitgroups", "never hosts in these groups", ModifyField::list},
+      {"--requirements", "requirements", "Qube requirements expression", ModifyField::text},
+      {"--reservations", "reservations", "Qube reservations", ModifyField::text},
+      {"--description", "description", "free text", ModifyField::text},
+  };
+}
+
+int list_jobs(Client& client, const JobOptions& o) {
+  Json body{{"ids", parse_ids(o.ids)}};
+  if (!o.status.empty() && !parse_job_status(o.status)) throw UsageError("--status: unknown status '" + o.status + "'");
+  body.update(filter_of(o));
+  if (o.json) {
+    // Straight from the reply's MessagePack to text: no Json tree of every job.
+    const std::string text = client.request_text("jobs", body, "jobs", 2);
+    std::cout << (text.empty() ? "[]" : text) << "\n";
+  } else {
+    print_jobs(std::cout, get_array(client.request("jobs", body), "jobs"));
+  }
+  return 0;
+}
+
+int show_job(Client& client, const JobOptions& o) {
+  const Json reply = client.request("show", Json{{"id", parse_job_ref(o.ref, false).first}});
+  const Json& job = get_object(reply, "job");
+  if (o.failed_only && o.json) std::cout << failure_summary(job).dump(2) << "\n";
+  else if (o.failed_only) print_failures(std::cout, job);
+  else if (o.json) std::cout << job.dump(2) << "\n";
+  else print_job(std::cout, job);
+  return 0;
+}
+
+int show_history(Client& client, const JobOptions& o) {
+  const Json reply = client.request("history", Json{{"id", parse_job_ref(o.ref, false).first}});
+  if (o.json) std::cout << get_array(reply, "events").dump(2) << "\n";
+  else print_history(std::cout, get_array(reply, "events"));
+  return 0;
+}
+
+int wait_for(Client& client, const JobOptions& o) {
+  WaitOptions options;
+  options.progress_bar = !o.json && isatty(STDOUT_FILENO);
+  options.quiet = o.json;
+  options.timeout = std::chrono::milliseconds(static_cast<long>(o.timeout * 1000));
+  const auto job_ids = parse_ids(o.ids);
+  const bool ok = wait_for_jobs(client, job_ids, std::cout, options);
+  if (o.json) std::cout << get_array(client.request("jobs", Json{{"ids", job_ids}}), "jobs").dump(2) << "\n";
+  return ok ? 0 : kFailed;
+}
+
+int ping(Client& client, const JobOptions& o) {
+  const Json reply = client.request("ping", Json::object());
+  if (o.json) std::cout << reply.dump(2) << "\n";
+  else std::cout << "supervisor at " << client.endpoint() << " is up (version " << get_string(reply, "version") << ")\n";
+  return 0;
+}
+
+int run_verb(Client& client, const JobVerb& verb, const JobOptions& o, const std::vector<ModifyField>* modify) {
+  Json body{{"ids", parse_ids(o.ids)}, {"user", current_user()}};
+  const Json filter = filter_of(o);
+  if (!filter.empty()) body["filter"] = filter;
+  if (o.ids.empty() && filter.empty())
+    throw UsageError(std::string(verb.name) + ": give job ids or a filter (--user --name --status --pgrp)");
+  if (!o.work.empty()) body["work"] = o.work;
+  if (modify) body["set"] = modify_request(*modify);
+  const Json reply = client.request(verb.name, body);
+  if (o.json) std::cout << reply.dump(2) << "\n";
+  else print_verb_reply(verb, reply);
+  return get_array(reply, "errors").empty() ? 0 : kFailed;
+}
+
+}  // namespace qube::qb

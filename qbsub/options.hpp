@@ -1,0 +1,34 @@
+#pragma once
+// qbsub's options as data: where each value goes and how it is written. main.cpp
+// hands them to CLI11, in this order (the order --help lists them in).
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "qube/model.hpp"
+
+namespace qube::qbsub {
+
+// Everything qbsub's command line gives: the job itself, and what only qbsub reads.
+struct Submission {
+  JobSpec spec;
+  std::string package_text, status, supervisor, type, for_user, file;
+  std::vector<std::string> env, callbacks, mail;
+  std::vector<long long> waitfor;
+  long long parent = -1;
+  bool json = false, waiton = false;
+};
+
+// One option of the command line: where its value goes and how it is written.
+struct OptionSpec {
+  const char* names;
+  std::variant<std::string*, int*, double*, long long*, bool*, std::vector<std::string>*, std::vector<long long>*>
+      target;
+  const char* help;
+  enum Shape { one, repeatable, comma_list } shape = one;  // comma_list: "a,b", also repeatable
+};
+
+// Every option, in order: what the job runs, placement, then the submission itself.
+std::vector<OptionSpec> option_specs(Submission& s);
+
+}  // namespace qube::qbsub
