@@ -293,13 +293,17 @@ std::string tag_of(const Json& body, const char* what) { return Fields(body, wha
   throw FormatError(std::string(what) + ": 't' has unknown value " + quoted(tag));
 }
 
-// Decodes a message with nothing but an instance in it.
-InstanceRef read_instance_only(const Json& body, const char* message) {
-  Fields f(body, message);
-  const InstanceRef r = read_instance(f);
+// Decodes a message about an instance: {job, subid}, then what `read_rest` reads.
+template <class M, class ReadRest>
+M decode_about_instance(const Json& body, ReadRest read_rest) {
+  Fields f(body, M::kType);
+  M m;
+  m.instance = read_instance(f);
+  read_rest(f, m);
   f.finish();
-  return r;
+  return m;
 }
+constexpr auto kNothingMore = [](Fields&, auto&) {};
 
 void read_empty(const Json& body, const char* message) { Fields(body, message).finish(); }
 
@@ -421,37 +425,24 @@ Heartbeat decode_heartbeat(const Json& body) {
   return m;
 }
 
-WorkRequest decode_work_request(const Json& body) { return WorkRequest{read_instance_only(body, kWorkRequest)}; }
+WorkRequest decode_work_request(const Json& body) { return decode_about_instance<WorkRequest>(body, kNothingMore); }
 
 WorkResultReport decode_work_result(const Json& body) {
-  Fields f(body, kWorkResult);
-  WorkResultReport m;
-  m.instance = read_instance(f);
-  m.result = read_result(f);
-  f.finish();
-  return m;
+  return decode_about_instance<WorkResultReport>(body, [](Fields& f, WorkResultReport& m) { m.result = read_result(f); });
 }
 
 LogReport decode_log(const Json& body) {
-  Fields f(body, kLog);
-  LogReport m;
-  m.instance = read_instance(f);
-  m.log = read_log(f);
-  f.finish();
-  return m;
+  return decode_about_instance<LogReport>(body, [](Fields& f, LogReport& m) { m.log = read_log(f); });
 }
 
 InstanceDone decode_instance_done(const Json& body) {
-  Fields f(body, kInstanceDone);
-  InstanceDone m;
-  m.instance = read_instance(f);
-  m.status = f.choice("status", parse_job_status, Need::required, JobStatus::failed);
-  if (m.status != JobStatus::complete && m.status != JobStatus::failed && m.status != JobStatus::killed)
-    f.fail("status", "must be complete, failed or killed");
-  m.reason = f.string("reason", Need::optional);
-  m.exitcode = f.opt_int32("exitcode");
-  f.finish();
-  return m;
+  return decode_about_instance<InstanceDone>(body, [](Fields& f, InstanceDone& m) {
+    m.status = f.choice("status", parse_job_status, Need::required, JobStatus::failed);
+    if (m.status != JobStatus::complete && m.status != JobStatus::failed && m.status != JobStatus::killed)
+      f.fail("status", "must be complete, failed or killed");
+    m.reason = f.string("reason", Need::optional);
+    m.exitcode = f.opt_int32("exitcode");
+  });
 }
 
 Registered decode_registered(const Json& body) {
@@ -481,23 +472,15 @@ StartInstance decode_start_instance(const Json& body) {
 }
 
 Work decode_work(const Json& body) {
-  Fields f(body, kWork);
-  Work m;
-  m.instance = read_instance(f);
-  if (!f.boolean("done", Need::optional)) m.assignment = read_assignment(f);
-  f.finish();
-  return m;
+  return decode_about_instance<Work>(body, [](Fields& f, Work& m) {
+    if (!f.boolean("done", Need::optional)) m.assignment = read_assignment(f);
+  });
 }
 
-KillInstance decode_kill_instance(const Json& body) { return KillInstance{read_instance_only(body, kKillInstance)}; }
+KillInstance decode_kill_instance(const Json& body) { return decode_about_instance<KillInstance>(body, kNothingMore); }
 
 SuspendInstance decode_suspend_instance(const Json& body) {
-  Fields f(body, kSuspendInstance);
-  SuspendInstance m;
-  m.instance = read_instance(f);
-  m.suspend = f.boolean("suspend");
-  f.finish();
-  return m;
+  return decode_about_instance<SuspendInstance>(body, [](Fields& f, SuspendInstance& m) { m.suspend = f.boolean("suspend"); });
 }
 
 WorkReply decode_work_reply(const Json& body) {
