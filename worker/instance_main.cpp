@@ -3,16 +3,16 @@
 // the job, and runs agenda items pulled through the worker until told it is done.
 // A plugin that crashes takes down only this process; the worker reports it.
 //
-// Channel (fd given by --fd): first message from the worker is the job (JobInfo);
-// then this process sends {t:"request"}, receives {t:"work", index, item, attempt}
-// or {t:"done"}, streams {t:"log"} and answers each item with {t:"result"}.
+// Channel (fd given by --fd; the messages are in qube/messages.hpp): first the
+// worker sends the job (StartInstance); then this process sends an ItemRequest,
+// receives a WorkReply (an item, or done), streams LogOutput and answers each
+// item with a WorkResult.
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include <csignal>
 
-#include <chrono>
 #include <cstdlib>
 #include <iostream>
 
@@ -20,7 +20,9 @@
 #include <boost/dll/shared_library.hpp>
 
 #include "channel.hpp"
+#include "qube/clock.hpp"
 #include "qube/jobtype.hpp"
+#include "qube/messages.hpp"
 #include "qube/range.hpp"
 
 namespace {
@@ -29,33 +31,13 @@ using namespace qube;
 using qube::worker::read_frame;
 using qube::worker::write_frame;
 
-JobInfo job_info_from_json(const Json& j) {
-  JobInfo info;
-  info.id = static_cast<JobId>(get_int(j, "id"));
-  info.subid = static_cast<std::int32_t>(get_int(j, "subid"));
-  info.pgrp = static_cast<JobId>(get_int(j, "pgrp"));
-  info.name = get_string(j, "name");
-  info.type = get_string(j, "type");
-  info.user = get_string(j, "user");
-  info.package = get_object(j, "package");
-  for (const auto& [k, v] : get_object(j, "env").items())
-    if (v.is_string()) info.env[k] = v.get<std::string>();
-  info.padding = static_cast<int>(get_int(j, "padding"));
-  info.cwd = get_string(j, "cwd");
-  info.supervisor = get_string(j, "supervisor");
-  info.host = get_string(j, "host");
-  return info;
-}
-
 class Context final : public plugin::RunContext {
  public:
   Context(int fd, JobInfo info) : fd_(fd), info_(std::move(info)), base_env_(current_environment()) {}
   const JobInfo& job() const override { return info_; }
 
   void output(Stream stream, std::string_view data) override {
-    write_frame(fd_, Json{{"t", "log"},
-                          {"stream", stream == Stream::err ? "err" : "out"},
-                          {"data", Json::binary(std::vector<std::uint8_t>(data.begin(), data.end()))}});
+    write_frame(fd_, proto::to_json(proto::FromInstance{proto::LogOutput{stream, std::string(data)}}));
   }
 
   std::map<std::string, std::string> environment(const WorkItem& item) const override {
@@ -91,8 +73,13 @@ class Context final : public plugin::RunContext {
   std::map<std::string, std::string> base_env_;
 };
 
+// Why this instance cannot go on: main tells the worker (fatal) and exits.
+struct Failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 int fatal(int fd, const std::string& reason) {
-  write_frame(fd, Json{{"t", "fatal"}, {"reason", reason}});
+  write_frame(fd, proto::to_json(proto::FromInstance{proto::Fatal{reason}}));
   std::cerr << "qbinstance: " << reason << "\n";
   return 3;
 }
@@ -108,98 +95,132 @@ void die_with_worker(pid_t worker) {
   if (worker > 0 && getppid() != worker) on_worker_death(0);  // it died before we got here
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Args {
   int fd = -1;
   pid_t worker = 0;
   std::string module;
+};
+
+Args parse_args(int argc, char** argv) {
+  Args args;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--fd") fd = std::atoi(argv[i + 1]);
-    else if (flag == "--module") module = argv[i + 1];
-    else if (flag == "--worker-pid") worker = static_cast<pid_t>(std::atoi(argv[i + 1]));
+    if (flag == "--fd") args.fd = std::atoi(argv[i + 1]);
+    else if (flag == "--module") args.module = argv[i + 1];
+    else if (flag == "--worker-pid") args.worker = static_cast<pid_t>(std::atoi(argv[i + 1]));
   }
-  die_with_worker(worker);
-  if (fd < 0 || module.empty()) {
+  return args;
+}
+
+// The job, the worker's first message; none if the worker is gone.
+std::optional<JobInfo> read_job(int fd) {
+  try {
+    const auto first = read_frame(fd);
+    if (!first) return std::nullopt;
+    return proto::decode_start_instance(*first).job;
+  } catch (const std::exception& e) {
+    throw Failure(std::string("bad job description: ") + e.what());
+  }
+}
+
+// The plugin, loaded once. Members end in reverse order: everything made from
+// the library ends before it is unloaded.
+struct LoadedJobType {
+  boost::dll::shared_library library;
+  std::unique_ptr<plugin::JobType> type;
+  std::unique_ptr<plugin::Instance> instance;
+};
+
+LoadedJobType load_job_type(const std::string& module, const JobInfo& info) {
+  LoadedJobType loaded;
+  try {
+    auto& lib = loaded.library;
+    lib.load(module, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    if (!lib.has("qube_sdk_abi_version") || !lib.has("qube_create_jobtype"))
+      throw Failure("module " + module + " is not a Qube job type (missing qube_sdk_abi_version or qube_create_jobtype)");
+    auto abi = lib.get_alias<int()>("qube_sdk_abi_version")();
+    if (abi != kSdkAbiVersion)
+      throw Failure("module " + module + " was built for sdk ABI " + std::to_string(abi) + ", this worker has ABI " +
+                    std::to_string(kSdkAbiVersion) + "; rebuild the plugin");
+    auto create = lib.get_alias<std::unique_ptr<plugin::JobType>(const std::string&)>("qube_create_jobtype");
+    loaded.type = create(info.type);
+    if (!loaded.type) throw Failure("module " + module + " does not provide job type '" + info.type + "'");
+    loaded.instance = loaded.type->create_instance(info);
+    if (!loaded.instance) throw Failure("job type '" + info.type + "' made no instance");
+  } catch (const Failure&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Failure("cannot load job type '" + info.type + "' from " + module + ": " + e.what());
+  }
+  return loaded;
+}
+
+// One item through the job type; an exception fails the item with its message.
+proto::WorkResult run_item(plugin::Instance& instance, const proto::Assignment& assignment, Context& context) {
+  WorkItem item;
+  item.name = assignment.item;
+  item.attempt_id = assignment.attempt;
+  proto::WorkResult result;
+  result.index = assignment.index;
+  result.attempt = assignment.attempt;
+  const Clock& clock = Clock::system();
+  const SteadyTime started = clock.steady();
+  try {
+    result.outcome = instance.run(item, context);
+  } catch (const std::exception& e) {
+    result.outcome.status = WorkStatus::failed;
+    result.outcome.reason = e.what();
+  }
+  result.walltime = clock.steady() - started;
+  return result;
+}
+
+// Asks for items and runs them until told it is done; the exit code.
+int serve_items(int fd, plugin::Instance& instance, Context& context) {
+  while (write_frame(fd, proto::to_json(proto::FromInstance{proto::ItemRequest{}}))) {
+    std::optional<proto::Assignment> assignment;
+    try {
+      const auto reply = read_frame(fd);
+      if (!reply) return 0;  // the worker is gone
+      assignment = proto::decode_work_reply(*reply).assignment;
+    } catch (const std::exception& e) {
+      return fatal(fd, std::string("bad message from the worker: ") + e.what());
+    }
+    if (!assignment) return 0;  // done
+    if (!write_frame(fd, proto::to_json(proto::FromInstance{run_item(instance, *assignment, context)}))) return 0;
+  }
+  return 0;
+}
+
+void stop(plugin::Instance& instance) {
+  try {
+    instance.stop();
+  } catch (const std::exception& e) {
+    std::cerr << "qbinstance: stopping the job type failed: " << e.what() << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = parse_args(argc, argv);
+  die_with_worker(args.worker);
+  if (args.fd < 0 || args.module.empty()) {
     std::cerr << "usage: qbinstance --fd N --module PATH (started by qbworker)\n";
     return 2;
   }
   // The channel is this process's alone: frames and applications it starts must
   // not inherit it (a job writing to fd 3 would speak the worker's protocol).
-  fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC);
-  JobInfo info;
+  fcntl(args.fd, F_SETFD, fcntl(args.fd, F_GETFD) | FD_CLOEXEC);
   try {
-    auto first = read_frame(fd);
-    if (!first) return 1;
-    info = job_info_from_json(get_object(*first, "job"));
-  } catch (const std::exception& e) {
-    return fatal(fd, std::string("bad job description: ") + e.what());
+    const std::optional<JobInfo> info = read_job(args.fd);
+    if (!info) return 1;
+    LoadedJobType loaded = load_job_type(args.module, *info);
+    Context context(args.fd, *info);
+    const int rc = serve_items(args.fd, *loaded.instance, context);
+    stop(*loaded.instance);
+    return rc;
+  } catch (const Failure& e) {
+    return fatal(args.fd, e.what());
   }
-
-  // Load the plugin once; everything made from it lives while `lib` does.
-  boost::dll::shared_library lib;
-  std::unique_ptr<plugin::JobType> type;
-  std::unique_ptr<plugin::Instance> instance;
-  try {
-    lib.load(module, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-    if (!lib.has("qube_sdk_abi_version") || !lib.has("qube_create_jobtype"))
-      return fatal(fd, "module " + module + " is not a Qube job type (missing qube_sdk_abi_version or qube_create_jobtype)");
-    auto abi = lib.get_alias<int()>("qube_sdk_abi_version")();
-    if (abi != kSdkAbiVersion)
-      return fatal(fd, "module " + module + " was built for sdk ABI " + std::to_string(abi) +
-                           ", this worker has ABI " + std::to_string(kSdkAbiVersion) + "; rebuild the plugin");
-    auto create = lib.get_alias<std::unique_ptr<plugin::JobType>(const std::string&)>("qube_create_jobtype");
-    type = create(info.type);
-    if (!type) return fatal(fd, "module " + module + " does not provide job type '" + info.type + "'");
-    instance = type->create_instance(info);
-  } catch (const std::exception& e) {
-    return fatal(fd, "cannot load job type '" + info.type + "' from " + module + ": " + e.what());
-  }
-
-  Context context(fd, info);
-  int rc = 0;
-  while (true) {
-    if (!write_frame(fd, Json{{"t", "request"}})) break;
-    std::optional<Json> msg;
-    try {
-      msg = read_frame(fd);
-    } catch (const std::exception& e) {
-      rc = fatal(fd, std::string("bad message from the worker: ") + e.what());
-      break;
-    }
-    if (!msg || get_string(*msg, "t") != "work") break;  // done, or the worker is gone
-    WorkItem item;
-    item.name = get_string(*msg, "item");
-    item.attempt_id = static_cast<std::uint64_t>(get_int(*msg, "attempt"));
-    const auto started = std::chrono::steady_clock::now();
-    WorkResult result;
-    try {
-      result = instance->run(item, context);
-    } catch (const std::exception& e) {
-      result.status = WorkStatus::failed;
-      result.reason = e.what();
-    }
-    const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    Json r{{"t", "result"},
-           {"index", get_int(*msg, "index")},
-           {"attempt", item.attempt_id},
-           {"status", to_string(result.status)},
-           {"exitcode", result.exitcode ? Json(*result.exitcode) : Json(nullptr)},
-           {"signal", result.signal ? Json(*result.signal) : Json(nullptr)},
-           {"walltime", wall},
-           {"cputime", result.cputime},
-           {"peak_rss_kb", result.peak_rss_kb},
-           {"reason", result.reason},
-           {"resultpackage", result.resultpackage.is_object() ? result.resultpackage : Json::object()}};
-    if (!write_frame(fd, r)) break;
-  }
-  try {
-    instance->stop();
-  } catch (const std::exception& e) {
-    std::cerr << "qbinstance: stopping the job type failed: " << e.what() << "\n";
-  }
-  instance.reset();
-  type.reset();
-  return rc;
 }

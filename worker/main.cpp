@@ -7,6 +7,7 @@
 
 #include "config.hpp"
 #include "jobtype_registry.hpp"
+#include "qube/clock.hpp"
 #include "qube/config_file.hpp"
 #include "worker.hpp"
 
@@ -64,7 +65,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
   try {
-    Worker worker(config, std::move(types), std::move(facts));
+    Worker worker(qube::Clock::system(), config, std::move(types), std::move(facts));
     worker.run(g_stop);
   } catch (const std::exception& e) {
     spdlog::critical("qbworker: {}", e.what());

@@ -22,11 +22,6 @@ namespace qube::worker {
 
 namespace {
 
-double steady_now() {
-  using namespace std::chrono;
-  return duration<double>(steady_clock::now().time_since_epoch()).count();
-}
-
 std::string describe_exit(int status) {
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return std::string("killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
@@ -36,8 +31,8 @@ std::string describe_exit(int status) {
 
 }  // namespace
 
-Worker::Worker(Config config, std::map<std::string, JobTypeEntry> jobtypes, Facts facts)
-    : config_(std::move(config)), facts_(std::move(facts)), jobtypes_(std::move(jobtypes)) {
+Worker::Worker(const Clock& clock, Config config, std::map<std::string, JobTypeEntry> jobtypes, Facts facts)
+    : clock_(clock), config_(std::move(config)), facts_(std::move(facts)), jobtypes_(std::move(jobtypes)) {
   instance_exe_ = (executable_dir() / "qbinstance").string();
   transport::configure(socket_);
   socket_.set(zmq::sockopt::immediate, 1);
@@ -55,18 +50,17 @@ void Worker::register_now() {
   // A new registration starts a new session: whatever ran before belongs to a
   // session the supervisor has already written off.
   kill_all();
-  Host facts;
-  facts.name = config_.name;
-  facts.slots = config_.slots;
-  facts.memory_mb = facts_.memory_mb;
-  for (const auto& [name, t] : jobtypes_) facts.jobtypes.push_back(name);
+  proto::Register message;
+  message.host.name = config_.name;
+  message.host.slots = config_.slots;
+  message.host.memory_mb = facts_.memory_mb;
+  for (const auto& [name, t] : jobtypes_) message.host.jobtypes.push_back(name);
+  message.facts = to_json(facts_);
   register_id_ = next_id_;
-  Json body = to_json(facts);
-  body["facts"] = to_json(facts_);
-  send(proto::kRegister, std::move(body));
+  send(message);
   // Until the supervisor answers, ask again soon: the first send may have been
   // dropped while the connection was still being set up.
-  next_register_ = steady_now() + 0.25;
+  next_register_ = clock_.steady() + 0.25;
 }
 
 void Worker::run(const std::atomic<bool>& stop) {
@@ -118,10 +112,10 @@ void Worker::run(const std::atomic<bool>& stop) {
       }
     }
     reap();
-    const double now = steady_now();
+    const SteadyTime now = clock_.steady();
     if (!registered_ && now >= next_register_) register_now();
     if (registered_ && now >= next_heartbeat_) {
-      send(proto::kHeartbeat, Json{{"name", config_.name}, {"instances", instances_.size()}});
+      send(proto::Heartbeat{config_.name, instances_.size()});
       next_heartbeat_ = now + heartbeat_interval_;
     }
   }
@@ -132,45 +126,20 @@ void Worker::run(const std::atomic<bool>& stop) {
 void Worker::handle_supervisor(const proto::Message& msg) {
   const Json& b = msg.body;
   if (msg.type == proto::kRegistered) {
-    registered_ = true;
-    heartbeat_interval_ = std::clamp(get_double(b, "heartbeat_interval", 2.0), 0.05, 3600.0);
-    client_endpoint_ = job_supervisor_endpoint(get_string(b, "client_endpoint"));
-    next_heartbeat_ = steady_now() + heartbeat_interval_;
-    spdlog::info("registered with the supervisor (heartbeat every {} s)", heartbeat_interval_);
+    on_registered(proto::decode_registered(b));
   } else if (msg.type == proto::kReregister) {
-    // Answers to messages sent before our latest registration are stale: acting
-    // on each would register (and kill our instances) once per stale message.
-    if (msg.id < register_id_) return;
-    spdlog::warn("the supervisor does not know this worker (it restarted?); registering again");
-    registered_ = false;
-    register_now();
+    proto::decode_reregister(b);
+    on_reregister(msg.id);
   } else if (msg.type == proto::kHeartbeatAck) {
+    proto::decode_heartbeat_ack(b);
   } else if (msg.type == proto::kStartInstance) {
-    start_instance(get_object(b, "job"));
+    start_instance(proto::decode_start_instance(b));
   } else if (msg.type == proto::kWork) {
-    InstanceProcess* p = find(static_cast<JobId>(get_int(b, "job")), static_cast<std::int32_t>(get_int(b, "subid")));
-    if (!p || p->channel_closed) return;
-    Json forward = get_bool(b, "done") ? Json{{"t", "done"}}
-                                        : Json{{"t", "work"},
-                                               {"index", get_int(b, "index")},
-                                               {"item", get_string(b, "item")},
-                                               {"attempt", get_int(b, "attempt")}};
-    if (!write_frame(p->fd, forward)) p->channel_closed = true;
+    on_work(proto::decode_work(b));
   } else if (msg.type == proto::kKillInstance) {
-    InstanceProcess* p = find(static_cast<JobId>(get_int(b, "job")), static_cast<std::int32_t>(get_int(b, "subid")));
-    if (p) {
-      spdlog::info("killing instance {}.{} (process group {})", p->job, p->subid, p->pid);
-      kill_instance(*p, SIGTERM);
-    }
+    on_kill(proto::decode_kill_instance(b));
   } else if (msg.type == proto::kSuspendInstance) {
-    // qb suspend / resume: the whole instance group stops where it is and keeps
-    // its slot; a later kill still works (kill_instance sends SIGCONT after TERM).
-    InstanceProcess* p = find(static_cast<JobId>(get_int(b, "job")), static_cast<std::int32_t>(get_int(b, "subid")));
-    if (p && !p->exited) {
-      const bool suspend = get_bool(b, "suspend");
-      spdlog::info("{} instance {}.{}", suspend ? "suspending" : "resuming", p->job, p->subid);
-      ::kill(-p->pid, suspend ? SIGSTOP : SIGCONT);
-    }
+    on_suspend(proto::decode_suspend_instance(b));
   } else {
     spdlog::warn("unknown message '{}' from the supervisor", msg.type);
   }
@@ -195,66 +164,99 @@ static LaunchSpec instance_spec(const std::string& exe, const JobTypeEntry& type
   return spec;
 }
 
-void Worker::start_instance(const Json& job) {
-  const auto id = static_cast<JobId>(get_int(job, "id"));
-  const auto subid = static_cast<std::int32_t>(get_int(job, "subid"));
-  const std::string type = get_string(job, "type");
-  auto t = jobtypes_.find(type);
-  if (t == jobtypes_.end()) {
-    send(proto::kInstanceDone, Json{{"job", id}, {"subid", subid}, {"status", "failed"},
-                                    {"reason", "worker " + config_.name + " has no job type '" + type + "'"}});
-    return;
-  }
+void Worker::on_registered(const proto::Registered& m) {
+  registered_ = true;
+  heartbeat_interval_ = std::clamp(m.heartbeat_interval, 0.05, 3600.0);
+  client_endpoint_ = job_supervisor_endpoint(m.client_endpoint);
+  next_heartbeat_ = clock_.steady() + heartbeat_interval_;
+  spdlog::info("registered with the supervisor (heartbeat every {} s)", heartbeat_interval_);
+}
+
+void Worker::on_reregister(std::uint64_t id) {
+  // Answers to messages sent before our latest registration are stale: acting
+  // on each would register (and kill our instances) once per stale message.
+  if (id < register_id_) return;
+  spdlog::warn("the supervisor does not know this worker (it restarted?); registering again");
+  registered_ = false;
+  register_now();
+}
+
+void Worker::on_work(const proto::Work& m) {
+  InstanceProcess* p = find(m.instance);
+  if (!p || p->channel_closed) return;
+  if (!write_frame(p->fd, proto::to_json(proto::WorkReply{m.assignment}))) p->channel_closed = true;
+}
+
+void Worker::on_kill(const proto::KillInstance& m) {
+  InstanceProcess* p = find(m.instance);
+  if (!p) return;
+  spdlog::info("killing instance {}.{} (process group {})", p->job, p->subid, p->pid);
+  kill_instance(*p, SIGTERM);
+}
+
+void Worker::on_suspend(const proto::SuspendInstance& m) {
+  // qb suspend / resume: the whole instance group stops where it is and keeps
+  // its slot; a later kill still works (kill_instance sends SIGCONT after TERM).
+  InstanceProcess* p = find(m.instance);
+  if (!p || p->exited) return;
+  spdlog::info("{} instance {}.{}", m.suspend ? "suspending" : "resuming", p->job, p->subid);
+  ::kill(-p->pid, m.suspend ? SIGSTOP : SIGCONT);
+}
+
+void Worker::start_instance(proto::StartInstance start) {
+  const JobId id = start.job.id;
+  const std::int32_t subid = start.job.subid;
+  const proto::InstanceRef ref{id, subid};
+  auto fail = [&](std::string reason) {
+    proto::InstanceDone done;
+    done.instance = ref;
+    done.reason = std::move(reason);
+    send(done);
+  };
+  auto t = jobtypes_.find(start.job.type);
+  if (t == jobtypes_.end()) return fail("worker " + config_.name + " has no job type '" + start.job.type + "'");
   int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    send(proto::kInstanceDone, Json{{"job", id}, {"subid", subid}, {"status", "failed"},
-                                    {"reason", std::string("socketpair: ") + std::strerror(errno)}});
-    return;
-  }
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    return fail(std::string("socketpair: ") + std::strerror(errno));
   const Launched child = launch(instance_spec(instance_exe_, t->second, fds[1]));
   close(fds[1]);
   if (!child.started()) {
     close(fds[0]);
-    send(proto::kInstanceDone, Json{{"job", id}, {"subid", subid}, {"status", "failed"},
-                                    {"reason", child.failed_step + ": " + std::strerror(child.error)}});
-    return;
+    return fail(child.failed_step + ": " + std::strerror(child.error));
   }
   const pid_t pid = child.pid;
-  Json info = job;
-  info["supervisor"] = client_endpoint_;
-  info["host"] = config_.name;
-  write_frame(fds[0], Json{{"job", info}});
+  // The instance's first message: its job, with what only the worker knows.
+  start.job.supervisor = client_endpoint_;
+  start.job.host = config_.name;
+  write_frame(fds[0], proto::to_json(start));
   fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
   InstanceProcess& p = instances_[pid];
   p.job = id;
   p.subid = subid;
   p.pid = pid;
   p.fd = fds[0];
-  spdlog::info("instance {}.{} ({}) started as process {}", id, subid, type, pid);
+  spdlog::info("instance {}.{} ({}) started as process {}", id, subid, start.job.type, pid);
 }
 
 void Worker::handle_instance(InstanceProcess& p, const Json& msg) {
-  const std::string t = get_string(msg, "t");
-  Json body{{"job", p.job}, {"subid", p.subid}};
-  if (t == "request") {
-    send(proto::kWorkRequest, body);
-  } else if (t == "log") {
-    body["stream"] = get_string(msg, "stream");
-    body["data"] = msg.contains("data") ? msg["data"] : Json::binary({});
-    send(proto::kLog, body);
-  } else if (t == "result") {
-    for (const char* k : {"index", "attempt", "status", "exitcode", "signal", "walltime", "cputime",
-                          "peak_rss_kb", "reason", "resultpackage"})
-      if (msg.contains(k)) body[k] = msg[k];
-    send(proto::kWorkResult, body);
-  } else if (t == "fatal") {
-    p.fatal_reason = get_string(msg, "reason");
-  }
+  // What the instance says goes on as it is, with the instance it came from.
+  struct Forward {
+    Worker& worker;
+    InstanceProcess& p;
+    void operator()(const proto::ItemRequest&) const { worker.send(proto::WorkRequest{p.ref()}); }
+    void operator()(proto::LogOutput& log) const { worker.send(proto::LogReport{p.ref(), std::move(log)}); }
+    void operator()(proto::WorkResult& result) const {
+      worker.send(proto::WorkResultReport{p.ref(), std::move(result)});
+    }
+    void operator()(proto::Fatal& fatal) const { p.fatal_reason = std::move(fatal.reason); }
+  };
+  proto::FromInstance message = proto::decode_from_instance(msg);
+  std::visit(Forward{*this, p}, message);
 }
 
 void Worker::kill_instance(InstanceProcess& p, int sig) {
   if (p.exited) return;
-  if (!p.killed) p.kill_deadline = steady_now() + config_.kill_grace;
+  if (!p.killed) p.kill_deadline = clock_.steady() + config_.kill_grace;
   p.killed = true;
   ::kill(-p.pid, sig);
   if (sig == SIGSTOP || sig == SIGTERM) ::kill(-p.pid, SIGCONT);
@@ -270,7 +272,7 @@ void Worker::kill_all() {
 }
 
 void Worker::reap() {
-  const double now = steady_now();
+  const SteadyTime now = clock_.steady();
   for (auto& [pid, p] : instances_) {
     if (!p.exited) {
       int status = 0;
@@ -305,20 +307,21 @@ void Worker::reap() {
 
 void Worker::finish(InstanceProcess& p) {
   const bool clean = WIFEXITED(p.wait_status) && WEXITSTATUS(p.wait_status) == 0;
-  std::string status = p.killed ? "killed" : clean ? "complete" : "failed";
-  std::string reason;
+  proto::InstanceDone done;
+  done.instance = p.ref();
+  done.status = p.killed ? JobStatus::killed : clean ? JobStatus::complete : JobStatus::failed;
   if (!clean) {
-    reason = p.fatal_reason.empty() ? "instance process " + describe_exit(p.wait_status) : p.fatal_reason;
+    done.reason = p.fatal_reason.empty() ? "instance process " + describe_exit(p.wait_status) : p.fatal_reason;
   }
-  Json body{{"job", p.job}, {"subid", p.subid}, {"status", status}, {"reason", reason}};
-  if (WIFEXITED(p.wait_status)) body["exitcode"] = WEXITSTATUS(p.wait_status);
-  spdlog::info("instance {}.{} {}{}", p.job, p.subid, status, reason.empty() ? "" : ": " + reason);
-  send(proto::kInstanceDone, body);
+  if (WIFEXITED(p.wait_status)) done.exitcode = WEXITSTATUS(p.wait_status);
+  spdlog::info("instance {}.{} {}{}", p.job, p.subid, to_string(done.status),
+               done.reason.empty() ? "" : ": " + done.reason);
+  send(done);
 }
 
-InstanceProcess* Worker::find(JobId job, std::int32_t subid) {
+InstanceProcess* Worker::find(const proto::InstanceRef& instance) {
   for (auto& [pid, p] : instances_)
-    if (p.job == job && p.subid == subid) return &p;
+    if (p.ref() == instance) return &p;
   return nullptr;
 }
 

@@ -14,6 +14,8 @@
 #include "config.hpp"
 #include "facts.hpp"
 #include "jobtype_registry.hpp"
+#include "qube/clock.hpp"
+#include "qube/messages.hpp"
 #include "qube/protocol.hpp"
 
 namespace qube::worker {
@@ -28,29 +30,41 @@ struct InstanceProcess {
   bool exited = false;
   int wait_status = 0;
   bool killed = false;         // we were told to kill it
-  double kill_deadline = 0;    // when SIGTERM turns into SIGKILL
+  SteadyTime kill_deadline;    // when SIGTERM turns into SIGKILL
   std::string fatal_reason;    // what the instance said before it gave up
+  proto::InstanceRef ref() const { return {job, subid}; }
 };
 
 class Worker {
  public:
-  Worker(Config config, std::map<std::string, JobTypeEntry> jobtypes, Facts facts = {});
+  // `clock` paces registration and heartbeats and times kill grace periods.
+  Worker(const Clock& clock, Config config, std::map<std::string, JobTypeEntry> jobtypes, Facts facts = {});
   ~Worker();
   void run(const std::atomic<bool>& stop);
 
  private:
   void send(const std::string& type, Json body, std::uint64_t id = 0);
+  template <class M>
+  void send(const M& message) {
+    send(M::kType, proto::to_json(message));
+  }
   void register_now();
   void handle_supervisor(const proto::Message& msg);
-  void start_instance(const Json& job);
+  void on_registered(const proto::Registered& m);
+  void on_reregister(std::uint64_t id);
+  void on_work(const proto::Work& m);
+  void on_kill(const proto::KillInstance& m);
+  void on_suspend(const proto::SuspendInstance& m);
+  void start_instance(proto::StartInstance start);
   void handle_instance(InstanceProcess& p, const Json& msg);
   void kill_instance(InstanceProcess& p, int sig);
   void kill_all();
   void reap();
   void finish(InstanceProcess& p);
-  InstanceProcess* find(JobId job, std::int32_t subid);
+  InstanceProcess* find(const proto::InstanceRef& instance);
   std::string job_supervisor_endpoint(const std::string& advertised) const;
 
+  const Clock& clock_;
   Config config_;
   Facts facts_;  // sent with every registration, for placement
   std::map<std::string, JobTypeEntry> jobtypes_;
@@ -58,9 +72,9 @@ class Worker {
   zmq::socket_t socket_{ctx_, zmq::socket_type::dealer};
   std::map<pid_t, InstanceProcess> instances_;
   bool registered_ = false;
-  double heartbeat_interval_ = 2.0;
-  double next_heartbeat_ = 0;
-  double next_register_ = 0;
+  double heartbeat_interval_ = 2.0;  // seconds
+  SteadyTime next_heartbeat_;
+  SteadyTime next_register_;
   std::string client_endpoint_;
   std::string instance_exe_;
   std::uint64_t next_id_ = 1;

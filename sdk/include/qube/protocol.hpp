@@ -62,6 +62,8 @@ inline constexpr const char* kResources = "resources";  // {} -> {resources:[{na
 inline constexpr const char* kResourceSet = "resource_set";  // {name, total, user} -> {resource}
 inline constexpr const char* kPing = "ping";       // {} -> {version, protocol, time}
 
+// Worker <-> supervisor: each body below is a struct in qube/messages.hpp, with
+// its encoder (to_json) and checking decoder (decode_<type>).
 // Worker -> supervisor.
 inline constexpr const char* kRegister = "register";    // Host facts {name, slots, memory_mb, jobtypes}
 inline constexpr const char* kHeartbeat = "heartbeat";  // {name, instances, ack?}
