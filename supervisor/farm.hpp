@@ -26,6 +26,7 @@
 #include "effects.hpp"
 #include "farm_state.hpp"
 #include "qube/clock.hpp"
+#include "qube/messages.hpp"
 #include "qube/protocol.hpp"
 #include "scheduler.hpp"
 #include "steering.hpp"
@@ -90,13 +91,13 @@ class Farm final : private Scheduler::Actions {
   StepOutcome modify(const Steering& request, const Json& set);
 
   // --- Worker messages, identified by the routing id they came from.
-  void on_register(const std::string& rid, const Json& body, const std::string& client_endpoint,
+  void on_register(const std::string& rid, const proto::Register& m, const std::string& client_endpoint,
                    double heartbeat_interval, std::uint64_t msg_id);
   // Answers with heartbeat_ack only if the heartbeat asked for one (`ack: true`).
   void on_heartbeat(const std::string& rid, std::uint64_t msg_id, bool ack);
-  void on_work_request(const std::string& rid, const Json& body);
-  void on_work_result(const std::string& rid, const Json& body);
-  void on_instance_done(const std::string& rid, const Json& body);
+  void on_work_request(const std::string& rid, const proto::WorkRequest& request);
+  void on_work_result(const std::string& rid, const proto::WorkResultReport& report);
+  void on_instance_done(const std::string& rid, const proto::InstanceDone& done);
   // Where a log chunk goes: the instance must belong to the sending worker.
   bool owns_instance(const std::string& rid, JobId job, std::int32_t subid) const;
 
@@ -159,8 +160,9 @@ class Farm final : private Scheduler::Actions {
   void release_item(JobState& js, std::size_t index, WorkStatus to, const std::string& reason);
 
   // Instances and workers (farm_instances.cpp).
-  JobState* checked_instance(const std::string& rid, const Json& body, std::int32_t& subid);
-  void assign_item(JobState& js, RunningInstance& run, std::int32_t subid, std::size_t index, Json& reply);
+  // The instance, if it runs on the sending worker (else a stale or foreign message).
+  JobState* checked_instance(const std::string& rid, const proto::InstanceRef& instance);
+  proto::Assignment assign_item(JobState& js, RunningInstance& run, std::int32_t subid, std::size_t index);
   void end_instance(JobState& js, std::int32_t subid, JobStatus status, const std::string& reason);
   void lose_host_work(HostRecord& host, const std::string& reason);
   // Stops an instance through no fault of its own (preemption, qb lock --purge):

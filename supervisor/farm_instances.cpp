@@ -4,17 +4,16 @@
 #include <spdlog/spdlog.h>
 
 #include "farm.hpp"
+#include "qube/messages.hpp"
 
 namespace qube::supervisor {
 
-void Farm::on_register(const std::string& rid, const Json& body, const std::string& client_endpoint,
+void Farm::on_register(const std::string& rid, const proto::Register& m, const std::string& client_endpoint,
                        double heartbeat_interval, std::uint64_t msg_id) {
-  Host facts = host_from_json(body);
-  if (facts.name.empty() || facts.name.size() > 255) throw FormatError("register: a worker needs a name");
-  if (facts.slots < 0 || facts.slots > 100000) throw FormatError("register: slots out of range");
+  const Host& facts = m.host;
   // Placement facts (worker.yaml and detection) beside the basic ones; a bad
   // value refuses the registration rather than placing work on guesses.
-  Json placement_facts = get_object(body, "facts");
+  Json placement_facts = m.facts;
   placement_facts["slots"] = facts.slots;
   placement_facts["jobtypes"] = facts.jobtypes;
   if (!placement_facts.contains("memory_mb")) placement_facts["memory_mb"] = facts.memory_mb;
@@ -44,9 +43,7 @@ void Farm::on_register(const std::string& rid, const Json& body, const std::stri
   rid_to_host_[rid] = facts.name;
   spdlog::info("worker {} registered: {} slots, {} MB, job types [{}]", facts.name, facts.slots,
                facts.memory_mb, fmt::join(facts.jobtypes, ", "));
-  send_worker(rid, proto::Message{proto::kRegistered, msg_id,
-                                  Json{{"heartbeat_interval", heartbeat_interval},
-                                       {"client_endpoint", client_endpoint}}});
+  send_worker(rid, proto::make_message(proto::Registered{heartbeat_interval, client_endpoint}, msg_id));
   scheduler_.need();
 }
 
@@ -54,21 +51,20 @@ void Farm::on_heartbeat(const std::string& rid, std::uint64_t msg_id, bool ack) 
   HostRecord* h = find_host_rid(rid);
   if (!h || h->host.state == HostState::down) {
     // A supervisor that restarted, or a worker it gave up on: start over.
-    send_worker(rid, proto::Message{proto::kReregister, msg_id, Json::object()});
+    send_worker(rid, proto::make_message(proto::Reregister{}, msg_id));
     return;
   }
   h->last_seen = clock_.steady();
   h->host.last_heartbeat = now();
   // Only when asked: an ack to every heartbeat was most of an idle farm's cost
   // (a TCP send and two epoll_ctl per worker per interval), and no worker reads it.
-  if (ack) send_worker(rid, proto::Message{proto::kHeartbeatAck, msg_id, Json::object()});
+  if (ack) send_worker(rid, proto::make_message(proto::HeartbeatAck{}, msg_id));
 }
 
-JobState* Farm::checked_instance(const std::string& rid, const Json& body, std::int32_t& subid) {
+JobState* Farm::checked_instance(const std::string& rid, const proto::InstanceRef& instance) {
   HostRecord* h = find_host_rid(rid);
-  const auto id = static_cast<JobId>(get_int(body, "job"));
-  subid = static_cast<std::int32_t>(get_int(body, "subid", -1));
-  JobState* js = find_job(id);
+  const std::int32_t subid = instance.subid;
+  JobState* js = find_job(instance.job);
   if (!h || !js || !js->running.count(subid) ||
       js->job.instances[static_cast<std::size_t>(subid)].host != h->host.name)
     return nullptr;
@@ -84,26 +80,23 @@ bool Farm::owns_instance(const std::string& rid, JobId id, std::int32_t subid) c
   return js->second.job.instances[static_cast<std::size_t>(subid)].host == h->second;
 }
 
-void Farm::on_work_request(const std::string& rid, const Json& body) {
-  std::int32_t subid = -1;
-  JobState* js = checked_instance(rid, body, subid);
+void Farm::on_work_request(const std::string& rid, const proto::WorkRequest& request) {
+  const std::int32_t subid = request.instance.subid;
+  JobState* js = checked_instance(rid, request.instance);
   if (!js) {
     // Stale: the instance was killed or written off meanwhile. Tell it to end
     // rather than leave it waiting for an answer that never comes.
-    send_worker(rid, proto::Message{proto::kWork, 0,
-                                    Json{{"job", get_int(body, "job")}, {"subid", subid}, {"done", true}}});
+    send_worker(rid, proto::make_message(proto::Work{request.instance, std::nullopt}));
     return;
   }
   RunningInstance& run = js->running[subid];
   run.requested = true;
   const JobId id = js->job.id;
-  Json reply{{"job", id}, {"subid", subid}};
+  proto::Work reply{request.instance, std::nullopt};
   const bool live = js->job.status == JobStatus::running || js->job.status == JobStatus::pending;
   if (live && js->job.agenda.empty() && !run.ran_once) {
     run.ran_once = true;
-    reply["index"] = -1;
-    reply["item"] = "";
-    reply["attempt"] = 1;
+    reply.assignment = proto::Assignment{-1, "", 1};
   } else if (run.yielding ||
              (live && !run.item && scheduler_.should_yield(*js, run, *find_host_rid(rid), clock_.wall()))) {
     // Preempted (passive): it finished its item; its slot goes to urgent work.
@@ -111,18 +104,15 @@ void Farm::on_work_request(const std::string& rid, const Json& body) {
       emit(*js, "preempted", "subjob",
            "instance " + std::to_string(id) + "." + std::to_string(subid) + " yields its slot to waiting work (priority or fair share)");
     run.yielding = true;
-    reply["done"] = true;
   } else if (auto next = live && !run.item ? scheduler_.next_item(*js, subid) : std::nullopt) {
-    assign_item(*js, run, subid, *next, reply);
-  } else {
-    reply["done"] = true;
+    reply.assignment = assign_item(*js, run, subid, *next);
   }
-  send_worker(rid, proto::Message{proto::kWork, 0, std::move(reply)});
+  send_worker(rid, proto::make_message(reply));
   scheduler_.requeue(*js);
 }
 
 // The item becomes the instance's, as a new attempt.
-void Farm::assign_item(JobState& js, RunningInstance& run, std::int32_t subid, std::size_t index, Json& reply) {
+proto::Assignment Farm::assign_item(JobState& js, RunningInstance& run, std::int32_t subid, std::size_t index) {
   set_item_status(js, index, WorkStatus::running);
   AgendaItem& item = js.job.agenda[index];
   item.attempts += 1;
@@ -142,77 +132,68 @@ void Farm::assign_item(JobState& js, RunningInstance& run, std::int32_t subid, s
     run.out_at = log_size_(js.job.id, subid, false);
     run.err_at = log_size_(js.job.id, subid, true);
   }
-  reply["index"] = index;
-  reply["item"] = item.name;
-  reply["attempt"] = item.attempt_id;
+  return proto::Assignment{static_cast<std::int64_t>(index), item.name, item.attempt_id};
 }
 
-void Farm::on_work_result(const std::string& rid, const Json& body) {
-  std::int32_t subid = -1;
-  JobState* js = checked_instance(rid, body, subid);
+void Farm::on_work_result(const std::string& rid, const proto::WorkResultReport& report) {
+  const std::int32_t subid = report.instance.subid;
+  JobState* js = checked_instance(rid, report.instance);
   if (!js) return;
   RunningInstance& run = js->running[subid];
-  const std::int64_t index = get_int(body, "index", -2);
-  const auto status = parse_work_status(get_string(body, "status"));
-  if (!status || (*status != WorkStatus::complete && *status != WorkStatus::failed))
+  const proto::WorkResult& r = report.result;
+  const WorkResult& outcome = r.outcome;
+  if (outcome.status != WorkStatus::complete && outcome.status != WorkStatus::failed)
     throw FormatError("work_result: status must be complete or failed");
-  if (index == -1) {
+  if (r.index == -1) {
     auto& inst = js->job.instances[static_cast<std::size_t>(subid)];
-    inst.exitcode = static_cast<int>(get_int(body, "exitcode", *status == WorkStatus::complete ? 0 : 1));
-    inst.reason = get_string(body, "reason");
-    run.failed_run = *status != WorkStatus::complete;
+    inst.exitcode = outcome.exitcode.value_or(outcome.status == WorkStatus::complete ? 0 : 1);
+    inst.reason = outcome.reason;
+    run.failed_run = outcome.status != WorkStatus::complete;
     mark_instance(js->job.id, subid);
     return;
   }
-  if (index < 0 || !run.item || static_cast<std::size_t>(index) != *run.item) return;
-  AgendaItem& item = js->job.agenda[static_cast<std::size_t>(index)];
-  if (static_cast<std::uint64_t>(get_int(body, "attempt")) != item.attempt_id ||
-      item.status != WorkStatus::running)
+  if (r.index < 0 || !run.item || static_cast<std::size_t>(r.index) != *run.item) return;
+  const auto i = static_cast<std::size_t>(r.index);
+  AgendaItem& item = js->job.agenda[i];
+  if (r.attempt != item.attempt_id || item.status != WorkStatus::running)
     return;  // a late report of an earlier attempt
-  set_item_status(*js, static_cast<std::size_t>(index), *status);
+  set_item_status(*js, i, outcome.status);
   item.timecomplete = now();
-  if (body.contains("exitcode") && !body["exitcode"].is_null())
-    item.exitcode = static_cast<int>(get_int(body, "exitcode"));
-  if (body.contains("signal") && !body["signal"].is_null())
-    item.signal = static_cast<int>(get_int(body, "signal"));
-  item.walltime = get_double(body, "walltime");
-  item.cputime = get_double(body, "cputime");
-  item.peak_rss_kb = static_cast<std::uint64_t>(get_int(body, "peak_rss_kb"));
-  item.reason = get_string(body, "reason");
-  item.resultpackage = result_package(get_object(body, "resultpackage"));
+  if (outcome.exitcode) item.exitcode = outcome.exitcode;
+  if (outcome.signal) item.signal = outcome.signal;
+  item.walltime = r.walltime;
+  item.cputime = outcome.cputime;
+  item.peak_rss_kb = outcome.peak_rss_kb;
+  item.reason = outcome.reason;
+  item.resultpackage = result_package(outcome.resultpackage);
   run.item.reset();
   close_attempt(*js, item);
-  const auto i = static_cast<std::size_t>(index);
   if (item.status == WorkStatus::failed) {
     emit_work(*js, i, "failed", "item " + item.name + " failed on " + item.host + ": " + outcome_text(item), true);
     retry_if_allowed(*js, i);
   } else {
     emit_work(*js, i, "complete", "item " + item.name + " complete on " + item.host, false);
   }
-  mark_item(js->job.id, static_cast<std::size_t>(index));
+  mark_item(js->job.id, i);
   update_status(*js);
 }
 
-void Farm::on_instance_done(const std::string& rid, const Json& body) {
-  std::int32_t subid = -1;
-  JobState* js = checked_instance(rid, body, subid);
+void Farm::on_instance_done(const std::string& rid, const proto::InstanceDone& done) {
+  const std::int32_t subid = done.instance.subid;
+  JobState* js = checked_instance(rid, done.instance);
   if (!js) return;
-  const std::string reported = get_string(body, "status", "failed");
-  const std::string reason = get_string(body, "reason");
-  JobStatus status = reported == "complete" ? JobStatus::complete
-                     : reported == "killed" ? JobStatus::killed
-                                            : JobStatus::failed;
+  JobStatus status = done.status == JobStatus::complete || done.status == JobStatus::killed ? done.status
+                                                                                            : JobStatus::failed;
   if (js->job.status == JobStatus::killed) status = JobStatus::killed;
   if (js->running[subid].failed_run) status = JobStatus::failed;
   auto& inst = js->job.instances[static_cast<std::size_t>(subid)];
-  if (body.contains("exitcode") && body["exitcode"].is_number_integer() && !inst.exitcode)
-    inst.exitcode = body["exitcode"].get<int>();
+  if (done.exitcode && !inst.exitcode) inst.exitcode = done.exitcode;
   const bool never_started = status == JobStatus::failed && !js->running[subid].requested;
   if (status == JobStatus::failed && !never_started && js->job.status != JobStatus::killed)
     forgive_if_allowed(*js, subid);
-  end_instance(*js, subid, status, reason);
+  end_instance(*js, subid, status, done.reason);
   if (never_started && ++js->startup_failures >= kMaxStartupFailures)
-    fail_job(*js, "instances fail to start: " + reason);
+    fail_job(*js, "instances fail to start: " + done.reason);
 }
 
 void Farm::check_heartbeats(double timeout) {
@@ -246,14 +227,21 @@ void Farm::start_instance(JobState& js, HostRecord& h, const placement::Allocati
   update_status(js);
   scheduler_.requeue(js);
   const auto& s = js.job.spec;
+  proto::StartInstance start;
+  start.job.id = js.job.id;
+  start.job.subid = inst.subid;
+  start.job.pgrp = js.job.pgrp;
+  start.job.name = s.name;
+  start.job.type = s.type;
+  start.job.user = s.user;
+  start.job.package = s.package;
+  start.job.env = s.env;
   // What it was granted, for the application to size itself (Qube's names).
-  Json env = s.env;
-  env["QB_JOBSLOTS"] = std::to_string(allocation.slots);
-  env["QB_ALLOCATIONS"] = inst.allocation;
-  Json info{{"id", js.job.id}, {"subid", inst.subid}, {"pgrp", js.job.pgrp}, {"name", s.name},
-            {"type", s.type},  {"user", s.user},      {"package", s.package}, {"env", env},
-            {"padding", s.padding}, {"cwd", s.cwd}};
-  send_worker(h.routing_id, proto::Message{proto::kStartInstance, 0, Json{{"job", info}}});
+  start.job.env["QB_JOBSLOTS"] = std::to_string(allocation.slots);
+  start.job.env["QB_ALLOCATIONS"] = inst.allocation;
+  start.job.padding = s.padding;
+  start.job.cwd = s.cwd;
+  send_worker(h.routing_id, proto::make_message(start));
   emit_instance(js, inst.subid, "running",
                 "instance " + std::to_string(js.job.id) + "." + std::to_string(inst.subid) + " started on " + h.host.name);
   spdlog::info("instance {}.{} started on {}", js.job.id, inst.subid, h.host.name);
@@ -358,8 +346,7 @@ void Farm::forgive_if_allowed(JobState& js, std::int32_t subid) {
 void Farm::kill_instance(const JobState& js, std::int32_t subid) {
   const auto& inst = js.job.instances[static_cast<std::size_t>(subid)];
   if (auto h = hosts_.find(inst.host); h != hosts_.end())
-    send_worker(h->second.routing_id,
-                proto::Message{proto::kKillInstance, 0, Json{{"job", js.job.id}, {"subid", subid}}});
+    send_worker(h->second.routing_id, proto::make_message(proto::KillInstance{{js.job.id, subid}}));
 }
 
 void Farm::preempt_instance(JobState& victim, std::int32_t subid, const std::string& reason) {

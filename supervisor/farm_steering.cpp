@@ -243,8 +243,7 @@ StepOutcome Farm::suspend(const Steering& request, bool suspend) {
       mark_instance(js.job.id, subid);
       if (auto h = hosts_.find(inst.host); h != hosts_.end())
         send_worker(h->second.routing_id,
-                    proto::Message{proto::kSuspendInstance, 0,
-                                   Json{{"job", js.job.id}, {"subid", subid}, {"suspend", suspend}}});
+                    proto::make_message(proto::SuspendInstance{{js.job.id, subid}, suspend}));
     }
     if (suspend) {
       js.job.reason = "suspended by " + who;

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "qube/codec.hpp"
+#include "qube/messages.hpp"
 #include "qube/transport.hpp"
 #include "qube/version.hpp"
 
@@ -181,36 +182,27 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
   namespace p = proto;
   const Json& b = msg.body;
   if (msg.type == p::kRegister) {
-    farm_.on_register(rid, b, client_endpoint_, config_.heartbeat_interval, msg.id);
+    farm_.on_register(rid, p::decode_register(b), client_endpoint_, config_.heartbeat_interval, msg.id);
     return;
   }
   if (msg.type == p::kHeartbeat) {
-    farm_.on_heartbeat(rid, msg.id, get_bool(b, "ack"));
+    farm_.on_heartbeat(rid, msg.id, p::decode_heartbeat(b).ack);
     return;
   }
   if (!farm_.host_by_rid(rid)) {
-    farm_.effects().outbox.push_back(Outgoing{rid, p::Message{p::kReregister, msg.id, Json::object()}});
+    to_workers_.push_back(Outgoing{rid, p::make_message(p::Reregister{}, msg.id)});
     return;
   }
   if (msg.type == p::kWorkRequest) {
-    farm_.on_work_request(rid, b);
+    farm_.on_work_request(rid, p::decode_work_request(b));
   } else if (msg.type == p::kWorkResult) {
-    farm_.on_work_result(rid, b);
+    farm_.on_work_result(rid, p::decode_work_result(b));
   } else if (msg.type == p::kInstanceDone) {
-    farm_.on_instance_done(rid, b);
+    farm_.on_instance_done(rid, p::decode_instance_done(b));
   } else if (msg.type == p::kLog) {
-    const auto job = static_cast<JobId>(get_int(b, "job"));
-    const auto subid = static_cast<std::int32_t>(get_int(b, "subid", -1));
-    if (!farm_.owns_instance(rid, job, subid)) return;
-    const auto it = b.find("data");
-    if (it == b.end() || !(it->is_binary() || it->is_string())) throw FormatError("log: data must be bytes");
-    const bool err = get_string(b, "stream") == "err";
-    if (it->is_binary()) {
-      const auto& bin = it->get_binary();
-      logs_.append(job, subid, err, std::string_view(reinterpret_cast<const char*>(bin.data()), bin.size()));
-    } else {
-      logs_.append(job, subid, err, it->get_ref<const std::string&>());
-    }
+    const p::LogReport report = p::decode_log(b);
+    if (!farm_.owns_instance(rid, report.instance.job, report.instance.subid)) return;
+    logs_.append(report.instance.job, report.instance.subid, report.log.stream == Stream::err, report.log.data);
   } else {
     throw FormatError("unknown message type '" + msg.type + "'");
   }

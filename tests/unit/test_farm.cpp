@@ -1,7 +1,8 @@
 // qube::supervisor::Farm driven directly: no sockets, no store, and a FakeClock
 // that moves only when a test says. Each test plays the worker's side by calling
-// on_register / on_work_request / on_work_result / on_instance_done and reads
-// what the farm would send from `farm.effects().outbox`.
+// on_register / on_work_request / on_work_result / on_instance_done with
+// messages decoded from their wire form, as the server does, and reads what the
+// farm would send from `farm.effects().outbox`.
 #include <gtest/gtest.h>
 
 #include <spdlog/spdlog.h>
@@ -17,6 +18,7 @@
 #include "farm.hpp"
 #include "qube/codec.hpp"
 #include "qube/json.hpp"
+#include "qube/messages.hpp"
 #include "qube/protocol.hpp"
 
 namespace {
@@ -104,7 +106,7 @@ class FarmTest : public ::testing::Test {
   }
 
   void reg(const std::string& rid, const Host& h) {
-    farm.on_register(rid, qube::to_json(h), "tcp://127.0.0.1:1", 1.0, 1);
+    farm.on_register(rid, proto::decode_register(qube::to_json(h)), "tcp://127.0.0.1:1", 1.0, 1);
   }
 
   // Everything sent since the last drain.
@@ -130,7 +132,7 @@ class FarmTest : public ::testing::Test {
   // Asks for work as instance (job, subid) from `rid`; returns the kWork body,
   // or a null Json if nothing was sent (a stale request).
   Json request(const std::string& rid, JobId job, std::int32_t subid) {
-    farm.on_work_request(rid, Json{{"job", job}, {"subid", subid}});
+    farm.on_work_request(rid, proto::decode_work_request(Json{{"job", job}, {"subid", subid}}));
     Json body;
     for (const auto& o : drain()) {
       if (o.msg.type != proto::kWork) continue;
@@ -142,7 +144,7 @@ class FarmTest : public ::testing::Test {
 
   void result(const std::string& rid, JobId job, std::int32_t subid, std::int64_t index,
               std::uint64_t attempt, const std::string& status, int exitcode) {
-    farm.on_work_result(rid, Json{{"job", job},
+    farm.on_work_result(rid, proto::decode_work_result(Json{{"job", job},
                                   {"subid", subid},
                                   {"index", index},
                                   {"attempt", attempt},
@@ -151,12 +153,13 @@ class FarmTest : public ::testing::Test {
                                   {"walltime", 1.5},
                                   {"cputime", 1.25},
                                   {"peak_rss_kb", 2048},
-                                  {"reason", status == "failed" ? "exit code " + std::to_string(exitcode) : ""}});
+                                  {"reason", status == "failed" ? "exit code " + std::to_string(exitcode) : ""}}));
   }
 
   void done(const std::string& rid, JobId job, std::int32_t subid, const std::string& status,
             const std::string& reason = "") {
-    farm.on_instance_done(rid, Json{{"job", job}, {"subid", subid}, {"status", status}, {"reason", reason}});
+    farm.on_instance_done(
+        rid, proto::decode_instance_done(Json{{"job", job}, {"subid", subid}, {"status", status}, {"reason", reason}}));
   }
 
   // Runs one instance through all the work it is given, each item ending with
@@ -1095,7 +1098,7 @@ TEST_F(FarmTest, AnAdminsLocksHostChangesAndResourceTotalsOutliveTheSupervisor) 
   again.set_policy(policy);
   again.restore_farm_settings(stored);
   EXPECT_EQ(resource_totals(again), (Json{{"license.new", 2}, {"license.nuke", 3}}));
-  again.on_register("w1", qube::to_json(make_host("a", 1)), "tcp://127.0.0.1:1", 1.0, 1);
+  again.on_register("w1", proto::decode_register(qube::to_json(make_host("a", 1))), "tcp://127.0.0.1:1", 1.0, 1);
   EXPECT_EQ(host_state(again, "w1"), "locked");
   EXPECT_EQ(again.host_by_rid("w1")->facts.groups, std::vector<std::string>{"fx"});
 
@@ -1112,7 +1115,7 @@ TEST_F(FarmTest, AnAdminsLocksHostChangesAndResourceTotalsOutliveTheSupervisor) 
   damaged.restore_farm_settings(Json{{"hosts", {{"a", {{"locked", "yes"}}}, {"b", {{"locked", true}}}}},
                                      {"resources", {{"license.bad", {{"total", -4}}}}}});
   EXPECT_EQ(resource_totals(damaged), (Json{{"license.nuke", 5}}));
-  damaged.on_register("w2", qube::to_json(make_host("b", 1)), "tcp://127.0.0.1:1", 1.0, 1);
+  damaged.on_register("w2", proto::decode_register(qube::to_json(make_host("b", 1))), "tcp://127.0.0.1:1", 1.0, 1);
   EXPECT_EQ(host_state(damaged, "w2"), "locked");
 }
 
