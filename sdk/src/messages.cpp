@@ -323,22 +323,27 @@ Json to_json(const Heartbeat& m) {
   return j;
 }
 
-Json to_json(const WorkRequest& m) {
+namespace {
+
+// A message that is only about an instance: {job, subid}.
+Json instance_body(const InstanceRef& instance) {
   Json j = Json::object();
-  put(j, m.instance);
+  put(j, instance);
   return j;
 }
 
+}  // namespace
+
+Json to_json(const WorkRequest& m) { return instance_body(m.instance); }
+
 Json to_json(const WorkResultReport& m) {
-  Json j = Json::object();
-  put(j, m.instance);
+  Json j = instance_body(m.instance);
   put(j, m.result);
   return j;
 }
 
 Json to_json(const LogReport& m) {
-  Json j = Json::object();
-  put(j, m.instance);
+  Json j = instance_body(m.instance);
   put(j, m.log);
   return j;
 }
@@ -360,18 +365,13 @@ Json to_json(const HeartbeatAck&) { return Json::object(); }
 Json to_json(const StartInstance& m) { return Json{{"job", job_json(m.job)}}; }
 
 Json to_json(const Work& m) {
-  Json j = Json::object();
-  put(j, m.instance);
+  Json j = instance_body(m.instance);
   if (m.assignment) put(j, *m.assignment);
   else j["done"] = true;
   return j;
 }
 
-Json to_json(const KillInstance& m) {
-  Json j = Json::object();
-  put(j, m.instance);
-  return j;
-}
+Json to_json(const KillInstance& m) { return instance_body(m.instance); }
 
 Json to_json(const SuspendInstance& m) {
   Json j{{"suspend", m.suspend}};
