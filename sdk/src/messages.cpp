@@ -35,6 +35,7 @@ class Fields {
  public:
   Fields(const Json& body, std::string message, std::string prefix = {})
       : body_(body), message_(std::move(message)), prefix_(std::move(prefix)) {
+    known_.reserve(16);  // one allocation: the largest message has about a dozen fields
     if (!body_.is_object())
       throw FormatError(message_ + ": " + (prefix_.empty() ? "the body" : "'" + prefix_ + "'") + " must be a map");
   }
