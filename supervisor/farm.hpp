@@ -13,7 +13,8 @@
 //   farm_steering.cpp    the client verbs that list and steer jobs
 //   farm_pipeline.cpp    dependencies and callbacks
 //   host_admin.cpp       hosts, locks, resources and the admin's stored settings
-//   scheduler.cpp        who gets a free slot (a class of its own: the policy)
+//                        (HostAdmin, a class of its own)
+//   scheduler.cpp        who gets a free slot (Scheduler, a class of its own: the policy)
 #include <functional>
 #include <map>
 #include <optional>
@@ -25,6 +26,7 @@
 #include "client_requests.hpp"
 #include "effects.hpp"
 #include "farm_state.hpp"
+#include "host_admin.hpp"
 #include "qube/clock.hpp"
 #include "qube/messages.hpp"
 #include "qube/protocol.hpp"
@@ -63,8 +65,8 @@ class Farm final : private Scheduler::Actions {
   // The admin's farm settings (host locks and changes, resource totals) as the
   // store keeps them. Restored before the jobs, whose reservations may name a
   // resource an admin added. effects().settings_changed says they must be stored.
-  Json farm_settings() const;
-  void restore_farm_settings(const Json& settings);
+  Json farm_settings() const { return admin_.settings(); }
+  void restore_farm_settings(const Json& settings) { admin_.restore(settings); }
 
   // --- Client requests. Each returns the reply body or throws std::runtime_error.
   Json submit(const Submission& submission);
@@ -74,16 +76,16 @@ class Farm final : private Scheduler::Actions {
   std::string list_jobs(const Json& body);
   Json show_job(const Json& body) const;
   // qb hosts; with body.long the placement facts of each host too.
-  Json list_hosts(const Json& body = Json::object()) const;
+  Json list_hosts(const Json& body = Json::object()) const { return admin_.list_hosts(body); }
   // qb lock / qb unlock (admins): a locked host takes no new work; with
-  // body.purge its running work is stopped and goes back to pending.
+  // request.purge its running work is stopped and goes back to pending.
   Json lock_hosts(const HostLock& request, bool lock);
   // qb host set (admins): changes a running worker's groups, properties and
   // resources without restarting it; kept across its re-registrations.
-  Json set_host_facts(const HostChange& request);
+  Json set_host_facts(const HostChange& request) { return admin_.set_facts(request); }
   // qb resources / qb resource set (admins).
-  Json list_resources() const;
-  Json set_resource(const ResourceTotal& request);
+  Json list_resources() const { return admin_.list_resources(); }
+  Json set_resource(const ResourceTotal& request) { return admin_.set_resource(request); }
   // The verbs that steer jobs (kill, block, retry ...), typed: the server decodes
   // the request once (steering.hpp), and Qube-language callbacks call them too.
   StepOutcome steer(SteerVerb verb, const Steering& request);
@@ -224,12 +226,6 @@ class Farm final : private Scheduler::Actions {
   void run_callbacks(const FarmEvent& event);
   void run_qube_action(JobState& owner, const std::string& code, const FarmEvent& event);
 
-  // Hosts (host_admin.cpp).
-  // The placer's view of a host: its registered facts, the admin's changes.
-  void refresh_host_facts(HostRecord& h);
-  // The supervisor.yaml total of a global resource, if it defines one.
-  std::optional<std::int64_t> configured_total(const std::string& resource) const;
-
   const Clock& clock_;
   Effects fx_;
   std::function<std::uint64_t(JobId, std::int32_t, bool)> log_size_;
@@ -237,6 +233,7 @@ class Farm final : private Scheduler::Actions {
   std::map<std::string, HostRecord> hosts_;  // by name
   std::map<std::string, std::string> rid_to_host_;
   Scheduler scheduler_{jobs_, hosts_};
+  HostAdmin admin_{hosts_, scheduler_, fx_};
   std::multimap<WallTime, std::pair<JobId, std::size_t>> retries_;  // due time -> item
   JobId next_id_ = 1;
   FarmPolicy policy_;
@@ -246,19 +243,6 @@ class Farm final : private Scheduler::Actions {
   // Labels within each process group, for triggers that name jobs by label.
   std::map<JobId, std::map<std::string, JobId>> labels_;
   std::size_t settled_ = 0;  // events already settled this round
-  // qb host set / qb lock: the admin's word on a host, by name, over what it registers.
-  struct HostOverride {
-    Json facts = Json::object();  // groups, properties, resources ...
-    bool locked = false;
-  };
-  std::map<std::string, HostOverride> overrides_;
-  // qb resource set: the total an admin gave, and the config's total at the time
-  // (a config edited since then wins on restart: the edit is the newer word).
-  struct ResourceOverride {
-    std::int64_t total = 0;
-    std::optional<std::int64_t> config;
-  };
-  std::map<std::string, ResourceOverride> resource_overrides_;
   std::set<JobId> stale_summaries_;  // jobs whose kept summary is missing
 };
 

@@ -39,7 +39,7 @@ void Farm::on_register(const std::string& rid, const proto::Register& m, const s
   h.routing_id = rid;
   h.last_seen = clock_.steady();
   h.registered_facts = std::move(placement_facts);
-  refresh_host_facts(h);
+  admin_.refresh(h);
   rid_to_host_[rid] = facts.name;
   spdlog::info("worker {} registered: {} slots, {} MB, job types [{}]", facts.name, facts.slots,
                facts.memory_mb, fmt::join(facts.jobtypes, ", "));
@@ -347,6 +347,13 @@ void Farm::kill_instance(const JobState& js, std::int32_t subid) {
   const auto& inst = js.job.instances[static_cast<std::size_t>(subid)];
   if (auto h = hosts_.find(inst.host); h != hosts_.end())
     send_worker(h->second.routing_id, proto::make_message(proto::KillInstance{{js.job.id, subid}}));
+}
+
+Json Farm::lock_hosts(const HostLock& request, bool lock) {
+  return admin_.lock(request, lock, [&](HostRecord& h, const std::string& reason) {
+    const auto instances = h.instances;  // evict() changes the host's set
+    for (const auto& [id, subid] : instances) evict(jobs_.at(id), subid, reason);
+  });
 }
 
 void Farm::preempt_instance(JobState& victim, std::int32_t subid, const std::string& reason) {

@@ -135,6 +135,7 @@ void Farm::set_policy(FarmPolicy policy) {
   site_callbacks_ = std::move(site);
   policy_ = std::move(policy);
   scheduler_.configure(policy_);
+  admin_.configure(policy_);
 }
 
 void Farm::compile_pipeline(JobState& js, const std::map<std::string, JobId>& batch) {

@@ -1,9 +1,7 @@
-// Hosts as an admin sees them: listing with placement facts, locks, changes to
-// a running worker's facts, farm-wide resources, and the admin's settings the
-// store keeps across restarts.
+// Hosts as an admin sees them (host_admin.hpp).
 #include <spdlog/spdlog.h>
 
-#include "farm.hpp"
+#include "host_admin.hpp"
 
 namespace qube::supervisor {
 
@@ -41,7 +39,7 @@ void require_admin(const std::set<std::string>& admins, const std::string& who, 
 
 }  // namespace
 
-Json Farm::list_hosts(const Json& body) const {
+Json HostAdmin::list_hosts(const Json& body) const {
   const bool long_form = get_bool(body, "long");
   Json out = Json::array();
   for (const auto& [name, h] : hosts_) {
@@ -52,9 +50,9 @@ Json Farm::list_hosts(const Json& body) const {
   return Json{{"hosts", out}};
 }
 
-Json Farm::lock_hosts(const HostLock& request, bool lock) {
+Json HostAdmin::lock(const HostLock& request, bool lock, const Purge& purge_host) {
   const std::string& who = request.who;
-  require_admin(policy_.admins, who, lock ? "lock hosts" : "unlock hosts");
+  require_admin(admins_, who, lock ? "lock hosts" : "unlock hosts");
   const bool purge = lock && request.purge;
   Json done = Json::array(), errors = Json::array();
   for (const std::string& name : request.hosts) {
@@ -66,12 +64,8 @@ Json Farm::lock_hosts(const HostLock& request, bool lock) {
     HostRecord& h = it->second;
     overrides_[name].locked = lock;
     fx_.settings_changed = true;
-    refresh_host_facts(h);
-    if (purge) {
-      const auto instances = h.instances;
-      for (const auto& [id, subid] : instances)
-        evict(jobs_.at(id), subid, "purged: host " + name + " locked by " + who);
-    }
+    refresh(h);
+    if (purge) purge_host(h, "purged: host " + name + " locked by " + who);
     spdlog::info("host {} {} by {}{}", name, lock ? "locked" : "unlocked", who, purge ? " (purged)" : "");
     done.push_back(name);
   }
@@ -79,9 +73,9 @@ Json Farm::lock_hosts(const HostLock& request, bool lock) {
   return Json{{lock ? "locked" : "unlocked", done}, {"errors", errors}};
 }
 
-Json Farm::set_host_facts(const HostChange& request) {
+Json HostAdmin::set_facts(const HostChange& request) {
   const std::string& who = request.who;
-  require_admin(policy_.admins, who, "change a host's facts");
+  require_admin(admins_, who, "change a host's facts");
   const std::string& name = request.host;
   const Json& set = request.set;
   static const std::set<std::string> changeable{"groups", "cluster", "restrictions", "properties", "resources"};
@@ -108,21 +102,21 @@ Json Farm::set_host_facts(const HostChange& request) {
   (void)placement::host_facts_from_json(name, trial);  // throws naming the bad key
   o.facts = std::move(changed);
   fx_.settings_changed = true;
-  refresh_host_facts(h);
+  refresh(h);
   spdlog::info("host {} changed by {}: {}", name, who, set.dump());
   return Json{{"host", name}, {"facts", facts_json(h.facts)}};
 }
 
-Json Farm::list_resources() const {
+Json HostAdmin::list_resources() const {
   Json out = Json::array();
   for (const auto& row : scheduler_.globals().list())
     out.push_back(Json{{"name", row.name}, {"total", row.total}, {"used", row.used}});
   return Json{{"resources", out}};
 }
 
-Json Farm::set_resource(const ResourceTotal& request) {
+Json HostAdmin::set_resource(const ResourceTotal& request) {
   const std::string& who = request.who;
-  require_admin(policy_.admins, who, "set farm resources");
+  require_admin(admins_, who, "set farm resources");
   const std::string& name = request.name;
   const std::int64_t total = request.total;
   scheduler_.globals().set_total(name, total);  // throws for a bad name or total
@@ -134,13 +128,18 @@ Json Farm::set_resource(const ResourceTotal& request) {
   return Json{{"resource", Json{{"name", name}, {"total", c->total}, {"used", c->used}}}};
 }
 
-std::optional<std::int64_t> Farm::configured_total(const std::string& resource) const {
-  const auto it = policy_.global_resources.find(resource);
-  if (it == policy_.global_resources.end()) return std::nullopt;
+void HostAdmin::configure(const FarmPolicy& policy) {
+  admins_ = policy.admins;
+  configured_ = policy.global_resources;
+}
+
+std::optional<std::int64_t> HostAdmin::configured_total(const std::string& resource) const {
+  const auto it = configured_.find(resource);
+  if (it == configured_.end()) return std::nullopt;
   return it->second;
 }
 
-Json Farm::farm_settings() const {
+Json HostAdmin::settings() const {
   Json hosts = Json::object(), resources = Json::object();
   for (const auto& [name, o] : overrides_)
     if (o.locked || !o.facts.empty()) hosts[name] = Json{{"locked", o.locked}, {"facts", o.facts}};
@@ -149,7 +148,7 @@ Json Farm::farm_settings() const {
   return Json{{"hosts", hosts}, {"resources", resources}};
 }
 
-void Farm::restore_farm_settings(const Json& settings) {
+void HostAdmin::restore(const Json& settings) {
   // Each entry on its own: one that no longer reads is dropped with a message,
   // never the rest, and never the supervisor's start.
   for (const auto& [name, entry] : get_object(settings, "hosts").items()) {
@@ -180,7 +179,7 @@ void Farm::restore_farm_settings(const Json& settings) {
   }
 }
 
-void Farm::refresh_host_facts(HostRecord& h) {
+void HostAdmin::refresh(HostRecord& h) {
   Json merged = h.registered_facts;
   const auto o = overrides_.find(h.host.name);
   if (o != overrides_.end())
