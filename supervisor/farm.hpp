@@ -69,7 +69,7 @@ class Farm final : private Scheduler::Actions {
   void restore_farm_settings(const Json& settings) { admin_.restore(settings); }
 
   // --- Client requests. Each returns the reply body or throws std::runtime_error.
-  Json submit(const Submission& submission);
+  Json submit(Submission submission);
   // The summaries of the jobs asked for, as one encoded MessagePack array. A job's
   // summary is encoded once and kept until the job changes: a listing of 10,000
   // jobs rebuilt every summary's Json tree every time (docs/performance.md).
@@ -178,8 +178,9 @@ class Farm final : private Scheduler::Actions {
   void forgive_if_allowed(JobState& js, std::int32_t subid);
 
   // History (farm_history.cpp).
-  // Records an event about the job (history, callbacks).
-  void emit(const JobState& js, std::string name, std::string type, std::string text, std::string who = {});
+  // Records an event about the job (history, callbacks); the caller may add to it
+  // until the next event.
+  FarmEvent& emit(const JobState& js, std::string name, std::string type, std::string text, std::string who = {});
   void emit_work(const JobState& js, std::size_t index, std::string name, std::string text, bool history);
   void emit_instance(const JobState& js, std::int32_t subid, std::string name, std::string text);
   // Sets the job's status and records the change as an event.

@@ -33,42 +33,30 @@ Json to_json(const FarmEvent& e) {
   return j;
 }
 
-void Farm::emit(const JobState& js, std::string name, std::string type, std::string text, std::string who) {
-  FarmEvent e;
+FarmEvent& Farm::emit(const JobState& js, std::string name, std::string type, std::string text, std::string who) {
+  FarmEvent& e = fx_.events.emplace_back();
   e.job = js.job.id;
   e.time = now();
   e.name = std::move(name);
   e.type = std::move(type);
   e.text = std::move(text);
   e.who = std::move(who);
-  fx_.events.push_back(std::move(e));
+  return e;
 }
 
 void Farm::emit_work(const JobState& js, std::size_t index, std::string name, std::string text, bool history) {
   const AgendaItem& item = js.job.agenda[index];
-  FarmEvent e;
-  e.job = js.job.id;
-  e.time = now();
-  e.name = std::move(name);
-  e.type = "work";
+  FarmEvent& e = emit(js, std::move(name), "work", std::move(text));
   e.work = item.name;
   e.subid = item.subid;
   e.host = item.host;
-  e.text = std::move(text);
   e.history = history;
-  fx_.events.push_back(std::move(e));
 }
 
 void Farm::emit_instance(const JobState& js, std::int32_t subid, std::string name, std::string text) {
-  FarmEvent e;
-  e.job = js.job.id;
-  e.time = now();
-  e.name = std::move(name);
-  e.type = "subjob";
+  FarmEvent& e = emit(js, std::move(name), "subjob", std::move(text));
   e.subid = subid;
   e.host = js.job.instances[static_cast<std::size_t>(subid)].host;
-  e.text = std::move(text);
-  fx_.events.push_back(std::move(e));
 }
 
 void Farm::set_status(JobState& js, JobStatus status, const std::string& who) {

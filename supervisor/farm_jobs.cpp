@@ -123,13 +123,12 @@ void Farm::restore_pipelines() {
 
 // ---------------------------------------------------------------- submitting
 
-Json Farm::submit(const Submission& submission) {
+Json Farm::submit(Submission submission) {
   if (submission.jobs.empty()) throw std::runtime_error("submit: no jobs given");
   // All jobs of one submission are accepted together, as one process group, or
   // none is: every job is built and its pipeline checked before any is kept.
-  Submission checked = submission;
-  check_specs(checked);
-  std::vector<JobState> fresh = build_submission(std::move(checked));
+  check_specs(submission);
+  std::vector<JobState> fresh = build_submission(std::move(submission));
   next_id_ += fresh.size();
   Json ids = Json::array(), warnings = Json::array();
   const double submitted = now();

@@ -83,6 +83,8 @@ struct HostRecord {
   std::string routing_id;
   SteadyTime last_seen;  // when it was last heard from
   std::set<std::pair<JobId, std::int32_t>> instances;
+  // What `qb hosts` shows as used follows from placement's load of the host.
+  void count_slots_used() { host.slots_used = facts.slots_total - facts.slots_free; }
 };
 
 // Something that happened to a job, one of its items or instances: a line of the

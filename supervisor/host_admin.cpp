@@ -198,7 +198,7 @@ void HostAdmin::refresh(HostRecord& h) {
   fresh.locked = o != overrides_.end() && o->second.locked;
   scheduler_.occupy(fresh, h);
   h.facts = std::move(fresh);
-  h.host.slots_used = h.facts.slots_total - h.facts.slots_free;
+  h.count_slots_used();
   if (h.host.state != HostState::down) h.host.state = h.facts.locked ? HostState::locked : HostState::active;
   scheduler_.need();
 }

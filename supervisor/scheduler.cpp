@@ -247,12 +247,12 @@ std::optional<std::size_t> Scheduler::next_item(const JobState& js, std::int32_t
 
 void Scheduler::started(JobState& js, HostRecord& h, const placement::Allocation& allocation, WallTime now) {
   placer_.started(*js.placement, allocation, h.facts, now.seconds);
-  h.host.slots_used = h.facts.slots_total - h.facts.slots_free;
+  h.count_slots_used();
 }
 
 void Scheduler::ended(const RunningInstance& run, HostRecord& h, WallTime now) {
   placer_.ended(*run.placed, run.allocation, h.facts, now.seconds);
-  h.host.slots_used = h.facts.slots_total - h.facts.slots_free;
+  h.count_slots_used();
 }
 
 void Scheduler::occupy(placement::HostFacts& facts, const HostRecord& h) const {

@@ -10,13 +10,6 @@ namespace {
   throw FormatError(std::string("field '") + key + "' must be " + expected);
 }
 
-Json time_json(const Time& t) { return t ? Json(*t) : Json(nullptr); }
-
-template <typename T>
-Json opt_json(const std::optional<T>& v) {
-  return v ? Json(*v) : Json(nullptr);
-}
-
 std::optional<int> get_opt_int(const Json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return std::nullopt;
@@ -65,8 +58,8 @@ Json attempt_json(const Attempt& a) {
               {"status", to_string(a.status)},
               {"exitcode", opt_json(a.exitcode)},
               {"signal", opt_json(a.signal)},
-              {"timestart", time_json(a.timestart)},
-              {"timecomplete", time_json(a.timecomplete)},
+              {"timestart", opt_json(a.timestart)},
+              {"timecomplete", opt_json(a.timecomplete)},
               {"walltime", a.walltime},
               {"cputime", a.cputime},
               {"peak_rss_kb", a.peak_rss_kb},
@@ -183,8 +176,8 @@ Json to_json(const AgendaItem& i) {
               {"subid", i.subid},
               {"exitcode", opt_json(i.exitcode)},
               {"signal", opt_json(i.signal)},
-              {"timestart", time_json(i.timestart)},
-              {"timecomplete", time_json(i.timecomplete)},
+              {"timestart", opt_json(i.timestart)},
+              {"timecomplete", opt_json(i.timecomplete)},
               {"walltime", i.walltime},
               {"cputime", i.cputime},
               {"peak_rss_kb", i.peak_rss_kb},
@@ -220,8 +213,8 @@ Json to_json(const Instance& s) {
   return Json{{"subid", s.subid},
               {"host", s.host.empty() ? Json(nullptr) : Json(s.host)},
               {"status", to_string(s.status)},
-              {"timestart", time_json(s.timestart)},
-              {"timecomplete", time_json(s.timecomplete)},
+              {"timestart", opt_json(s.timestart)},
+              {"timecomplete", opt_json(s.timecomplete)},
               {"exitcode", opt_json(s.exitcode)},
               {"reason", s.reason},
               {"lost", s.lost},
@@ -344,9 +337,9 @@ Json to_json(const Job& job, bool with_agenda, const Progress& p) {
   j["pgrp"] = job.pgrp;
   j["pid"] = job.pid;
   j["rank"] = job.rank;
-  j["timesubmit"] = time_json(job.timesubmit);
-  j["timestart"] = time_json(job.timestart);
-  j["timecomplete"] = time_json(job.timecomplete);
+  j["timesubmit"] = opt_json(job.timesubmit);
+  j["timestart"] = opt_json(job.timestart);
+  j["timecomplete"] = opt_json(job.timecomplete);
   j["reason"] = job.reason;
   j["progress"] = {{"total", p.total},     {"pending", p.pending}, {"running", p.running},
                    {"complete", p.complete}, {"failed", p.failed}};
@@ -390,8 +383,8 @@ Json to_json(const Host& h) {
               {"memory_mb", h.memory_mb},
               {"jobtypes", h.jobtypes},
               {"address", h.address},
-              {"last_heartbeat", time_json(h.last_heartbeat)},
-              {"registered", time_json(h.registered)}};
+              {"last_heartbeat", opt_json(h.last_heartbeat)},
+              {"registered", opt_json(h.registered)}};
 }
 
 Host host_from_json(const Json& j) {

@@ -183,15 +183,13 @@ InstanceRef read_instance(Fields& f) {
   return r;
 }
 
-Json optional_json(const std::optional<int>& v) { return v ? Json(*v) : Json(nullptr); }
-
 void put(Json& j, const WorkResult& r) {
   const qube::WorkResult& o = r.outcome;
   j["index"] = r.index;
   j["attempt"] = r.attempt;
   j["status"] = to_string(o.status);
-  j["exitcode"] = optional_json(o.exitcode);
-  j["signal"] = optional_json(o.signal);
+  j["exitcode"] = opt_json(o.exitcode);
+  j["signal"] = opt_json(o.signal);
   j["walltime"] = r.walltime;
   j["cputime"] = o.cputime;
   j["peak_rss_kb"] = o.peak_rss_kb;

@@ -23,6 +23,11 @@ Json to_json(const Job& job, bool with_agenda, const Progress& progress);
 Json to_json(const Host& host);
 
 AgendaItem item_from_json(const Json& j);
+// An optional value as the wire writes it: the value, or null.
+template <typename T>
+Json opt_json(const std::optional<T>& v) {
+  return v ? Json(*v) : Json(nullptr);
+}
 // An item's resultpackage as kept in memory: null for an empty map (no allocation).
 Json result_package(const Json& reported);
 Instance instance_from_json(const Json& j);
