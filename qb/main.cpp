@@ -15,6 +15,7 @@
 
 #include "host_commands.hpp"
 #include "job_commands.hpp"
+#include "key_commands.hpp"
 #include "qube/client.hpp"
 
 namespace {
@@ -37,6 +38,7 @@ struct Cli {
   std::vector<qb::ModifyField> modify_fields = qb::modify_fields();
   std::vector<CLI::Option*> modify_options;  // one for each of modify_fields
   std::optional<qb::HostCommands> hosts;
+  std::optional<qb::KeyCommands> keys;
 };
 
 // jobs, show, out and err.
@@ -90,9 +92,11 @@ void add_other_commands(Cli& c) {
   c.wait->add_option("ids", o.ids, "job ids")->required();
   c.wait->add_option("--timeout", o.timeout, "give up after this many seconds (exit 1)");
   c.hosts.emplace(c.app, o.json, c.supervisor);
+  c.keys.emplace(c.app, o.json);
   c.ping = c.app.add_subcommand("ping", "is the supervisor there? (qbping)");
   std::vector<CLI::App*> all{c.jobs, c.show, c.out, c.err, c.history, c.wait, c.ping};
   for (auto* h : c.hosts->commands()) all.push_back(h);
+  for (auto* k : c.keys->commands()) all.push_back(k);
   all.insert(all.end(), c.verbs.begin(), c.verbs.end());
   for (auto* sub : all) {
     sub->add_flag("--json", o.json, "print JSON");
@@ -138,6 +142,7 @@ int dispatch(Cli& c, Client& client) {
   for (std::size_t i = 0; i < c.verbs.size(); ++i)
     if (c.verbs[i]->parsed()) return run_verb(c, client, i);
   if (c.hosts->parsed()) return c.hosts->run(client);
+  if (c.keys->parsed()) return c.keys->run(client);
   if (*c.ping) return qb::ping(client, c.o);
   return 0;
 }
@@ -145,6 +150,8 @@ int dispatch(Cli& c, Client& client) {
 // A mistake in the options is exit code 2; a failed request, 1.
 int run(Cli& c) {
   try {
+    if (c.keys->parsed())
+      if (auto code = c.keys->run_local()) return *code;
     Client client(resolve_supervisor(c.supervisor));
     return dispatch(c, client);
   } catch (const UsageError& e) {

@@ -10,9 +10,15 @@ Config load_config(const std::filesystem::path& file, Config c) {
   const YAML::Node root = load_config_map(file);
   read_key(root, "workers", c.workers_endpoint, file);
   read_key(root, "clients", c.clients_endpoint, file);
-  std::string data;
-  read_key(root, "data", data, file);
-  if (!data.empty()) c.data_dir = std::filesystem::absolute(file).parent_path() / data;
+  const auto relative_to_file = [&](const char* key, std::filesystem::path& into) {
+    std::string path;
+    read_key(root, key, path, file);
+    if (!path.empty()) into = std::filesystem::absolute(file).parent_path() / path;
+  };
+  relative_to_file("data", c.data_dir);
+  relative_to_file("keys", c.keys_dir);
+  read_key(root, "keys_required", c.keys_required, file);
+  read_key(root, "insecure", c.insecure, file);
   read_key(root, "heartbeat_interval", c.heartbeat_interval, file);
   read_key(root, "heartbeat_misses", c.heartbeat_misses, file);
   read_key(root, "log_level", c.log_level, file);

@@ -10,8 +10,16 @@
 namespace qube::supervisor {
 
 struct Config {
-  std::string workers_endpoint = "tcp://*:50001";
-  std::string clients_endpoint = "tcp://*:50002";
+  // Loopback only out of the box: another address needs keys, or `insecure`.
+  std::string workers_endpoint = "tcp://127.0.0.1:50001";
+  std::string clients_endpoint = "tcp://127.0.0.1:50002";
+  // Security (docs/security.md). With keys required, both sockets speak CURVE and
+  // every peer must hold a key in <keys>/users or <keys>/workers; the supervisor's
+  // own pair is <keys>/supervisor.key(_secret), made at the first start.
+  std::filesystem::path keys_dir;  // default: <prefix>/etc/qube/keys
+  bool keys_required = false;
+  // Lets the daemon bind a non-loopback address without keys (a warning at every start).
+  bool insecure = false;
   std::filesystem::path data_dir = "qube-data";
   double heartbeat_interval = 2.0;  // seconds between worker heartbeats
   int heartbeat_misses = 3;         // missed heartbeats before a worker is down

@@ -106,6 +106,9 @@ class Farm final : private Scheduler::Actions {
   // --- Time passing (the injected clock says how much).
   // Marks workers silent for longer than `timeout` seconds as down and requeues their work.
   void check_heartbeats(double timeout);
+  // The worker registered with routing id `rid` is shut out (its key was revoked):
+  // it is down now, its work goes back to pending.
+  void disconnect_worker(const std::string& rid, const std::string& reason);
   // Returns items whose retry delay has passed to pending.
   void release_due_retries();
   // Kills work past the job's --timelimit or the item's --agendatimelimit.

@@ -207,6 +207,18 @@ void Farm::check_heartbeats(double timeout) {
   }
 }
 
+void Farm::disconnect_worker(const std::string& rid, const std::string& reason) {
+  const auto it = rid_to_host_.find(rid);
+  if (it == rid_to_host_.end()) return;
+  HostRecord& h = hosts_.at(it->second);
+  rid_to_host_.erase(it);
+  if (h.host.state == HostState::down) return;
+  spdlog::warn("worker {} disconnected: {}", h.host.name, reason);
+  h.host.state = HostState::down;
+  lose_host_work(h, "lost: worker " + h.host.name + " " + reason);
+  scheduler_.need();
+}
+
 void Farm::start_instance(JobState& js, HostRecord& h, const placement::Allocation& allocation) {
   Instance inst;
   inst.subid = static_cast<std::int32_t>(js.job.instances.size());

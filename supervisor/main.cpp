@@ -16,12 +16,16 @@ void on_signal(int) { g_stop = true; }
 
 int main(int argc, char** argv) {
   CLI::App app{"qbsupervisor: the Qube supervisor daemon"};
-  std::string config_file, data, workers, clients, log_level;
+  std::string config_file, data, workers, clients, log_level, keys;
+  bool keys_required = false, insecure = false;
   app.add_option("--config", config_file, "configuration file (default: <prefix>/etc/qube/supervisor.yaml)");
   app.add_option("--data", data, "directory for the store and logs");
   app.add_option("--workers", workers, "endpoint workers connect to, e.g. tcp://*:50001");
   app.add_option("--clients", clients, "endpoint qbsub and qb connect to, e.g. tcp://*:50002");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
+  app.add_option("--keys", keys, "key directory (default: <prefix>/etc/qube/keys; docs/security.md)");
+  app.add_flag("--keys-required", keys_required, "CURVE on both sockets; only known keys get in");
+  app.add_flag("--insecure", insecure, "allow a non-loopback address without keys (anyone reaching it runs anything)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -41,6 +45,9 @@ int main(int argc, char** argv) {
   if (!workers.empty()) config.workers_endpoint = workers;
   if (!clients.empty()) config.clients_endpoint = clients;
   if (!log_level.empty()) config.log_level = log_level;
+  if (!keys.empty()) config.keys_dir = std::filesystem::absolute(keys);
+  if (keys_required) config.keys_required = true;
+  if (insecure) config.insecure = true;
   if (!qube::set_log_level(config.log_level)) {
     std::cerr << argv[0] << ": unknown log level '" << config.log_level
               << "' (trace, debug, info, warn, error, critical, off)\n";

@@ -53,7 +53,8 @@ Server::Server(Config config, const Clock& clock)
   store_ = open_sqlite_store((config_.data_dir / "qube.db").string());
   events_ = open_event_log((config_.data_dir / "events.db").string());
   FarmPolicy policy;
-  policy.admins = std::set<std::string>(config_.admins.begin(), config_.admins.end());
+  admins_ = std::set<std::string>(config_.admins.begin(), config_.admins.end());
+  policy.admins = admins_;
   policy.placer.fair_share.enabled = config_.fair_share;
   policy.placer.fair_share.half_life = config_.fair_share_half_life;
   policy.placer.fair_share.lookahead = config_.fair_share_lookahead;
@@ -86,6 +87,7 @@ Server::Server(Config config, const Clock& clock)
     transport::configure(*s);
     s->set(zmq::sockopt::router_mandatory, 1);
   }
+  security_ = std::make_unique<Security>(config_, ctx_, workers_, clients_);
   workers_.bind(config_.workers_endpoint);
   clients_.bind(config_.clients_endpoint);
   const std::string workers_at = workers_.get(zmq::sockopt::last_endpoint);
@@ -131,36 +133,13 @@ void Server::run(const std::atomic<bool>& stop) {
       throw;
     }
     int heartbeats = 0, others = 0;
-    for (int n = 0; n < kBatch; ++n) {
-      auto in = transport::receive(workers_, true);
-      if (!in) break;
-      ++(in->msg && in->msg->type == proto::kHeartbeat ? heartbeats : others);
-      if (!in->msg) {
-        spdlog::warn("rejected a malformed message from a worker: {}", in->error);
-        continue;
-      }
-      try {
-        handle_worker(in->routing_id, *in->msg);
-      } catch (const std::exception& e) {
-        spdlog::warn("rejected '{}' from a worker: {}", in->msg->type, e.what());
-      }
-    }
-    for (int n = 0; n < kBatch; ++n) {
-      auto in = transport::receive(clients_, true);
-      if (!in) break;
-      ++others;
-      if (!in->msg) {
-        spdlog::warn("rejected a malformed client message: {}", in->error);
-        client_replies_.emplace_back(in->routing_id,
-                                     proto::Message{proto::kReply, 0, Json{{"ok", false}, {"error", in->error}}});
-        continue;
-      }
-      client_replies_.emplace_back(in->routing_id, handle_client(*in->msg));
-    }
+    receive_from_workers(heartbeats, others);
+    receive_from_clients(others);
     if (clock_.steady().seconds >= next_check) {
       farm_.check_heartbeats(heartbeat_timeout);
       farm_.release_due_retries();
       farm_.check_time_limits();
+      for (const auto& rid : security_->revoked_workers()) farm_.disconnect_worker(rid, "its key was revoked");
       next_check = clock_.steady().seconds + std::min(1.0, config_.heartbeat_interval);
     }
     for (const auto& outcome : runner_->finished()) farm_.script_finished(outcome.job, outcome.text);
@@ -176,6 +155,47 @@ void Server::run(const std::atomic<bool>& stop) {
     if (warming && others == 0) farm_.warm_summaries(kWarmSlice);
   }
   spdlog::info("qbsupervisor stopping");
+}
+
+void Server::receive_from_workers(int& heartbeats, int& others) {
+  for (int n = 0; n < kBatch; ++n) {
+    auto in = transport::receive(workers_, true);
+    if (!in) break;
+    ++(in->msg && in->msg->type == proto::kHeartbeat ? heartbeats : others);
+    if (!in->msg) {
+      spdlog::warn("rejected a malformed message from a worker: {}", in->error);
+      continue;
+    }
+    try {
+      if (!security_->admit_worker(in->routing_id, in->user_id, *in->msg)) continue;
+      handle_worker(in->routing_id, *in->msg);
+    } catch (const std::exception& e) {
+      spdlog::warn("rejected '{}' from a worker: {}", in->msg->type, e.what());
+    }
+  }
+}
+
+void Server::receive_from_clients(int& others) {
+  for (int n = 0; n < kBatch; ++n) {
+    auto in = transport::receive(clients_, true);
+    if (!in) break;
+    ++others;
+    if (!in->msg) {
+      spdlog::warn("rejected a malformed client message: {}", in->error);
+      client_replies_.emplace_back(in->routing_id,
+                                   proto::Message{proto::kReply, 0, Json{{"ok", false}, {"error", in->error}}});
+      continue;
+    }
+    const auto who = security_->authenticate_client(in->user_id, *in->msg);
+    if (!who) {
+      spdlog::warn("keys: refused '{}' from a key that is no longer accepted", in->msg->type);
+      client_replies_.emplace_back(in->routing_id,
+                                   proto::reply_error(*in->msg, "refused: this key is not (or no longer) accepted "
+                                                                "by the supervisor"));
+      continue;
+    }
+    client_replies_.emplace_back(in->routing_id, handle_client(*in->msg, *who));
+  }
 }
 
 void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
@@ -208,10 +228,11 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
   }
 }
 
-Server::ClientReply Server::handle_client(const proto::Message& msg) {
+Server::ClientReply Server::handle_client(const proto::Message& msg, const std::string& who) {
   namespace p = proto;
   try {
     const Json& b = msg.body;
+    if (Security::is_keys_request(msg.type)) return p::reply_ok(msg, security_->handle_keys(msg, who, admins_));
     if (msg.type == p::kSubmit) return p::reply_ok(msg, farm_.submit(submission_from_json(b)));
     if (msg.type == p::kJobs) {
       p::Message reply = p::reply_ok(msg);

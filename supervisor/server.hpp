@@ -12,6 +12,7 @@
 #include "farm.hpp"
 #include "qube/clock.hpp"
 #include "logs.hpp"
+#include "security.hpp"
 #include "store/event_log.hpp"
 #include "store/store.hpp"
 
@@ -33,7 +34,10 @@ class Server {
   };
 
   void handle_worker(const std::string& rid, const proto::Message& msg);
-  ClientReply handle_client(const proto::Message& msg);
+  // `who`: the user the request comes from (Security::authenticate_client).
+  ClientReply handle_client(const proto::Message& msg, const std::string& who);
+  void receive_from_workers(int& heartbeats, int& others);
+  void receive_from_clients(int& others);
   // qb out / qb err: slices of instances' logs.
   Json read_output(const Json& body);
   // qb out ID --work ITEM [--attempt N]: that attempt's slice of its instance's log.
@@ -55,6 +59,9 @@ class Server {
   zmq::context_t ctx_{1};
   zmq::socket_t workers_{ctx_, zmq::socket_type::router};
   zmq::socket_t clients_{ctx_, zmq::socket_type::router};
+  // After the sockets: its ZAP thread stops before they close.
+  std::unique_ptr<Security> security_;
+  std::set<std::string> admins_;
   std::string client_endpoint_;  // as bound, for workers to pass to jobs
   std::vector<std::pair<std::string, ClientReply>> client_replies_;
   std::vector<Outgoing> to_workers_;  // committed: sent by flush()

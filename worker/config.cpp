@@ -7,6 +7,7 @@
 
 #include "qube/config_file.hpp"
 
+#include "qube/curve.hpp"
 #include "qube/paths.hpp"
 
 namespace qube::worker {
@@ -17,11 +18,13 @@ Config load_config(const std::filesystem::path& file, Config c) {
   read_key(root, "supervisor", c.supervisor, file);
   read_key(root, "name", c.name, file);
   read_key(root, "worker_cpus", c.slots, file);
-  std::string jobtypes, modules;
+  std::string jobtypes, modules, keys;
   read_key(root, "jobtypes", jobtypes, file);
   read_key(root, "modules", modules, file);
+  read_key(root, "keys", keys, file);
   if (!jobtypes.empty()) c.jobtypes = dir / jobtypes;
   if (!modules.empty()) c.modules = dir / modules;
+  if (!keys.empty()) c.keys_dir = dir / keys;
   read_key(root, "kill_grace", c.kill_grace, file);
   read_key(root, "log_level", c.log_level, file);
   if (c.kill_grace < 0 || c.kill_grace > 3600)
@@ -39,6 +42,7 @@ void apply_defaults(Config& c) {
   if (c.slots <= 0) c.slots = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (c.jobtypes.empty()) c.jobtypes = default_config_dir() / "jobtypes";
   if (c.modules.empty()) c.modules = default_module_dir();
+  if (c.keys_dir.empty()) c.keys_dir = curve::default_daemon_key_dir();
 }
 
 }  // namespace qube::worker

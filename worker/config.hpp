@@ -14,6 +14,9 @@ struct Config {
   std::filesystem::path modules;    // default: <prefix>/lib/qube/jobtypes
   double kill_grace = 5.0;          // seconds between SIGTERM and SIGKILL
   std::string log_level = "info";
+  // Key directory: with supervisor.key in it, the worker talks CURVE, as the key
+  // pair worker.key(_secret) there (docs/security.md); without, plaintext.
+  std::filesystem::path keys_dir;  // default: <prefix>/etc/qube/keys
 };
 
 Config load_config(const std::filesystem::path& file, Config base = {});

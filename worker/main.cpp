@@ -18,7 +18,7 @@ void on_signal(int) { g_stop = true; }
 
 int main(int argc, char** argv) {
   CLI::App app{"qbworker: the Qube worker daemon"};
-  std::string config_file, supervisor, name, jobtypes, modules, log_level;
+  std::string config_file, supervisor, name, jobtypes, modules, log_level, keys;
   int slots = 0;
   app.add_option("--config", config_file, "configuration file (default: <prefix>/etc/qube/worker.yaml)");
   app.add_option("--supervisor", supervisor, "the supervisor's worker endpoint, e.g. tcp://farm:50001");
@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   app.add_option("--jobtypes", jobtypes, "directory of job-type descriptions (*.yaml)");
   app.add_option("--modules", modules, "directory where job-type modules named by file name are found");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
+  app.add_option("--keys", keys, "key directory: worker.key_secret and supervisor.key (docs/security.md)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   if (!jobtypes.empty()) config.jobtypes = std::filesystem::absolute(jobtypes);
   if (!modules.empty()) config.modules = std::filesystem::absolute(modules);
   if (!log_level.empty()) config.log_level = log_level;
+  if (!keys.empty()) config.keys_dir = std::filesystem::absolute(keys);
   apply_defaults(config);
   if (!qube::set_log_level(config.log_level)) {
     std::cerr << argv[0] << ": unknown log level '" << config.log_level

@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "qube/curve.hpp"
 #include "qube/launcher.hpp"
 #include "qube/paths.hpp"
 #include "qube/process.hpp"
@@ -36,7 +37,36 @@ Worker::Worker(const Clock& clock, Config config, std::map<std::string, JobTypeE
   instance_exe_ = (executable_dir() / "qbinstance").string();
   transport::configure(socket_);
   socket_.set(zmq::sockopt::immediate, 1);
+  const auto keys = curve::find_client_keys(config_.keys_dir, curve::kWorkerKeyStem, {config_.keys_dir});
+  if (keys) {
+    curve::make_client(socket_, *keys);
+    spdlog::info("keys: talking CURVE to the supervisor as {} ({})", keys->own.name(), keys->own_file.string());
+  } else if (!curve::is_loopback_endpoint(config_.supervisor)) {
+    spdlog::warn("INSECURE: no supervisor.key in {}: talking plaintext to {}, which anyone on the network can "
+                 "read or pretend to be (docs/security.md)",
+                 config_.keys_dir.string(), config_.supervisor);
+  }
+  handshakes_.emplace(ctx_, socket_, "worker");
   socket_.connect(config_.supervisor);
+}
+
+void Worker::watch_handshakes(SteadyTime now) {
+  constexpr double kReconnectAfterRefusal = 5.0;
+  if (const auto failure = handshakes_->take(); failure && !reconnect_at_) {
+    spdlog::error("the supervisor at {} {}; trying again in {:.0f} s", config_.supervisor,
+                  *failure == transport::HandshakeFailure::refused
+                      ? "refused this worker's key (not added with `qb keys add --worker " + config_.name +
+                            "`, or revoked)"
+                      : std::string("and this worker do not use the same keys (supervisor.key in ") +
+                            config_.keys_dir.string() + ")",
+                  kReconnectAfterRefusal);
+    reconnect_at_ = now + kReconnectAfterRefusal;
+  }
+  if (reconnect_at_ && now >= *reconnect_at_) {
+    reconnect_at_.reset();
+    socket_.disconnect(config_.supervisor);
+    socket_.connect(config_.supervisor);
+  }
 }
 
 Worker::~Worker() { kill_all(); }
@@ -67,7 +97,7 @@ void Worker::run(const std::atomic<bool>& stop) {
   spdlog::info("qbworker {} ({} slots) connecting to {}", config_.name, config_.slots, config_.supervisor);
   register_now();
   while (!stop) {
-    std::vector<zmq::pollitem_t> items{{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+    std::vector<zmq::pollitem_t> items{{socket_.handle(), 0, ZMQ_POLLIN, 0}, handshakes_->pollitem()};
     std::vector<pid_t> owners;
     for (auto& [pid, p] : instances_) {
       if (p.channel_closed) continue;
@@ -96,9 +126,9 @@ void Worker::run(const std::atomic<bool>& stop) {
         spdlog::warn("bad '{}' from the supervisor: {}", in->msg->type, e.what());
       }
     }
-    for (std::size_t i = 1; i < items.size(); ++i) {
+    for (std::size_t i = 2; i < items.size(); ++i) {
       if (!(items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR))) continue;
-      auto it = instances_.find(owners[i - 1]);
+      auto it = instances_.find(owners[i - 2]);
       if (it == instances_.end()) continue;
       InstanceProcess& p = it->second;
       try {
@@ -113,6 +143,7 @@ void Worker::run(const std::atomic<bool>& stop) {
     }
     reap();
     const SteadyTime now = clock_.steady();
+    watch_handshakes(now);
     if (!registered_ && now >= next_register_) register_now();
     if (registered_ && now >= next_heartbeat_) {
       send(proto::Heartbeat{config_.name, instances_.size()});

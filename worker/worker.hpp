@@ -11,6 +11,7 @@
 #include <zmq.hpp>
 
 #include "channel.hpp"
+#include "qube/handshake_watch.hpp"
 #include "config.hpp"
 #include "facts.hpp"
 #include "jobtype_registry.hpp"
@@ -70,6 +71,11 @@ class Worker {
   std::map<std::string, JobTypeEntry> jobtypes_;
   zmq::context_t ctx_{1};
   zmq::socket_t socket_{ctx_, zmq::socket_type::dealer};
+  // A refused handshake (our key unknown or revoked) is not retried by libzmq:
+  // the worker connects again itself, every kReconnectAfterRefusal seconds.
+  std::optional<transport::HandshakeWatch> handshakes_;
+  std::optional<SteadyTime> reconnect_at_;
+  void watch_handshakes(SteadyTime now);
   std::map<pid_t, InstanceProcess> instances_;
   bool registered_ = false;
   double heartbeat_interval_ = 2.0;  // seconds

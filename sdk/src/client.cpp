@@ -4,12 +4,16 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <filesystem>
 #include <random>
 
 #include <yaml-cpp/yaml.h>
 
 #include "qube/codec.hpp"
+#include "qube/curve.hpp"
+#include "qube/handshake_watch.hpp"
 #include "qube/paths.hpp"
 #include "qube/transport.hpp"
 
@@ -64,12 +68,39 @@ std::chrono::milliseconds Client::default_timeout() {
 struct Client::Impl {
   zmq::context_t ctx{1};
   zmq::socket_t socket{ctx, zmq::socket_type::dealer};
+  std::optional<curve::ClientKeys> keys;
+  std::optional<transport::HandshakeWatch> handshakes;
   std::uint64_t next_id = std::random_device{}();
 };
+
+namespace {
+
+// What a failed handshake means, for the user.
+std::string explain(transport::HandshakeFailure failure, const std::optional<curve::ClientKeys>& keys,
+                    const std::string& endpoint) {
+  if (failure == transport::HandshakeFailure::refused && keys)
+    return "the supervisor at " + endpoint + " refused this client's key (" + keys->own_file.string() +
+           "): it is unknown or was revoked; an admin adds it with `qb keys add " + keys->own.name() + " '" +
+           keys->own.public_key + "'`";
+  if (keys)
+    return "cannot talk to the supervisor at " + endpoint +
+           ": the handshake failed (its key differs from the supervisor.key used, or it does not use keys)";
+  return "the supervisor at " + endpoint +
+         " requires keys and this client has none: make yours with `qb keys init` (docs/security.md)";
+}
+
+}  // namespace
 
 Client::Client(std::string endpoint, std::chrono::milliseconds timeout)
     : impl_(std::make_unique<Impl>()), endpoint_(std::move(endpoint)), timeout_(timeout) {
   transport::configure(impl_->socket);
+  try {
+    impl_->keys = curve::user_client_keys();
+  } catch (const std::exception& e) {
+    throw ClientError(e.what());
+  }
+  if (impl_->keys) curve::make_client(impl_->socket, *impl_->keys);
+  impl_->handshakes.emplace(impl_->ctx, impl_->socket, "client");
   try {
     impl_->socket.connect(endpoint_);
   } catch (const zmq::error_t& e) {
@@ -123,9 +154,11 @@ std::string Client::exchange(const std::string& type, const Json& body) {
       throw ClientError("no answer from the supervisor at " + endpoint_ + " within " +
                         std::to_string(timeout_.count() / 1000.0).substr(0, 4) +
                         " s (is qbsupervisor running? set --supervisor or QB_SUPERVISOR)");
-    zmq::pollitem_t in{impl_->socket.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&in, 1, left);
-    if (!(in.revents & ZMQ_POLLIN)) continue;
+    zmq::pollitem_t in[] = {{impl_->socket.handle(), 0, ZMQ_POLLIN, 0}, impl_->handshakes->pollitem()};
+    zmq::poll(in, 2, left);
+    if (in[1].revents & ZMQ_POLLIN)
+      if (const auto failure = impl_->handshakes->take()) throw ClientError(explain(*failure, impl_->keys, endpoint_));
+    if (!(in[0].revents & ZMQ_POLLIN)) continue;
     auto got = transport::receive_raw(impl_->socket, false);
     if (!got) continue;
     if (!got->error.empty()) throw ClientError("bad reply from the supervisor: " + got->error);

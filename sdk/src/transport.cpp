@@ -25,6 +25,9 @@ std::optional<RawIncoming> receive_raw(zmq::socket_t& socket, bool router) {
   std::size_t first = 0;
   if (router) {
     raw.routing_id = frames[0].to_string();
+    // Set by libzmq from the ZAP handler's reply on the frames the peer sent (not
+    // on the routing id, which the ROUTER makes): who the peer's key belongs to.
+    if (const char* user = zmq_msg_gets(frames.back().handle(), "User-Id")) raw.user_id = user;
     first = 1;
   }
   if (frames.size() != first + 2) {
@@ -41,6 +44,7 @@ std::optional<Incoming> receive(zmq::socket_t& socket, bool router) {
   if (!raw) return std::nullopt;
   Incoming in;
   in.routing_id = std::move(raw->routing_id);
+  in.user_id = std::move(raw->user_id);
   in.error = std::move(raw->error);
   if (!in.error.empty()) return in;
   try {

@@ -59,6 +59,9 @@ inline constexpr const char* kLock = "lock";            // {hosts, purge?, user}
 inline constexpr const char* kUnlock = "unlock";        // {hosts, user} -> {unlocked, errors}
 inline constexpr const char* kHostSet = "host_set";     // {host, set:{groups, properties, resources, ...}, user} -> {host}
 inline constexpr const char* kResources = "resources";  // {} -> {resources:[{name, total, used}]}
+inline constexpr const char* kKeys = "keys";              // {} -> {keys:[{name, kind, key}], required}
+inline constexpr const char* kKeyAdd = "key_add";         // {name, key, worker, user} -> {name, kind, key}
+inline constexpr const char* kKeyRevoke = "key_revoke";   // {name, worker, user} -> {name, kind, key}
 inline constexpr const char* kResourceSet = "resource_set";  // {name, total, user} -> {resource}
 inline constexpr const char* kPing = "ping";       // {} -> {version, protocol, time}
 

@@ -13,6 +13,7 @@ namespace qube::transport {
 
 struct Incoming {
   std::string routing_id;            // ROUTER sockets only
+  std::string user_id;               // ROUTER sockets only: the peer's ZAP User-Id, "" without ZAP
   std::optional<proto::Message> msg;  // empty when the message was malformed
   std::string error;                  // why it was malformed
 };
@@ -23,6 +24,7 @@ std::optional<Incoming> receive(zmq::socket_t& socket, bool router);
 // The same, leaving header and body undecoded.
 struct RawIncoming {
   std::string routing_id;
+  std::string user_id;
   zmq::message_t header, body;
   std::string error;  // not a header and a body: the frames are unusable
 };
