@@ -28,6 +28,7 @@ Json filter_of(const JobOptions& o) {
   if (!o.name.empty()) filter["name"] = o.name;
   if (!o.status.empty()) filter["status"] = o.status;
   if (o.pgrp > 0) filter["pgrp"] = o.pgrp;
+  if (!o.token.empty()) filter["token"] = o.token;
   return filter;
 }
 

@@ -14,6 +14,7 @@ namespace qube::qb {
 struct JobOptions {
   std::vector<std::string> ids;
   std::string user, status, ref, work, name;
+  std::string token;  // jobs only: the jobs of the submission qbsub sent with this token
   long long pgrp = 0;
   double timeout = 0;
   bool follow = false;

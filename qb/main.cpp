@@ -50,6 +50,7 @@ void add_reading_commands(Cli& c) {
   c.jobs->add_option("--status", o.status, "only jobs with this status");
   c.jobs->add_option("--name", o.name, "only jobs whose name matches this glob");
   c.jobs->add_option("--pgrp", o.pgrp, "only jobs of this process group");
+  c.jobs->add_option("--token", o.token, "only the jobs that the submission with this token made (qbsub --token)");
   c.show = c.app.add_subcommand("show", "a job with its agenda and instances");
   c.show->add_option("id", o.ref, "job id")->required();
   c.show->add_flag("--failed", o.failed_only, "group the failed attempts by host and by exit code");

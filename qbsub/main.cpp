@@ -3,10 +3,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <random>
 #include <stdexcept>
 #include <type_traits>
 #include <variant>
@@ -50,9 +52,39 @@ void add_options(CLI::App& app, const std::vector<OptionSpec>& options) {
   }
 }
 
+// 128 random bits in hex, naming one submission.
+std::string random_token() {
+  std::random_device bits;  // /dev/urandom
+  std::string token;
+  for (int i = 0; i < 4; ++i) {
+    char word[9];
+    std::snprintf(word, sizeof word, "%08x", static_cast<unsigned>(bits()));
+    token += word;
+  }
+  return token;
+}
+
+// Sends the submission. With no answer, sends it once more: that is safe
+// because of the token (the supervisor answers a submission it already made with
+// the same ids), and it rescues a reply lost while the supervisor was busy.
+Json send_submission(Client& client, const Json& body) {
+  const std::string token = body.at("token").get<std::string>();
+  for (int tries = 1;; ++tries) {
+    try {
+      return client.request("submit", body);
+    } catch (const ClientNoAnswer& e) {
+      if (tries == 2)
+        throw ClientError(std::string(e.what()) + "; the job may have been submitted all the same: `qb jobs --token " +
+                          token + "` lists it");
+      std::cerr << "qbsub: " << e.what() << "; asking again (token " << token << ")\n";
+    }
+  }
+}
+
 // Submits the jobs (all or none), prints their ids, and with --waiton waits.
-int send_jobs(Client& client, const Json& jobs, const std::string& submitter, bool json, bool waiton) {
-  const Json reply = client.request("submit", Json{{"jobs", jobs}, {"user", submitter}});
+int send_jobs(Client& client, const Json& jobs, const std::string& submitter, const std::string& token, bool json,
+              bool waiton) {
+  const Json reply = send_submission(client, Json{{"jobs", jobs}, {"user", submitter}, {"token", token}});
   for (const auto& w : get_array(reply, "warnings")) std::cerr << "qbsub: warning: " << w.get<std::string>() << "\n";
   std::vector<JobId> ids;
   for (const auto& id : get_array(reply, "ids")) ids.push_back(id.get<JobId>());
@@ -73,7 +105,7 @@ int send_jobs(Client& client, const Json& jobs, const std::string& submitter, bo
 int submit(const Submission& s, const Json& jobs, const std::string& submitter) {
   try {
     Client client(resolve_supervisor(s.supervisor));
-    return send_jobs(client, jobs, submitter, s.json, s.waiton);
+    return send_jobs(client, jobs, submitter, s.token.empty() ? random_token() : s.token, s.json, s.waiton);
   } catch (const std::exception& e) {
     std::cerr << "qbsub: " << e.what() << "\n";
     return kFailed;

@@ -66,6 +66,9 @@ std::vector<OptionSpec> submission_options(Submission& s) {
       {"--mail", &s.mail, "mail ADDRESS when the job ends (repeatable)", repeatable},
       {"--file", &s.file, "submit the jobs of a job file (Qube pipeline YAML/JSON or an HQueue job spec)"},
       {"--pid", &s.parent, "make the job a child of job ID (default: $QBJOBID inside a running job)"},
+      {"--token", &s.token,
+       "name this submission: sent again with the same token, it gets the jobs already made, not new ones"
+       " (default: a random token); `qb jobs --token T` lists them"},
       {"--supervisor", &s.supervisor, "supervisor client endpoint (default: $QB_SUPERVISOR)"},
       {"--json", &s.json, "print the submitted jobs as JSON"},
       {"--waiton", &s.waiton, "wait until the job ends; exit 0 if complete, 1 if failed or killed"},

@@ -13,6 +13,7 @@ namespace qube::qbsub {
 struct Submission {
   JobSpec spec;
   std::string package_text, status, supervisor, type, for_user, file;
+  std::string token;  // names the submission (default: a random one)
   std::vector<std::string> env, callbacks, mail;
   std::vector<long long> waitfor;
   long long parent = -1;

@@ -4,9 +4,23 @@
 
 namespace qube::supervisor {
 
+namespace {
+
+// A token travels in shell commands (qb jobs --token T): printable, no spaces.
+void check_token(const std::string& token) {
+  constexpr std::size_t kMaxToken = 128;
+  if (token.size() > kMaxToken) throw std::runtime_error("token: longer than 128 characters");
+  for (const char c : token)
+    if (c <= ' ' || c > '~') throw std::runtime_error("token: only printable characters without spaces");
+}
+
+}  // namespace
+
 Submission submission_from_json(const Json& body) {
   Submission s;
   s.submitter = get_string(body, "user");
+  s.token = get_string(body, "token");
+  check_token(s.token);
   for (const Json& entry : get_array(body, "jobs")) {
     Submission::Entry e;
     e.spec = spec_from_json(entry);

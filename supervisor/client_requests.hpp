@@ -13,7 +13,7 @@
 
 namespace qube::supervisor {
 
-// submit: {jobs: [JobSpec + pid? + parent_label?], user}
+// submit: {jobs: [JobSpec + pid? + parent_label?], user, token?}
 struct Submission {
   struct Entry {
     JobSpec spec;
@@ -22,8 +22,19 @@ struct Submission {
   };
   std::vector<Entry> jobs;
   std::string submitter;  // who submits (may differ from each spec's user for admins)
+  // Names this submission for its client (qbsub makes one up): sent again by the
+  // same submitter, it gets the jobs already made instead of new ones. Empty: none.
+  std::string token;
 };
+// Throws for a token that is not 1 to 128 printable characters without spaces.
 Submission submission_from_json(const Json& body);
+
+// The jobs one submission made, under its submitter's token: kept with the jobs
+// (Store::put_submission) so that a resent submission is recognised after a restart.
+struct SubmissionRecord {
+  std::string user, token;
+  std::vector<JobId> ids;
+};
 
 // lock / unlock: {hosts, purge?, user}
 struct HostLock {

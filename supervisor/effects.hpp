@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "client_requests.hpp"
 #include "farm_state.hpp"
 #include "qube/protocol.hpp"
 
@@ -27,6 +28,7 @@ struct Effects {
   std::set<std::pair<JobId, std::int32_t>> dirty_instances;
   std::set<JobId> removed_jobs;  // rows to delete, then their logs and history
   bool settings_changed = false;  // the admin's farm settings (Farm::farm_settings)
+  std::vector<SubmissionRecord> submissions;  // tokens of new submissions, with their jobs
   // What happened, for the history and the callbacks (after the rows).
   std::vector<FarmEvent> events;
   std::vector<ScriptRun> script_runs;
@@ -35,7 +37,8 @@ struct Effects {
 
   bool rows_to_store() const {
     return !dirty_jobs.empty() || !dirty_items.empty() || !dirty_instances.empty() || !removed_jobs.empty() ||
-           !events.empty() || settings_changed;
+           !events.empty() || settings_changed ||
+           !submissions.empty();
   }
   // The `work` messages, taken out of the outbox: they may go before the commit
   // (Server::send_work says why); everything else waits for it.

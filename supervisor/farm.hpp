@@ -67,9 +67,16 @@ class Farm final : private Scheduler::Actions {
   // resource an admin added. effects().settings_changed says they must be stored.
   Json farm_settings() const { return admin_.settings(); }
   void restore_farm_settings(const Json& settings) { admin_.restore(settings); }
+  // The tokens of earlier submissions with the jobs they made (after restore()):
+  // a submission sent again after a restart still gets its jobs back.
+  void restore_submissions(std::vector<SubmissionRecord> records);
 
   // --- Client requests. Each returns the reply body or throws std::runtime_error.
+  // {ids, warnings}. A submission with a token its submitter already used gets the
+  // jobs that one made (those not removed since), not new ones.
   Json submit(Submission submission);
+  // The jobs that submissions with this token made, whoever submitted them, by id.
+  std::vector<JobId> jobs_of_token(const std::string& token) const;
   // The summaries of the jobs asked for, as one encoded MessagePack array. A job's
   // summary is encoded once and kept until the job changes: a listing of 10,000
   // jobs rebuilt every summary's Json tree every time (docs/performance.md).
@@ -151,6 +158,8 @@ class Farm final : private Scheduler::Actions {
 
   // Jobs and agendas (farm_jobs.cpp).
   void check_specs(Submission& submission) const;
+  // The jobs of an earlier submission by `user` with `token` still here, if any.
+  std::optional<std::vector<JobId>> jobs_made(const std::string& user, const std::string& token);
   std::vector<JobState> build_submission(Submission submission);
   void restore_job(Job job);
   void restore_pipelines();
@@ -240,6 +249,9 @@ class Farm final : private Scheduler::Actions {
   HostAdmin admin_{hosts_, scheduler_, fx_};
   std::multimap<WallTime, std::pair<JobId, std::size_t>> retries_;  // due time -> item
   JobId next_id_ = 1;
+  // (token, submitter) -> the jobs that submission made; ids of removed jobs are
+  // skipped when read.
+  std::map<std::pair<std::string, std::string>, std::vector<JobId>> submissions_;
   FarmPolicy policy_;
   std::vector<CompiledCallback> site_callbacks_;
   // Jobs whose dependencies or triggers name a job: re-examined on its events.

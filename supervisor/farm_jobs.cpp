@@ -3,6 +3,7 @@
 // status as it follows from its items and instances.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "farm.hpp"
@@ -121,10 +122,22 @@ void Farm::restore_pipelines() {
   }
 }
 
+void Farm::restore_submissions(std::vector<SubmissionRecord> records) {
+  for (auto& r : records) {
+    auto& ids = submissions_[{std::move(r.token), std::move(r.user)}];
+    ids.insert(ids.end(), r.ids.begin(), r.ids.end());
+  }
+}
+
 // ---------------------------------------------------------------- submitting
 
 Json Farm::submit(Submission submission) {
   if (submission.jobs.empty()) throw std::runtime_error("submit: no jobs given");
+  // Sent again (its client timed out, or a script retried): the same reply as
+  // the first time, without the warnings, which were given then.
+  const std::string token = submission.token, submitter = submission.submitter;
+  if (!token.empty())
+    if (auto made = jobs_made(submitter, token)) return Json{{"ids", *made}, {"warnings", Json::array()}};
   // All jobs of one submission are accepted together, as one process group, or
   // none is: every job is built and its pipeline checked before any is kept.
   check_specs(submission);
@@ -159,7 +172,36 @@ Json Farm::submit(Submission submission) {
     scheduler_.requeue(js);
   }
   scheduler_.need();
+  if (!token.empty()) {
+    SubmissionRecord made{submitter, token, ids.get<std::vector<JobId>>()};
+    submissions_[{token, submitter}] = made.ids;
+    fx_.submissions.push_back(std::move(made));
+  }
   return Json{{"ids", ids}, {"warnings", warnings}};
+}
+
+std::optional<std::vector<JobId>> Farm::jobs_made(const std::string& user, const std::string& token) {
+  const auto it = submissions_.find({token, user});
+  if (it == submissions_.end()) return std::nullopt;
+  std::vector<JobId> ids;
+  for (JobId id : it->second)
+    if (jobs_.count(id)) ids.push_back(id);
+  // All removed: the token is free again (its store rows went with the jobs).
+  if (ids.empty()) {
+    submissions_.erase(it);
+    return std::nullopt;
+  }
+  return ids;
+}
+
+std::vector<JobId> Farm::jobs_of_token(const std::string& token) const {
+  std::vector<JobId> ids;
+  for (auto it = submissions_.lower_bound({token, std::string()}); it != submissions_.end() && it->first.first == token;
+       ++it)
+    for (JobId id : it->second)
+      if (jobs_.count(id)) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 // Each job spec must be valid and owned by someone the submitter may submit for

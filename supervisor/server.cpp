@@ -81,6 +81,7 @@ Server::Server(Config config, const Clock& clock)
   const auto on_bad_row = [](const std::string& bad) { spdlog::error("store: skipping unreadable row ({})", bad); };
   farm_.restore_farm_settings(store_->load_farm_settings(on_bad_row));
   farm_.restore(store_->load(on_bad_row), store_->max_job_id());
+  farm_.restore_submissions(store_->load_submissions());
   commit();
 
   for (auto* s : {&workers_, &clients_}) {
@@ -350,6 +351,7 @@ void Server::commit() {
 void Server::store_rows(const Effects& fx) {
   store_->begin();
   if (fx.settings_changed) store_->put_farm_settings(farm_.farm_settings());
+  for (const auto& made : fx.submissions) store_->put_submission(made);  // before removals: none outlives its job
   for (JobId id : fx.removed_jobs) store_->remove_job(id);
   for (JobId id : fx.dirty_jobs)
     if (const JobState* js = farm_.job(id)) store_->put_job(js->job, js->progress());

@@ -26,7 +26,8 @@ JobFilter::JobFilter(const Json& filter) {
   name_ = get_string(filter, "name");
   status_ = get_string(filter, "status");
   pgrp_ = static_cast<JobId>(get_int(filter, "pgrp"));
-  any_ = !user_.empty() || !name_.empty() || !status_.empty() || pgrp_ != 0;
+  token_ = get_string(filter, "token");
+  any_ = !user_.empty() || !name_.empty() || !status_.empty() || pgrp_ != 0 || !token_.empty();
   if (!status_.empty() && !parse_job_status(status_)) throw std::runtime_error("unknown status '" + status_ + "'");
 }
 
@@ -35,6 +36,7 @@ bool JobFilter::operator()(const Job& job) const {
   if (!name_.empty() && fnmatch(name_.c_str(), job.spec.name.c_str(), 0) != 0) return false;
   if (!status_.empty() && to_string(job.status) != status_) return false;
   if (pgrp_ != 0 && job.pgrp != pgrp_) return false;
+  if (!token_.empty() && !token_jobs_.count(job.id)) return false;
   return true;
 }
 

@@ -5,6 +5,7 @@
 // a wire request. The outcome is typed too and encoded once for the reply.
 #include <cstddef>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,17 +28,23 @@ struct VerbWords {
 const VerbWords& words(SteerVerb verb);
 
 // Qube's job filters for listing and bulk operations: {user, name (a glob),
-// status, pgrp}; an absent key matches everything.
+// status, pgrp, token}; an absent key matches everything.
 class JobFilter {
  public:
   JobFilter() = default;
   explicit JobFilter(const Json& filter);  // throws for an unknown status
   bool any() const { return any_; }
   bool operator()(const Job& job) const;
+  // The submission token asked for (qb jobs --token). A job does not know its
+  // token, the Farm does: it hands over that token's jobs with token_jobs(), and
+  // until then a token filter matches nothing.
+  const std::string& token() const { return token_; }
+  void token_jobs(const std::vector<JobId>& ids) { token_jobs_.insert(ids.begin(), ids.end()); }
 
  private:
-  std::string user_, name_, status_;
+  std::string user_, name_, status_, token_;
   JobId pgrp_ = 0;
+  std::set<JobId> token_jobs_;
   bool any_ = false;
 };
 

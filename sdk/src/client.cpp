@@ -151,7 +151,7 @@ std::string Client::exchange(const std::string& type, const Json& body) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0)
-      throw ClientError("no answer from the supervisor at " + endpoint_ + " within " +
+      throw ClientNoAnswer("no answer from the supervisor at " + endpoint_ + " within " +
                         std::to_string(timeout_.count() / 1000.0).substr(0, 4) +
                         " s (is qbsupervisor running? set --supervisor or QB_SUPERVISOR)");
     zmq::pollitem_t in[] = {{impl_->socket.handle(), 0, ZMQ_POLLIN, 0}, impl_->handshakes->pollitem()};

@@ -1,5 +1,6 @@
 #include "memory_store.hpp"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -18,6 +19,8 @@ struct Tables {
   std::map<std::pair<JobId, std::size_t>, AgendaItem> items;
   std::map<std::pair<JobId, std::int32_t>, Instance> instances;
   std::optional<Json> farm_settings;
+  JobId job_id_mark = 0;  // the counters table's job_id
+  std::map<JobId, std::pair<std::string, std::string>> submissions;  // job -> (user, token)
 };
 
 // The rows of `job` in a table keyed by (job, something).
@@ -61,7 +64,10 @@ class MemoryStore final : public Store {
     Job row = job;
     row.agenda.clear();
     row.instances.clear();
-    write([row = std::move(row)](Tables& t) { t.jobs.insert_or_assign(row.id, row); });
+    write([row = std::move(row)](Tables& t) {
+      t.job_id_mark = std::max(t.job_id_mark, row.id);
+      t.jobs.insert_or_assign(row.id, row);
+    });
   }
 
   void put_item(JobId job, std::size_t index, const AgendaItem& item) override {
@@ -79,10 +85,11 @@ class MemoryStore final : public Store {
       t.items.erase(first_item, end_items);
       const auto [first_instance, end_instances] = rows_of(t.instances, job);
       t.instances.erase(first_instance, end_instances);
+      t.submissions.erase(job);
     });
   }
 
-  JobId max_job_id() override { return working_.jobs.empty() ? 0 : working_.jobs.rbegin()->first; }
+  JobId max_job_id() override { return working_.job_id_mark; }
 
   std::vector<Job> load(const std::function<void(const std::string&)>& on_bad_row) override {
     JobAssembler jobs(on_bad_row);
@@ -99,6 +106,18 @@ class MemoryStore final : public Store {
   Json load_farm_settings(const std::function<void(const std::string&)>& on_bad_row) override {
     if (!working_.farm_settings) return Json::object();
     return farm_settings_or_empty([&] { return *working_.farm_settings; }, on_bad_row);
+  }
+
+  void put_submission(const SubmissionRecord& record) override {
+    write([record](Tables& t) {
+      for (JobId id : record.ids) t.submissions.insert_or_assign(id, std::pair(record.user, record.token));
+    });
+  }
+
+  std::vector<SubmissionRecord> load_submissions() override {
+    SubmissionGrouper rows;
+    for (const auto& [id, key] : working_.submissions) rows.add(id, key.first, key.second);
+    return rows.take();
   }
 
  private:

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "client_requests.hpp"
 #include "qube/model.hpp"
 
 namespace qube::supervisor {
@@ -16,23 +17,33 @@ class Store {
   virtual ~Store() = default;
   virtual void begin() = 0;
   virtual void commit() = 0;
-  // Writes the job's own fields (not agenda or instances). `progress` is the job's
+  // Writes the job's own fields (not agenda or instances) and raises the job id
+  // high-water mark to its id, in the same transaction. `progress` is the job's
   // (the supervisor keeps it counted rather than scan the agenda for every write).
   virtual void put_job(const Job& job, const Progress& progress) = 0;
   void put_job(const Job& job) { put_job(job, progress_of(job)); }
   virtual void put_item(JobId job, std::size_t index, const AgendaItem& item) = 0;
   virtual void put_instance(JobId job, const Instance& inst) = 0;
+  // Deletes the job's rows (with its submission token); the job id high-water
+  // mark stays where it is.
   virtual void remove_job(JobId job) = 0;
+  // The highest job id ever stored: a high-water mark kept in the store, never
+  // lowered, so that ids are never reused across removal and restart. A store
+  // written before the mark existed starts it from its highest job row.
+  virtual JobId max_job_id() = 0;
   // Loads every job with its agenda and instances. A stored row that cannot be
   // read is reported through `on_bad_row` and skipped, never fatal.
-  // The highest job id ever stored, readable or not: ids are never reused.
-  virtual JobId max_job_id() = 0;
   virtual std::vector<Job> load(const std::function<void(const std::string&)>& on_bad_row) = 0;
   // The farm's own state that is not a job (an admin's host locks and changes,
   // resource totals): one document, written whole when it changes. An empty
   // object when none was ever stored; an unreadable one is reported and empty.
   virtual void put_farm_settings(const Json& settings) = 0;
   virtual Json load_farm_settings(const std::function<void(const std::string&)>& on_bad_row) = 0;
+  // Which submission token made which jobs (qbsub's idempotent submissions): one
+  // row per job, deleted with the job. Loaded grouped by (user, token), jobs in
+  // id order.
+  virtual void put_submission(const SubmissionRecord& record) = 0;
+  virtual std::vector<SubmissionRecord> load_submissions() = 0;
 };
 
 // SQLite in WAL mode at `path`; creates the schema if needed.

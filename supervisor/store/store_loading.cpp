@@ -45,6 +45,14 @@ std::vector<Job> JobAssembler::take() {
   return out;
 }
 
+std::vector<SubmissionRecord> SubmissionGrouper::take() {
+  std::vector<SubmissionRecord> out;
+  out.reserve(groups_.size());
+  for (auto& [key, ids] : groups_) out.push_back({key.first, key.second, std::move(ids)});
+  groups_.clear();
+  return out;
+}
+
 Json farm_settings_or_empty(const std::function<Json()>& read, const BadRowReport& on_bad_row) {
   try {
     Json doc = read();

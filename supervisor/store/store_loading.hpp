@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "client_requests.hpp"
 #include "qube/json.hpp"
 #include "qube/model.hpp"
 
@@ -32,6 +33,19 @@ class JobAssembler {
  private:
   const BadRowReport& on_bad_row_;
   std::map<JobId, Job> jobs_;
+};
+
+// Submission rows, one per job, grouped as load_submissions() gives them: by
+// (user, token), each group's jobs in the order added.
+class SubmissionGrouper {
+ public:
+  void add(JobId job, std::string user, std::string token) {
+    groups_[{std::move(user), std::move(token)}].push_back(job);
+  }
+  std::vector<SubmissionRecord> take();
+
+ private:
+  std::map<std::pair<std::string, std::string>, std::vector<JobId>> groups_;
 };
 
 // The stored farm settings document as load_farm_settings() gives it back: what

@@ -776,6 +776,105 @@ TEST_F(FarmTest, RestoreWithSubidGapStartsAFreshSubid) {
   EXPECT_NE(starts[0].subid, 2) << "subid 2 is already used by a restored instance";
 }
 
+// ------------------------------------------------------------------ ids and submission tokens
+
+Json submit_with_token(Farm& f, const std::string& user, const std::string& token, int jobs = 1) {
+  Json specs = Json::array();
+  for (int n = 0; n < jobs; ++n) {
+    JobSpec spec = make_spec("tok" + std::to_string(n));
+    spec.user = user;
+    specs.push_back(qube::to_json(spec));
+  }
+  Json body{{"jobs", specs}, {"user", user}};
+  if (!token.empty()) body["token"] = token;
+  return submit_wire(f, body);
+}
+
+std::vector<JobId> listed_ids(Farm& f, const Json& body) {
+  std::vector<JobId> ids;
+  for (const auto& j : qube::decode(f.list_jobs(body))) ids.push_back(j.at("id").get<JobId>());
+  return ids;
+}
+
+TEST_F(FarmTest, ASubmissionSentAgainWithItsTokenGetsTheJobsAlreadyMade) {
+  const Json first = submit_with_token(farm, "alice", "abc", 2);
+  EXPECT_EQ(first.at("ids"), Json::array({1, 2}));
+  ASSERT_EQ(farm.effects().submissions.size(), 1u);
+  EXPECT_EQ(farm.effects().submissions[0].ids, (std::vector<JobId>{1, 2}));
+  stored();
+  const Json again = submit_with_token(farm, "alice", "abc", 2);
+  EXPECT_EQ(again, (Json{{"ids", {1, 2}}, {"warnings", Json::array()}})) << "the same reply shape, no new jobs";
+  EXPECT_EQ(farm.job(3), nullptr);
+  EXPECT_TRUE(farm.effects().submissions.empty()) << "nothing new to store";
+  EXPECT_TRUE(farm.effects().dirty_jobs.empty());
+  // A token belongs to its submitter: bob's "abc" is a submission of its own.
+  EXPECT_EQ(submit_with_token(farm, "bob", "abc").at("ids"), Json::array({3}));
+  EXPECT_EQ(submit_with_token(farm, "bob", "abc").at("ids"), Json::array({3}));
+  // No token: every submission is new.
+  EXPECT_EQ(submit_with_token(farm, "alice", "").at("ids"), Json::array({4}));
+  EXPECT_EQ(submit_with_token(farm, "alice", "").at("ids"), Json::array({5}));
+  // qb jobs --token lists every job made under the token.
+  EXPECT_EQ(farm.jobs_of_token("abc"), (std::vector<JobId>{1, 2, 3}));
+  EXPECT_EQ(listed_ids(farm, Json{{"token", "abc"}}), (std::vector<JobId>{1, 2, 3}));
+  EXPECT_EQ(listed_ids(farm, Json{{"token", "abc"}, {"user", "alice"}}), (std::vector<JobId>{1, 2}));
+  EXPECT_TRUE(listed_ids(farm, Json{{"token", "nope"}}).empty());
+}
+
+TEST_F(FarmTest, ATokenMustBePrintableWithoutSpaces) {
+  for (const std::string& bad : std::vector<std::string>{"a b", "tab\t", std::string(129, 'x')})
+    EXPECT_THROW(submit_with_token(farm, "alice", bad), std::runtime_error) << bad;
+  EXPECT_EQ(farm.job(1), nullptr);
+  EXPECT_EQ(submit_with_token(farm, "alice", std::string(128, 'x')).at("ids"), Json::array({1}));
+}
+
+TEST_F(FarmTest, IdsAndTokensSurviveARestartAndRemovedIdsAreNotReused) {
+  // The store's high-water mark is 5, though jobs 3 to 5 were removed.
+  Job kept;
+  kept.id = 2;
+  kept.pgrp = 1;
+  kept.spec = make_spec("kept", 9999, "1");
+  kept.agenda.resize(1);
+  kept.agenda[0].name = "1";
+  farm.restore({kept}, 5);
+  farm.restore_submissions({{"alice", "abc", {1, 2}}, {"alice", "gone", {4}}});
+  EXPECT_EQ(submit_with_token(farm, "alice", "abc").at("ids"), Json::array({2})) << "job 1 was removed";
+  // Every job of "gone" was removed: the token makes new jobs, with fresh ids.
+  EXPECT_EQ(submit_with_token(farm, "alice", "gone").at("ids"), Json::array({6}));
+  EXPECT_EQ(submit_with_token(farm, "alice", "gone").at("ids"), Json::array({6}));
+  EXPECT_EQ(submit(make_spec("next")), 7u);
+}
+
+// Subids and attempt ids: a subid comes from the job's instances, which are
+// stored before the instance starts; an attempt is stale unless its instance is
+// one this supervisor started. A late report from before a restart, even with
+// the attempt number the item's next dispatch gets, never counts.
+TEST_F(FarmTest, AReportFromBeforeARestartNeverMatchesANewAttempt) {
+  Job job;
+  job.id = 4;
+  job.pgrp = 4;
+  job.spec = make_spec("restarted", 9999, "1");
+  job.status = JobStatus::running;
+  job.agenda.resize(1);
+  job.agenda[0].name = "1";
+  job.agenda[0].status = WorkStatus::pending;  // its attempt 1 was sent, never stored
+  Instance old;
+  old.subid = 0;
+  old.host = "a";
+  old.status = JobStatus::running;
+  job.instances.push_back(old);
+  farm.restore({job}, 4);
+  reg("w1", make_host("a", 1));
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 1u);
+  EXPECT_EQ(starts[0].subid, 1) << "subid 0 was handed out before the restart";
+  const Json w = request("w1", 4, 1);
+  ASSERT_EQ(w.at("attempt"), 1);
+  result("w1", 4, 0, 0, 1, "complete", 0);  // the old instance's late report
+  EXPECT_EQ(item(4, 0).status, WorkStatus::running);
+  result("w1", 4, 1, 0, 1, "complete", 0);
+  EXPECT_EQ(item(4, 0).status, WorkStatus::complete);
+}
+
 // ------------------------------------------------------------------ agenda-less jobs
 
 TEST_F(FarmTest, AgendaLessJobRunsExactlyCpusInstances) {

@@ -42,6 +42,7 @@ using qube::supervisor::open_memory_event_log;
 using qube::supervisor::open_memory_store;
 using qube::supervisor::open_sqlite_store;
 using qube::supervisor::Store;
+using qube::supervisor::SubmissionRecord;
 
 // A fresh directory per test, removed afterwards.
 class TempDirTest : public ::testing::Test {
@@ -518,7 +519,83 @@ TEST_P(StoreContract, FarmSettingsThatAreNotAnObjectAreReportedAndEmpty) {
   EXPECT_EQ(bad[0], "farm settings (host locks and changes, resource totals): not an object");
 }
 
+TEST_P(StoreContract, RemovingTheNewestJobsKeepsTheirIdsUsed) {
+  {
+    auto store = open();
+    store->begin();
+    for (JobId id = 1; id <= 5; ++id) put_all(*store, sample_job(id));
+    store->commit();
+    store->begin();
+    for (JobId id : {3, 4, 5}) store->remove_job(id);
+    store->commit();
+  }
+  EXPECT_EQ(reload().size(), 2u);
+  EXPECT_EQ(open()->max_job_id(), 5u) << "ids 3 to 5 were handed out: never again";
+  {
+    auto store = open();  // rewriting an older job never lowers the mark
+    store->put_job(sample_job(1));
+  }
+  EXPECT_EQ(open()->max_job_id(), 5u);
+}
+
+TEST_P(StoreContract, TheJobIdMarkRisesOnlyWithItsCommit) {
+  {
+    auto store = open();
+    store->put_job(sample_job(2));
+    store->begin();
+    store->put_job(sample_job(9));
+    store->remove_job(9);
+    EXPECT_EQ(store->max_job_id(), 9u) << "a store reads its own transaction";
+  }  // closed without commit
+  EXPECT_EQ(open()->max_job_id(), 2u);
+}
+
+TEST_P(StoreContract, SubmissionTokensAreKeptWithTheirJobsAndGoWithThem) {
+  {
+    auto store = open();
+    store->begin();
+    for (JobId id = 1; id <= 3; ++id) put_all(*store, sample_job(id));
+    store->put_submission({"alice", "t1", {1, 2}});
+    store->put_submission({"bob", "t1", {3}});  // another user's token of the same name
+    store->commit();
+  }
+  auto records = open()->load_submissions();
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].user, "alice");
+  EXPECT_EQ(records[0].token, "t1");
+  EXPECT_EQ(records[0].ids, (std::vector<JobId>{1, 2}));
+  EXPECT_EQ(records[1].user, "bob");
+  EXPECT_EQ(records[1].ids, (std::vector<JobId>{3}));
+  {
+    auto store = open();
+    store->begin();
+    store->remove_job(2);
+    store->remove_job(3);
+    store->commit();
+  }
+  records = open()->load_submissions();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].ids, (std::vector<JobId>{1}));
+}
+
 // ------------------------------------------------------------------ the sqlite store's file
+
+TEST_F(StoreTest, AStoreFromBeforeTheJobIdMarkStartsItFromItsJobs) {
+  {
+    auto store = open();
+    for (JobId id = 1; id <= 4; ++id) store->put_job(sample_job(id));
+  }
+  raw_sql("DROP TABLE counters");
+  raw_sql("DROP TABLE submissions");
+  EXPECT_EQ(open()->max_job_id(), 4u);
+  {
+    auto store = open();  // migrated: from now on the mark is kept
+    store->remove_job(4);
+    EXPECT_TRUE(store->load_submissions().empty());
+  }
+  EXPECT_EQ(open()->max_job_id(), 4u);
+  EXPECT_EQ(count("SELECT value FROM counters WHERE name = 'job_id'"), 4);
+}
 
 TEST_F(StoreTest, OpeningCreatesTheFile) {
   EXPECT_TRUE(reload().empty());

@@ -13,6 +13,11 @@ namespace qube {
 struct ClientError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+// The request went out but no reply came in time: it may or may not have been
+// carried out.
+struct ClientNoAnswer : ClientError {
+  using ClientError::ClientError;
+};
 
 // The supervisor's client endpoint: the flag, else $QB_SUPERVISOR, else the
 // `supervisor` key of the client config ($QB_CONFIG, ~/.config/qube/client.yaml,
