@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 #include "qube/account.hpp"
@@ -54,6 +55,24 @@ std::string output_as(const Account& as, const std::vector<std::string>& argv, q
   return text;
 }
 
+// The exit code of `body` run in a forked child switched to `as` (1 if the
+// switch failed, -1 if it did not exit): the test process keeps its rights.
+int in_child_as(const Account& as, const std::function<int()>& body) {
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    try {
+      qube::become(as);
+    } catch (...) {
+      _exit(1);
+    }
+    _exit(body());
+  }
+  int status = 0;
+  if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
 // ---- lookup ------------------------------------------------------------------
 
 TEST(Account, FindsRoot) {
@@ -98,23 +117,12 @@ TEST(Account, BecomeDropsRootForGood) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to change users";
   const auto target = nobody();
   if (!target) GTEST_SKIP() << "no account 'nobody' on this host";
-  // In a child: the test process keeps its own rights.
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    try {
-      qube::become(*target);
-    } catch (...) {
-      _exit(1);
-    }
+  const int code = in_child_as(*target, [&] {
     const bool dropped = getuid() == target->uid && geteuid() == target->uid && getgid() == target->gid;
     const bool no_way_back = setuid(0) != 0 && seteuid(0) != 0;
-    _exit(dropped && no_way_back ? 0 : 2);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+    return dropped && no_way_back ? 0 : 2;
+  });
+  EXPECT_EQ(code, 0) << "1: become failed; 2: root was not given up for good";
 }
 
 TEST(Launcher, RunAsStartsTheChildAsTheAccount) {
@@ -133,22 +141,12 @@ TEST(Launcher, RunAsWithoutTheRightIsAFailedStart) {
   // As root, first give root up (in a child, the test process keeps it).
   const auto unprivileged = geteuid() == 0 ? nobody() : std::optional<Account>(qube::current_account());
   if (!unprivileged) GTEST_SKIP() << "no account 'nobody' to drop root to";
-  const pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    try {
-      qube::become(*unprivileged);
-    } catch (...) {
-      _exit(1);
-    }
+  const int code = in_child_as(*unprivileged, [&] {
     qube::Launched child;
     output_as(*qube::find_account("root"), {"/usr/bin/id", "-u"}, &child);
-    _exit(!child.started() && child.failed_step == "setgroups" && child.error == EPERM ? 0 : 2);
-  }
-  int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0) << "1: could not drop root; 2: the launch as root did not fail at setgroups";
+    return !child.started() && child.failed_step == "setgroups" && child.error == EPERM ? 0 : 2;
+  });
+  EXPECT_EQ(code, 0) << "1: could not drop root; 2: the launch as root did not fail at setgroups";
 }
 
 // ---- the worker's decision -------------------------------------------------------
