@@ -76,7 +76,7 @@ void collect_output(int out, pid_t pid, SteadyTime deadline, const Clock& clock,
 // Runs argv in a process group of its own, output (both streams) collected, killed
 // with its whole group at the deadline.
 ScriptResult run_script(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-                        double timelimit, const Clock& clock) {
+                        const std::optional<Account>& run_as, double timelimit, const Clock& clock) {
   ScriptResult r;
   const auto program = find_program(argv[0], search_path(env), "");
   if (!program) {
@@ -84,10 +84,14 @@ ScriptResult run_script(const std::vector<std::string>& argv, const std::map<std
     return r;
   }
   const SteadyTime start = clock.steady();
-  const Launched child = launch(script_spec(*program, argv, env));
+  LaunchSpec spec = script_spec(*program, argv, env);
+  if (run_as) run_as_login(spec, *run_as);
+  const Launched child = launch(spec);
   if (!child.started()) {
+    const std::string as = run_as ? " as '" + run_as->name + "'" : "";
+    const std::string step = child.failed_step == "start" ? "" : child.failed_step + ": ";
     r.error = child.failed_step == "pipe" ? "cannot create a pipe"
-                                          : "cannot start " + argv[0] + ": " + std::strerror(child.error);
+                                          : "cannot start " + argv[0] + as + ": " + step + std::strerror(child.error);
     return r;
   }
   collect_output(child.out, child.pid, start + timelimit, clock, r);
@@ -161,7 +165,24 @@ void CallbackRunner::work() {
   }
 }
 
+std::optional<Account> CallbackRunner::script_account(const ScriptRun& run) const {
+  if (!settings_.run_as_owner) return std::nullopt;
+  Account owner = lookup_account(run.owner, "the supervisor's host");
+  if (!can_become(me_, owner))
+    throw AccountError("the supervisor runs as '" + me_.name + "', not root: it cannot run callbacks as '" + run.owner +
+                       "' (callbacks_run_as_owner)");
+  return owner;
+}
+
 ScriptOutcome CallbackRunner::execute(const ScriptRun& run) {
+  std::optional<Account> run_as;
+  try {
+    run_as = script_account(run);
+  } catch (const AccountError& e) {
+    // Never as the supervisor's user instead: the callback does not run.
+    spdlog::warn("job {}: callback '{}' ({}) not run: {}", run.job, run.triggers, run.language, e.what());
+    return ScriptOutcome{run.job, "callback '" + run.triggers + "' (" + run.language + ") not run: " + e.what()};
+  }
   std::map<std::string, std::string> env = current_environment();
   for (const auto& [k, v] : run.env) env[k] = v;
   std::string endpoint;
@@ -173,7 +194,7 @@ ScriptOutcome CallbackRunner::execute(const ScriptRun& run) {
   const std::vector<std::string> argv = run.language == "python"
                                             ? std::vector<std::string>{settings_.python, "-c", run.code}
                                             : std::vector<std::string>{"/bin/sh", "-c", run.code};
-  const ScriptResult r = run_script(argv, env, settings_.timelimit, clock_);
+  const ScriptResult r = run_script(argv, env, run_as, settings_.timelimit, clock_);
   // Each job's callback output is kept beside its instances' logs.
   const auto dir = settings_.log_dir / std::to_string(run.job);
   std::error_code ec;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "farm.hpp"
+#include "qube/account.hpp"
 #include "qube/clock.hpp"
 
 namespace qube::supervisor {
@@ -24,6 +25,9 @@ struct CallbackSettings {
   std::filesystem::path log_dir;     // <data>/logs: callbacks.log per job
   std::string supervisor_endpoint;   // QB_SUPERVISOR for scripts that call qb
   int threads = 2;
+  // Shell and python callbacks run as their job's owner, never as the
+  // supervisor's user (only safe once owners are authenticated).
+  bool run_as_owner = false;
 };
 
 struct ScriptOutcome {
@@ -48,6 +52,9 @@ class CallbackRunner {
  private:
   void work();
   ScriptOutcome execute(const ScriptRun& run);
+  // The account a script runs as (nullopt: the supervisor's); throws
+  // AccountError when it must not run at all.
+  std::optional<Account> script_account(const ScriptRun& run) const;
   ScriptOutcome mail(const ScriptRun& run);
 
   CallbackSettings settings_;
@@ -58,6 +65,7 @@ class CallbackRunner {
   std::vector<ScriptOutcome> done_;
   std::size_t running_ = 0;
   bool stop_ = false;
+  Account me_ = current_account();  // the supervisor's own
   std::vector<std::thread> threads_;
 };
 

@@ -28,6 +28,7 @@ Config load_config(const std::filesystem::path& file, Config c) {
   read_key(root, "python", c.python, file);
   read_key(root, "smtp_server", c.smtp_server, file);
   read_key(root, "mail_from", c.mail_from, file);
+  read_key(root, "callbacks_run_as_owner", c.callbacks_run_as_owner, file);
   read_key(root, "global_resources", c.global_resources, file);
   read_key(root, "fair_share", c.fair_share, file);
   read_key(root, "fair_share_half_life", c.fair_share_half_life, file);

@@ -32,6 +32,8 @@ struct Config {
   std::string python = "python3";  // interpreter of python callbacks
   std::string smtp_server;         // host:port of the relay for mail callbacks
   std::string mail_from = "qube@localhost";
+  // Shell and python callbacks run as their job's owner (needs a root supervisor).
+  bool callbacks_run_as_owner = false;
   // Placement (docs/placement.md).
   // Farm-wide counted resources: {license.nuke: 20, global.maya: 10}.
   std::map<std::string, std::int64_t> global_resources;

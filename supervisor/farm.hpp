@@ -178,6 +178,8 @@ class Farm final : private Scheduler::Actions {
   JobState* checked_instance(const std::string& rid, const proto::InstanceRef& instance);
   proto::Assignment assign_item(JobState& js, RunningInstance& run, std::int32_t subid, std::size_t index);
   void end_instance(JobState& js, std::int32_t subid, JobStatus status, const std::string& reason);
+  // Notes that `host` will never run the job; true if no live host that offers its type is left.
+  bool refused_everywhere(JobState& js, const std::string& host);
   void lose_host_work(HostRecord& host, const std::string& reason);
   // Stops an instance through no fault of its own (preemption, qb lock --purge):
   // its item goes back to pending without counting as a failed attempt.

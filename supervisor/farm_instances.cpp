@@ -191,9 +191,26 @@ void Farm::on_instance_done(const std::string& rid, const proto::InstanceDone& d
   const bool never_started = status == JobStatus::failed && !js->running[subid].requested;
   if (status == JobStatus::failed && !never_started && js->job.status != JobStatus::killed)
     forgive_if_allowed(*js, subid);
+  // Refused by its host: not the work's fault, an agenda-less job's run is owed
+  // again elsewhere.
+  if (done.refused) inst.lost = true;
   end_instance(*js, subid, status, done.reason);
+  if (done.refused && refused_everywhere(*js, inst.host)) {
+    fail_job(*js, "no host will run it: " + done.reason);
+    return;
+  }
   if (never_started && ++js->startup_failures >= kMaxStartupFailures)
     fail_job(*js, "instances fail to start: " + done.reason);
+}
+
+// The host will not run this job (its user does not exist there ...): it is not
+// placed there again. True when no host that is up and offers its type is left.
+bool Farm::refused_everywhere(JobState& js, const std::string& host) {
+  js.refused_by.insert(host);
+  for (const auto& [name, h] : hosts_)
+    if (h.host.state != HostState::down && h.facts.offers_type(js.job.spec.type) && !js.refused_by.count(name))
+      return false;
+  return true;
 }
 
 void Farm::check_heartbeats(double timeout) {

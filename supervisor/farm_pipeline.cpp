@@ -329,6 +329,7 @@ void Farm::run_callbacks(const FarmEvent& e) {
     const JobState* subject = job(e.job);
     ScriptRun run;
     run.job = owner_id;
+    run.owner = owner->job.spec.user;
     run.language = lang;
     run.code = cb.callback.code;
     run.triggers = cb.callback.triggers;

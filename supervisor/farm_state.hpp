@@ -57,6 +57,7 @@ struct JobState {
   std::string summary;
   std::map<std::int32_t, RunningInstance> running;  // by subid
   int startup_failures = 0;
+  std::set<std::string> refused_by;           // hosts that said they will never run it (instance_done refused)
   std::vector<Dependency> deps;               // targets resolved to job ids
   std::vector<CompiledCallback> callbacks;
   bool waits_on_jobs = false;                 // a job-level dependency is not yet satisfied
@@ -69,6 +70,7 @@ struct JobState {
 // A shell, python or mail callback for the runner, off the event loop.
 struct ScriptRun {
   JobId job = 0;
+  std::string owner;  // the user of the job the callback belongs to: whom it runs as (run_as_owner)
   std::string language;
   std::string code;
   std::string triggers;

@@ -392,6 +392,7 @@ StepOutcome Farm::retry(const Steering& request) {
                       [&](JobState& js, std::size_t i, const std::string& who) {
                         js.job.agenda[i].reason = "retried by " + who;
                         js.job.agenda[i].failures = 0;
+                        js.refused_by.clear();  // every host gets another chance (the user may exist by now)
                         emit_work(js, i, "retried", "item " + js.job.agenda[i].name + " retried by " + who, true);
                         requeue_item(js, i);
                       });

@@ -228,6 +228,7 @@ bool Scheduler::item_fits_host(const JobState& js, const AgendaItem& item, const
 }
 
 bool Scheduler::has_work_for_host(const JobState& js, const std::string& host) const {
+  if (js.refused_by.count(host)) return false;  // that host will never run it
   if (!js.job.spec.retrydifferenthost || js.job.agenda.empty()) return true;
   for (std::size_t i : js.pending)
     if (item_fits_host(js, js.job.agenda[i], host)) return true;

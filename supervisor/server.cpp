@@ -77,6 +77,8 @@ Server::Server(Config config, const Clock& clock)
   callbacks.smtp_server = config_.smtp_server;
   callbacks.mail_from = config_.mail_from;
   callbacks.log_dir = config_.data_dir / "logs";
+  // With keys, a job's owner is authenticated: its callbacks run as that user.
+  callbacks.run_as_owner = config_.callbacks_run_as_owner || config_.keys_required;
   runner_ = std::make_unique<CallbackRunner>(callbacks);
   const auto on_bad_row = [](const std::string& bad) { spdlog::error("store: skipping unreadable row ({})", bad); };
   farm_.restore_farm_settings(store_->load_farm_settings(on_bad_row));

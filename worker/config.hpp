@@ -1,10 +1,25 @@
 #pragma once
 // qbworker's settings: one typed table of defaults (config.cpp), overridden by
 // config/worker.yaml, overridden by command-line flags.
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace qube::worker {
+
+// Whose account an instance runs as (docs/security.md, "Run-as modes").
+enum class RunAs : std::uint8_t {
+  owner,  // the job's user
+  proxy,  // one configured account (proxy_user) for every job
+  self,   // this daemon's own user, whoever owns the job
+};
+std::optional<RunAs> parse_run_as(std::string_view text);
+const char* to_string(RunAs mode);
+// Running as the owner is only safe once the owner's name is authenticated:
+// without keys a request's user is merely claimed.
+RunAs default_run_as(bool keys_on);
 
 struct Config {
   std::string supervisor = "tcp://127.0.0.1:50001";
@@ -17,10 +32,16 @@ struct Config {
   // Key directory: with supervisor.key in it, the worker talks CURVE, as the key
   // pair worker.key(_secret) there (docs/security.md); without, plaintext.
   std::filesystem::path keys_dir;  // default: <prefix>/etc/qube/keys
+  std::optional<RunAs> run_as;      // unset: default_run_as(keys), by apply_defaults
+  std::string proxy_user;           // the account of run_as: proxy
+  bool allow_root_jobs = false;     // run jobs whose run-as account is uid 0 (owner, proxy)
 };
 
 Config load_config(const std::filesystem::path& file, Config base = {});
-// Fills what is still empty: name, slots, directories.
+// Fills what is still empty: name, slots, directories, run_as (from whether
+// this worker uses keys).
 void apply_defaults(Config& c);
+// Whether the worker talks CURVE: its key directory holds the supervisor's key.
+bool uses_keys(const Config& c);
 
 }  // namespace qube::worker

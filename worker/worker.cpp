@@ -17,6 +17,7 @@
 #include "qube/launcher.hpp"
 #include "qube/paths.hpp"
 #include "qube/process.hpp"
+#include "run_as.hpp"
 #include "qube/transport.hpp"
 
 namespace qube::worker {
@@ -35,6 +36,7 @@ std::string describe_exit(int status) {
 Worker::Worker(const Clock& clock, Config config, std::map<std::string, JobTypeEntry> jobtypes, Facts facts)
     : clock_(clock), config_(std::move(config)), facts_(std::move(facts)), jobtypes_(std::move(jobtypes)) {
   instance_exe_ = (executable_dir() / "qbinstance").string();
+  me_ = current_account();
   transport::configure(socket_);
   socket_.set(zmq::sockopt::immediate, 1);
   const auto keys = curve::find_client_keys(config_.keys_dir, curve::kWorkerKeyStem, {config_.keys_dir});
@@ -94,7 +96,11 @@ void Worker::register_now() {
 }
 
 void Worker::run(const std::atomic<bool>& stop) {
-  spdlog::info("qbworker {} ({} slots) connecting to {}", config_.name, config_.slots, config_.supervisor);
+  spdlog::info("qbworker {} ({} slots) connecting to {}; instances run as {}", config_.name, config_.slots,
+               config_.supervisor,
+               config_.run_as == RunAs::proxy ? "'" + config_.proxy_user + "' (run_as: proxy)"
+               : config_.run_as == RunAs::owner ? "their job's owner (run_as: owner)"
+                                                : "'" + me_.name + "' (run_as: self)");
   register_now();
   while (!stop) {
     std::vector<zmq::pollitem_t> items{{socket_.handle(), 0, ZMQ_POLLIN, 0}, handshakes_->pollitem()};
@@ -180,7 +186,13 @@ void Worker::handle_supervisor(const proto::Message& msg) {
 // channel to the worker as descriptor 3 and nothing else of the worker's (or of
 // whatever started it); a process group of its own, so that a kill reaches
 // everything the job started; and dying with the worker whatever happens to it.
-static LaunchSpec instance_spec(const std::string& exe, const JobTypeEntry& type, int channel) {
+//
+// Run as another account, it is that account's from its start, so that nothing
+// of the job type (nor a kept-alive application) ever runs as this daemon's
+// user: HOME, USER and LOGNAME are the account's, and its directory the job's
+// cwd, else the account's home (else /).
+static LaunchSpec instance_spec(const std::string& exe, const JobTypeEntry& type, int channel,
+                                const std::optional<Account>& run_as, const std::string& job_cwd) {
   LaunchSpec spec;
   spec.program = exe;
   spec.argv = {"qbinstance", "--fd", "3", "--module", type.module.string(), "--worker-pid", std::to_string(getpid())};
@@ -192,6 +204,10 @@ static LaunchSpec instance_spec(const std::string& exe, const JobTypeEntry& type
   spec.pass_fds = {channel};
   spec.own_process_group = true;
   spec.die_with_parent = true;
+  if (run_as) {
+    spec.cwd = job_cwd;
+    run_as_login(spec, *run_as);
+  }
   return spec;
 }
 
@@ -238,21 +254,30 @@ void Worker::start_instance(proto::StartInstance start) {
   const JobId id = start.job.id;
   const std::int32_t subid = start.job.subid;
   const proto::InstanceRef ref{id, subid};
-  auto fail = [&](std::string reason) {
+  auto fail = [&](std::string reason, bool refused = false) {
+    spdlog::warn("instance {}.{} not started: {}", id, subid, reason);
     proto::InstanceDone done;
     done.instance = ref;
     done.reason = std::move(reason);
+    done.refused = refused;
     send(done);
   };
   auto t = jobtypes_.find(start.job.type);
   if (t == jobtypes_.end()) return fail("worker " + config_.name + " has no job type '" + start.job.type + "'");
+  const RunAsDecision decision = decide_run_as(config_, start.job.user, me_, config_.name);
+  if (const auto* refusal = std::get_if<RunAsRefusal>(&decision)) return fail(refusal->reason, true);
+  const auto& run_as = std::get<std::optional<Account>>(decision);
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
     return fail(std::string("socketpair: ") + std::strerror(errno));
-  const Launched child = launch(instance_spec(instance_exe_, t->second, fds[1]));
+  const LaunchSpec spec = instance_spec(instance_exe_, t->second, fds[1], run_as, start.job.cwd);
+  const Launched child = launch(spec);
   close(fds[1]);
   if (!child.started()) {
     close(fds[0]);
+    if (run_as)
+      return fail("cannot start the instance as '" + run_as->name + "' in '" + spec.cwd + "': " + child.failed_step +
+                  ": " + std::strerror(child.error));
     return fail(child.failed_step + ": " + std::strerror(child.error));
   }
   const pid_t pid = child.pid;
@@ -266,7 +291,8 @@ void Worker::start_instance(proto::StartInstance start) {
   p.subid = subid;
   p.pid = pid;
   p.fd = fds[0];
-  spdlog::info("instance {}.{} ({}) started as process {}", id, subid, start.job.type, pid);
+  spdlog::info("instance {}.{} ({}) started as process {}{}", id, subid, start.job.type, pid,
+               run_as ? " as user " + run_as->name : "");
 }
 
 void Worker::handle_instance(InstanceProcess& p, const Json& msg) {

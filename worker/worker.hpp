@@ -15,6 +15,7 @@
 #include "config.hpp"
 #include "facts.hpp"
 #include "jobtype_registry.hpp"
+#include "qube/account.hpp"
 #include "qube/clock.hpp"
 #include "qube/messages.hpp"
 #include "qube/protocol.hpp"
@@ -83,6 +84,7 @@ class Worker {
   SteadyTime next_register_;
   std::string client_endpoint_;
   std::string instance_exe_;
+  Account me_;  // this daemon's own account (run_as: self, and what it may switch to)
   std::uint64_t next_id_ = 1;
   std::uint64_t register_id_ = 0;  // id of our latest register message
 };

@@ -144,9 +144,10 @@ std::optional<Failure> spawn_child(const LaunchSpec& spec, const std::vector<int
   return std::nullopt;
 }
 
-[[noreturn]] void report_and_exit(int report) {
-  const int e = errno;
-  (void)!::write(report, &e, sizeof e);
+// The child's failure, for the parent. `step` points at a string literal, at
+// the same address in the parent (fork copied the address space).
+[[noreturn]] void report_and_exit(int report, Failure failure) {
+  (void)!::write(report, &failure, sizeof failure);
   _exit(127);
 }
 
@@ -154,6 +155,11 @@ std::optional<Failure> spawn_child(const LaunchSpec& spec, const std::vector<int
 [[noreturn]] void exec_in_child(const LaunchSpec& spec, const std::vector<int>& from, const ExecArgs& args,
                                 pid_t parent, int report) {
   if (spec.own_process_group) setpgid(0, 0);
+  // Before the parent-death signal: the kernel clears that when the uid changes.
+  if (spec.run_as) {
+    const char* step = "run_as";
+    if (const int e = become_in_child(*spec.run_as, &step)) report_and_exit(report, Failure{step, e});
+  }
   if (spec.die_with_parent) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);  // the parent died before the line above
@@ -171,14 +177,14 @@ std::optional<Failure> spawn_child(const LaunchSpec& spec, const std::vector<int
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) report_and_exit(report);
+  if (!spec.cwd.empty() && chdir(spec.cwd.c_str()) != 0) report_and_exit(report, Failure{"start", errno});
   execve(spec.program.c_str(), args.argv(), args.envp());
-  report_and_exit(report);
+  report_and_exit(report, Failure{"start", errno});
 }
 
-// fork rather than posix_spawn, for what only the child can do (PDEATHSIG). The
-// child's chdir or exec failure comes back through a close-on-exec pipe, so
-// that both ways report it alike, before the caller goes on.
+// fork rather than posix_spawn, for what only the child can do (PDEATHSIG, a
+// change of user). The child's failure comes back through a close-on-exec pipe,
+// so that both ways report it alike, before the caller goes on.
 std::optional<Failure> fork_child(const LaunchSpec& spec, const std::vector<int>& from, const ExecArgs& args,
                                   TemporaryFds& tmp, pid_t& pid) {
   int report[2];
@@ -195,15 +201,15 @@ std::optional<Failure> fork_child(const LaunchSpec& spec, const std::vector<int>
   if (pid < 0) return Failure{"fork", fork_errno};
   // Also here: a kill of the group right after the start must find it.
   if (spec.own_process_group) setpgid(pid, pid);
-  int child_errno = 0;
+  Failure child_failure{"start", 0};
   ssize_t n;
-  while ((n = ::read(report[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR) {
+  while ((n = ::read(report[0], &child_failure, sizeof child_failure)) < 0 && errno == EINTR) {
   }
-  if (n != static_cast<ssize_t>(sizeof child_errno)) return std::nullopt;
+  if (n != static_cast<ssize_t>(sizeof child_failure)) return std::nullopt;
   while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
   }
   pid = -1;
-  return Failure{"start", child_errno};
+  return child_failure;
 }
 
 Launched failed(Launched r, Failure failure) {
@@ -217,6 +223,15 @@ Launched failed(Launched r, Failure failure) {
 
 }  // namespace
 
+void run_as_login(LaunchSpec& spec, const Account& account) {
+  spec.run_as = account;
+  spec.env["HOME"] = account.home;
+  spec.env["USER"] = spec.env["LOGNAME"] = account.name;
+  struct stat st {};
+  if (spec.cwd.empty())
+    spec.cwd = !account.home.empty() && ::stat(account.home.c_str(), &st) == 0 && S_ISDIR(st.st_mode) ? account.home : "/";
+}
+
 Launched launch(const LaunchSpec& spec) {
   Launched r;
   TemporaryFds tmp;
@@ -224,7 +239,8 @@ Launched launch(const LaunchSpec& spec) {
   auto failure = plan_descriptors(spec, r, tmp, from);
   if (!failure) {
     const ExecArgs args(spec);
-    failure = spec.die_with_parent ? fork_child(spec, from, args, tmp, r.pid) : spawn_child(spec, from, args, r.pid);
+    const bool needs_fork = spec.die_with_parent || spec.run_as.has_value();
+    failure = needs_fork ? fork_child(spec, from, args, tmp, r.pid) : spawn_child(spec, from, args, r.pid);
   }
   return failure ? failed(r, *failure) : r;
 }

@@ -351,6 +351,7 @@ Json to_json(const InstanceDone& m) {
   Json j{{"status", to_string(m.status)}, {"reason", m.reason}};
   put(j, m.instance);
   if (m.exitcode) j["exitcode"] = *m.exitcode;
+  if (m.refused) j["refused"] = true;
   return j;
 }
 
@@ -441,6 +442,7 @@ InstanceDone decode_instance_done(const Json& body) {
       f.fail("status", "must be complete, failed or killed");
     m.reason = f.string("reason", Need::optional);
     m.exitcode = f.opt_int32("exitcode");
+    m.refused = f.boolean("refused", Need::optional);
   });
 }
 

@@ -7,7 +7,7 @@
 // without close-on-exec), exactly `env`, an empty signal mask and, unless told
 // otherwise, default signal dispositions. It is started with posix_spawn (no copy
 // of a large, plugin-laden parent's page tables per frame), or with fork when
-// die_with_parent asks for a step posix_spawn cannot do in the child.
+// die_with_parent or run_as asks for a step posix_spawn cannot do in the child.
 #include <sys/types.h>
 
 #include <cstdint>
@@ -15,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "qube/account.hpp"
 
 namespace qube {
 
@@ -45,17 +47,27 @@ struct LaunchSpec {
   // if that one is killed without a chance to clean up. posix_spawn cannot set
   // it, so such a child is started with fork.
   bool die_with_parent = false;
+  // The account the child runs as (its groups, gid and uid set in the child,
+  // before its cwd and exec, so both are checked with its rights); none: the
+  // caller's. Needs root unless it is the caller's own user. Forces the fork.
+  std::optional<Account> run_as;
 };
 
 struct Launched {
   pid_t pid = -1;
   int in = -1, out = -1, err = -1;  // the caller's ends of the pipes (close-on-exec); -1 where none
   // When it did not start: the step that failed ("pipe", "open /dev/null",
-  // "fcntl", "fork", or "start": the child's chdir or exec) and its errno.
+  // "fcntl", "fork", "start": the child's chdir or exec, or the run_as step:
+  // "setgroups", "setgid", "setuid" ...) and its errno.
   std::string failed_step;
   int error = 0;
   bool started() const { return pid > 0; }
 };
+
+// `spec`'s child runs as `account`, set up as a login would: HOME, USER and
+// LOGNAME are the account's, and, unless spec.cwd is given, it starts in the
+// account's home (/ if that is not a directory).
+void run_as_login(LaunchSpec& spec, const Account& account);
 
 // Starts the child; the caller owns the returned pid (to wait for) and ends.
 Launched launch(const LaunchSpec& spec);

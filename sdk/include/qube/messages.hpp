@@ -88,6 +88,9 @@ struct InstanceDone {
   JobStatus status = JobStatus::failed;  // complete, failed or killed
   std::string reason;
   std::optional<int> exitcode;  // when the instance process exited (not signalled)
+  // This host will never run this job (its user does not exist here, root jobs
+  // are not allowed here ...): the supervisor does not place it here again.
+  bool refused = false;
 };
 
 // ---- supervisor -> worker
