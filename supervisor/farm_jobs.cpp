@@ -160,10 +160,13 @@ Json Farm::submit(Submission submission) {
     fx_.dirty_jobs.insert(id);
     watch(js);
     ids.push_back(id);
-    emit(js, "submit", "job", "submitted by " + js.job.spec.user + (js.job.status == JobStatus::blocked ? " (blocked)" : ""),
-         js.job.spec.user);
-    spdlog::info("job {} submitted by {}: {} ({} items, cpus {}, priority {})", id, js.job.spec.user,
-                 js.job.spec.name, js.job.agenda.size(), js.job.spec.cpus, js.job.spec.priority);
+    // An admin's submission for someone else (qbsub --user) names both.
+    const std::string& owner = js.job.spec.user;
+    const std::string by = submitter.empty() || submitter == owner ? owner : submitter + " for " + owner;
+    emit(js, "submit", "job", "submitted by " + by + (js.job.status == JobStatus::blocked ? " (blocked)" : ""),
+         submitter.empty() ? owner : submitter);
+    spdlog::info("job {} submitted by {}: {} ({} items, cpus {}, priority {})", id, by, js.job.spec.name,
+                 js.job.agenda.size(), js.job.spec.cpus, js.job.spec.priority);
   }
   // Level-triggered: a dependency on what already happened is met at once.
   for (const auto& id : ids) {

@@ -1281,3 +1281,30 @@ TEST_F(FarmTest, FairShareRemembersUseWithinItsHalfLife) {
 }
 
 }  // namespace
+
+// An admin's submission for someone else names both in the history: the owner
+// alone would hide who really submitted it.
+TEST_F(FarmTest, ASubmissionOnSomeonesBehalfRecordsBothNames) {
+  qube::supervisor::FarmPolicy policy;
+  policy.admins = {"root"};
+  farm.set_policy(policy);
+  JobSpec spec = make_spec("for-alice", 10, "1-2", 1);
+  spec.user = "alice";
+  const Json reply = submit_wire(farm, Json{{"jobs", Json::array({qube::to_json(spec)})}, {"user", "root"}});
+  const JobId id = reply.at("ids").at(0).get<JobId>();
+  EXPECT_EQ(js(id).job.spec.user, "alice");
+  const auto& events = farm.effects().events;
+  const auto submitted = std::find_if(events.begin(), events.end(), [&](const auto& e) { return e.name == "submit"; });
+  ASSERT_NE(submitted, events.end());
+  EXPECT_EQ(submitted->text, "submitted by root for alice");
+  EXPECT_EQ(submitted->who, "root");
+
+  // Alice's own submission reads as before.
+  spec.name = "by-alice";
+  const JobId own = submit_wire(farm, Json{{"jobs", Json::array({qube::to_json(spec)})}, {"user", "alice"}})
+                        .at("ids").at(0).get<JobId>();
+  const auto mine = std::find_if(events.begin(), events.end(),
+                                 [&](const auto& e) { return e.name == "submit" && e.job == own; });
+  ASSERT_NE(mine, events.end());
+  EXPECT_EQ(mine->text, "submitted by alice");
+}
