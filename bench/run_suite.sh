@@ -2,8 +2,10 @@
 # Issue 7's benchmark suite: a real qbsupervisor (fresh store per benchmark) against
 # qbsim's simulated workers, plus one real qbworker. Prints a table and writes JSON.
 #
-#   bench/run_suite.sh [--build DIR] [--out FILE] [--repeat N] [BENCH ...]
+#   bench/run_suite.sh [--build DIR] [--out FILE] [--repeat N] [--keys] [BENCH ...]
 #
+# --keys: the same with CURVE keys required (docs/security.md): every client and
+# simulated worker talks encrypted and authenticated; compare with a run without.
 # BENCH: dispatch scale latency real memory idle submit query (default: all).
 # --build: a build directory with bin/qbsim (default: build/); --out: the JSON file
 # (default: DIR/bench-results.json); --repeat: runs of the short dispatch and the
@@ -14,12 +16,14 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$ROOT/build
 OUT=
 REPEAT=3
+KEYS=
 BENCHES=()
 while [ $# -gt 0 ]; do
   case $1 in
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
+    --keys) KEYS=1; shift ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     dispatch|scale|latency|real|memory|idle|submit|query) BENCHES+=("$1"); shift ;;
     *) echo "run_suite.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -52,14 +56,25 @@ log() { echo "== $*" >&2; }
 # start_supervisor NAME: a fresh supervisor on loopback ports; sets SUP_PID and EP.
 start_supervisor() {
   local data=$WORK/$1
+  KEY_ARGS=()
+  SIM_KEYS=()
+  if [ -n "$KEYS" ]; then
+    KEY_ARGS=(--keys "$data/keys" --keys-required)
+    SIM_KEYS=(--keys "$data/keys")
+  fi
   "$BIN/qbsupervisor" --data "$data" --workers tcp://127.0.0.1:0 --clients tcp://127.0.0.1:0 \
-    --log-level error > "$WORK/$1.log" 2>&1 &
+    --log-level error "${KEY_ARGS[@]}" > "$WORK/$1.log" 2>&1 &
   SUP_PID=$!
   PIDS+=("$SUP_PID")
   EP=$data/endpoints.json
   for _ in $(seq 200); do [ -s "$EP" ] && break; sleep 0.02; done
   [ -s "$EP" ] || { echo "run_suite.sh: the supervisor did not start (see $WORK/$1.log)" >&2; exit 1; }
   CLIENTS=$(jq -r .clients "$EP")
+  if [ -n "$KEYS" ]; then  # this user's key, accepted as an admin would (a file in users/)
+    "$BIN/qb" keys init --dir "$data/me" --supervisor-key "$data/keys/supervisor.key" > /dev/null
+    cp "$data/me/user.key" "$data/keys/users/$(id -un).key"
+    export QB_KEYS=$data/me
+  fi
 }
 stop_supervisor() { kill "$SUP_PID" 2> /dev/null || true; wait "$SUP_PID" 2> /dev/null || true; }
 rss_kb() { awk '/^VmRSS:/{print $2}' "/proc/$1/status"; }
@@ -83,7 +98,7 @@ dispatch_run() {
   local name=$1 workers=$2 items=$3
   shift 3
   start_supervisor "$name"
-  "$BIN/qbsim" dispatch --endpoints "$EP" --workers "$workers" --items "$items" --ramp 1 "$@"
+  "$BIN/qbsim" dispatch --endpoints "$EP" --workers "$workers" --items "$items" --ramp 1 "${SIM_KEYS[@]}" "$@"
   stop_supervisor
 }
 
@@ -149,7 +164,7 @@ bench_latency() {
 bench_real() {
   log "real processes: 1,000 frames of /bin/true on one 2-slot qbworker vs xargs -P2"
   local out ratio
-  out=$("$ROOT/bench/real_processes.sh" 1000 "$BUILD")
+  out=$(KEYS=$KEYS "$ROOT/bench/real_processes.sh" 1000 "$BUILD")
   ratio=$(jq .ratio <<< "$out")
   record "real processes (qube / xargs -P2)" "$ratio" "x" "<= 1.15" "$(le "$ratio" 1.15)" \
     "bench/real_processes.sh 1000" "$out"

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   app.add_option("--first", first, "number of the first worker's name (several qbsim processes, one farm)");
   app.add_option("--prefix", prefix, "worker name prefix");
   app.add_option("--slots", config.slots, "slots per simulated worker");
+  app.add_option("--keys", config.keys_dir, "the supervisor's key directory: simulated workers add their keys there");
   app.add_option("--item-seconds", config.item_seconds, "how long each agenda item runs");
   app.add_option("--heartbeat", config.heartbeat, "heartbeat interval in seconds (default: the supervisor's)");
   app.add_option("--threads", threads, "threads sharing the simulated workers");

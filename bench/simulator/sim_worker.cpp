@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "qube/curve.hpp"
 #include "qube/transport.hpp"
 
 namespace qube::sim {
@@ -13,6 +14,14 @@ SimWorker::SimWorker(zmq::context_t& ctx, std::uint32_t index, std::string name,
   transport::configure(socket_);  // linger 0 and the message size cap, as a real worker
   socket_.set(zmq::sockopt::immediate, 1);
   socket_.set(zmq::sockopt::routing_id, "sim-" + name_);
+  if (!config_.keys_dir.empty()) {
+    const std::filesystem::path dir = config_.keys_dir;
+    curve::ClientKeys keys;
+    keys.own = keys::generate(name_);
+    keys.server_key = keys::read_key_file(dir / curve::kSupervisorKeyFile, false).public_key;
+    keys::write_key_files(dir / "workers" / (name_ + ".key"), keys.own, false);
+    curve::make_client(socket_, keys);
+  }
   socket_.connect(config_.endpoint);
 }
 

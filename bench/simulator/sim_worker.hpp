@@ -26,6 +26,10 @@ struct SimConfig {
   double heartbeat = 0;          // seconds; 0: the interval the supervisor asks for
   std::vector<std::string> jobtypes{"cmdline", "cmdrange"};
   std::uint64_t memory_mb = 16384;
+  // The supervisor's key directory, when it requires keys: each simulated worker
+  // makes a key pair, puts its public key in <keys>/workers (as an admin would),
+  // and talks CURVE with the supervisor.key found there.
+  std::string keys_dir;
 };
 
 // A deferred action of one worker. `session` is the worker's registration it
