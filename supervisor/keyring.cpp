@@ -41,18 +41,18 @@ std::filesystem::path Keyring::file_of(KeyKind kind, const std::string& name) co
   return dir_ / subdir(kind) / (name + ".key");
 }
 
-std::filesystem::file_time_type Keyring::stamp() const {
+Keyring::Stamp Keyring::stamp() const {
   std::error_code ec;
-  auto newest = std::filesystem::file_time_type::min();
-  for (KeyKind kind : {KeyKind::user, KeyKind::worker}) {
+  const auto time_of = [&](KeyKind kind) {
     const auto t = std::filesystem::last_write_time(dir_ / subdir(kind), ec);
-    if (!ec) newest = std::max(newest, t);
-  }
-  return newest;
+    return ec ? std::filesystem::file_time_type::min() : t;
+  };
+  return {time_of(KeyKind::user), time_of(KeyKind::worker)};
 }
 
 void Keyring::load() {
   loaded_stamp_ = stamp();
+  loaded_at_ = std::filesystem::file_time_type::clock::now();
   by_key_.clear();
   for (KeyKind kind : {KeyKind::user, KeyKind::worker}) {
     std::error_code ec;
@@ -74,10 +74,20 @@ void Keyring::load() {
 }
 
 bool Keyring::refresh() {
+  // A directory's time has the kernel's coarse granularity (a few ms): a change
+  // in the same tick as the last load leaves it unchanged. So a time that close
+  // to the load is not trusted, and the directory is read again (as git does
+  // with "racily clean" files).
+  constexpr auto kTick = std::chrono::milliseconds(50);
   std::lock_guard lock(mutex_);
-  if (stamp() == loaded_stamp_) return false;
+  const Stamp now = stamp();
+  const bool racy = std::max(loaded_stamp_.first, loaded_stamp_.second) + kTick >= loaded_at_;
+  if (now == loaded_stamp_ && !racy) return false;
+  const auto before = by_key_;
   load();
-  return true;
+  const auto same = [](const auto& a, const auto& b) { return a.first == b.first && a.second.name == b.second.name &&
+                                                              a.second.kind == b.second.kind; };
+  return !std::equal(before.begin(), before.end(), by_key_.begin(), by_key_.end(), same);
 }
 
 std::optional<KeyHolder> Keyring::holder(const std::string& public_key) const {

@@ -41,7 +41,7 @@ class Keyring {
   KeyHolder revoke(KeyKind kind, const std::string& name);
 
   // Rereads the directories when they changed on disk (files added or removed by
-  // hand). Returns true when it reread them.
+  // hand). Returns true when the keys changed.
   bool refresh();
 
   // Names are user and host names: letters, digits, '.', '_', '-', up to 64.
@@ -50,13 +50,15 @@ class Keyring {
 
  private:
   std::filesystem::path file_of(KeyKind kind, const std::string& name) const;
-  std::filesystem::file_time_type stamp() const;
+  using Stamp = std::pair<std::filesystem::file_time_type, std::filesystem::file_time_type>;
+  Stamp stamp() const;  // the directories' modification times
   void load();
 
   std::filesystem::path dir_;
   mutable std::mutex mutex_;
   std::map<std::string, KeyHolder> by_key_;
-  std::filesystem::file_time_type loaded_stamp_{};
+  Stamp loaded_stamp_{};
+  std::filesystem::file_time_type loaded_at_{};
 };
 
 }  // namespace qube::supervisor
