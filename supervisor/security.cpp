@@ -38,6 +38,15 @@ keys::KeyFile own_key(const std::filesystem::path& dir) {
   return key;
 }
 
+// Requests that only read: in them `user` is a filter (qb jobs --user bob), not
+// who asks, and is left alone. Every other request's `user` is its asker.
+bool is_read_only(const std::string& type) {
+  namespace p = proto;
+  static const std::set<std::string, std::less<>> reads{p::kJobs,      p::kShow,    p::kHosts,  p::kResources,
+                                                        p::kPing,      p::kHistory, p::kOutput, p::kKeys};
+  return reads.count(type) > 0;
+}
+
 KeyKind kind_of(const Json& body) { return get_bool(body, "worker") ? KeyKind::worker : KeyKind::user; }
 
 }  // namespace
@@ -76,7 +85,7 @@ std::optional<std::string> Security::authenticate_client(const std::string& user
       if (job.is_object() && (!job.contains("user") || (job["user"].is_string() && job["user"] == claimed)))
         job["user"] = holder->name;
   }
-  if (body.is_object()) body["user"] = holder->name;
+  if (body.is_object() && !is_read_only(msg.type)) body["user"] = holder->name;
   return holder->name;
 }
 

@@ -200,6 +200,10 @@ TEST(SecurityTest, TheKeyNotTheRequestSaysWhoAsks) {
   qube::proto::Message kill{qube::proto::kKill, 2, Json{{"ids", {1}}, {"user", "root"}}};
   EXPECT_EQ(security.authenticate_client(alice.public_key, kill), "alice");
   EXPECT_EQ(kill.body["user"], "alice");
+  // In a listing, `user` is a filter, not who asks: it stays as given, or absent.
+  qube::proto::Message jobs{qube::proto::kJobs, 5, Json{{"ids", {1}}}};
+  EXPECT_EQ(security.authenticate_client(alice.public_key, jobs), "alice");
+  EXPECT_FALSE(jobs.body.contains("user"));
   // A key nobody holds (revoked since it connected) is no one.
   EXPECT_EQ(security.authenticate_client(qube::keys::generate("x").public_key, kill), std::nullopt);
 
