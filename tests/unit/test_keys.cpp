@@ -232,3 +232,20 @@ TEST(SecurityTest, APublicBindNeedsKeysOrInsecure) {
 }
 
 }  // namespace
+
+// Without keys the claimed user stands; a malformed body is not thrown about
+// here (the loop would have no one to answer), it is refused later.
+TEST(SecurityTest, WithoutKeysTheClaimStandsAndOddBodiesPass) {
+  TempDir dir;
+  qube::supervisor::Config config;
+  config.keys_dir = dir.path;
+  zmq::context_t ctx;
+  zmq::socket_t workers(ctx, zmq::socket_type::router), clients(ctx, zmq::socket_type::router);
+  qube::supervisor::Security security(config, ctx, workers, clients);
+  qube::proto::Message kill{qube::proto::kKill, 1, Json{{"ids", {1}}, {"user", "bob"}}};
+  EXPECT_EQ(security.authenticate_client("", kill), "bob");
+  for (const Json& odd : {Json{{"user", 5}}, Json::array({1, 2}), Json("text"), Json()}) {
+    qube::proto::Message m{qube::proto::kKill, 2, odd};
+    EXPECT_EQ(security.authenticate_client("", m), "") << odd.dump();
+  }
+}
