@@ -259,15 +259,21 @@ void FarmTest::read_endpoints(pid_t expected_pid, std::chrono::milliseconds time
   if (!ok) throw std::runtime_error("qbsupervisor wrote no " + file.string() + " in time");
 }
 
+std::vector<std::string> FarmTest::supervisor_argv(const std::string& workers, const std::string& clients) const {
+  std::vector<std::string> argv{bin("qbsupervisor"), "--config", config_file_.string(), "--data",
+                                (dir_ / "data").string(), "--workers", workers, "--clients", clients};
+  argv.insert(argv.end(), supervisor_options_.extra_args.begin(), supervisor_options_.extra_args.end());
+  return argv;
+}
+
 void FarmTest::start_supervisor(SupervisorOptions options) {
   config_file_ = dir_ / "supervisor.yaml";
   std::ofstream(config_file_) << "heartbeat_interval: " << options.heartbeat_interval << "\n"
                               << "heartbeat_misses: " << options.heartbeat_misses << "\n"
                               << "log_level: debug\n"
                               << options.extra_config << "\n";
-  const Daemon& d = spawn_daemon("supervisor", {bin("qbsupervisor"), "--config", config_file_.string(), "--data",
-                                                (dir_ / "data").string(), "--workers", "tcp://127.0.0.1:0",
-                                                "--clients", "tcp://127.0.0.1:0"});
+  supervisor_options_ = options;
+  const Daemon& d = spawn_daemon("supervisor", supervisor_argv(options.workers_endpoint, options.clients_endpoint));
   supervisor_pid_ = d.pid;
   read_endpoints(d.pid, 30s);
 }
@@ -279,9 +285,7 @@ void FarmTest::restart_supervisor() {
   // new process exits and is started again until a deadline.
   const auto deadline = Clock::now() + 20s;
   while (true) {
-    const Daemon& d = spawn_daemon("supervisor", {bin("qbsupervisor"), "--config", config_file_.string(), "--data",
-                                                  (dir_ / "data").string(), "--workers", workers_endpoint_,
-                                                  "--clients", clients_endpoint_});
+    const Daemon& d = spawn_daemon("supervisor", supervisor_argv(workers_endpoint_, clients_endpoint_));
     supervisor_pid_ = d.pid;
     try {
       read_endpoints(d.pid, 30s);
@@ -303,6 +307,16 @@ void FarmTest::kill9_supervisor() {
 pid_t FarmTest::start_worker(const std::string& name, int slots, const std::string& config_yaml) {
   Json before;
   if (auto h = host(name)) before = h->value("registered", Json());
+  const pid_t pid = launch_worker(name, slots, config_yaml);
+  const bool up = wait_until([&] {
+    auto h = host(name);
+    return h && h->value("state", "") == "active" && h->value("registered", Json()) != before;
+  });
+  if (!up) throw std::runtime_error("worker " + name + " did not register in time");
+  return pid;
+}
+
+pid_t FarmTest::launch_worker(const std::string& name, int slots, const std::string& config_yaml) {
   std::vector<std::string> argv{bin("qbworker"), "--supervisor", workers_endpoint_, "--name", name,
                                 "--slots", std::to_string(slots)};
   if (!config_yaml.empty()) {
@@ -310,14 +324,7 @@ pid_t FarmTest::start_worker(const std::string& name, int slots, const std::stri
     std::ofstream(file) << config_yaml << "\n";
     argv.insert(argv.end(), {"--config", file});
   }
-  const Daemon& d = spawn_daemon("worker-" + name, argv);
-  const pid_t pid = d.pid;
-  const bool up = wait_until([&] {
-    auto h = host(name);
-    return h && h->value("state", "") == "active" && h->value("registered", Json()) != before;
-  });
-  if (!up) throw std::runtime_error("worker " + name + " did not register in time");
-  return pid;
+  return spawn_daemon("worker-" + name, argv).pid;
 }
 
 pid_t FarmTest::worker_pid(const std::string& name) const {
@@ -345,6 +352,7 @@ RunResult FarmTest::run(const std::vector<std::string>& argv, const std::map<std
   if (args[0].find('/') == std::string::npos && std::filesystem::exists(bin(args[0]))) args[0] = bin(args[0]);
   auto environment = clean_environment();
   if (!clients_endpoint_.empty()) environment["QB_SUPERVISOR"] = clients_endpoint_;
+  for (const auto& [k, v] : client_env_) environment[k] = v;
   for (const auto& [k, v] : env) environment[k] = v;
   const ExecArgs exec_args(args, environment);
 

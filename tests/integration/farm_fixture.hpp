@@ -35,11 +35,15 @@ struct RunResult {
   std::string describe() const;
 };
 
-// Heartbeat settings written into the supervisor's configuration file.
+// Heartbeat settings written into the supervisor's configuration file, and how
+// it is started.
 struct SupervisorOptions {
   double heartbeat_interval = 1.0;
   int heartbeat_misses = 5;
   std::string extra_config;  // more YAML lines for the supervisor's configuration
+  std::string workers_endpoint = "tcp://127.0.0.1:0";
+  std::string clients_endpoint = "tcp://127.0.0.1:0";
+  std::vector<std::string> extra_args = {};  // more qbsupervisor flags, e.g. --keys DIR --keys-required
 };
 
 class FarmTest : public ::testing::Test {
@@ -71,6 +75,9 @@ class FarmTest : public ::testing::Test {
   // `config_yaml`, if given, is written to the worker's --config file (groups,
   // cluster, properties, resources ...).
   pid_t start_worker(const std::string& name, int slots = 1, const std::string& config_yaml = {});
+  // Starts it the same way without waiting for it to register (a worker the
+  // supervisor is expected to refuse).
+  pid_t launch_worker(const std::string& name, int slots = 1, const std::string& config_yaml = {});
   // kill -9 of the worker process only (its instances are in their own groups).
   void kill9_worker(const std::string& name);
   pid_t worker_pid(const std::string& name) const;
@@ -78,9 +85,14 @@ class FarmTest : public ::testing::Test {
   // ------------------------------------------------------------ clients
   // Runs a command: a bare tool name ("qb", "qbsub") is taken from the build's
   // bin directory, anything else from PATH. QB_SUPERVISOR is set to this farm's
-  // client endpoint unless `env` says otherwise.
+  // client endpoint, then the client environment (set_client_env) applies, then
+  // `env`.
   RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
                 std::chrono::milliseconds timeout = 30s);
+  // Variables every client command gets unless its `env` says otherwise, e.g.
+  // QB_KEYS of an admin's key directory so that submit, show and hosts work on a
+  // farm that requires keys.
+  void set_client_env(std::map<std::string, std::string> env) { client_env_ = std::move(env); }
   // qbsub ARGS...: expects exit 0 and returns the job id it printed.
   std::uint64_t submit(const std::vector<std::string>& args);
   // qb show ID --json; nullopt if the request failed (e.g. supervisor down).
@@ -120,9 +132,13 @@ class FarmTest : public ::testing::Test {
   void stop_all();
   void print_logs() const;
   void read_endpoints(pid_t expected_pid, std::chrono::milliseconds timeout);
+  // qbsupervisor with this farm's configuration, data directory and extra flags.
+  std::vector<std::string> supervisor_argv(const std::string& workers, const std::string& clients) const;
 
   std::filesystem::path dir_;
   std::filesystem::path config_file_;
+  SupervisorOptions supervisor_options_;
+  std::map<std::string, std::string> client_env_;
   std::vector<Daemon> daemons_;
   pid_t supervisor_pid_ = -1;
   std::string workers_endpoint_, clients_endpoint_;
