@@ -231,6 +231,10 @@ void Farm::disconnect_worker(const std::string& rid, const std::string& reason) 
   rid_to_host_.erase(it);
   if (h.host.state == HostState::down) return;
   spdlog::warn("worker {} disconnected: {}", h.host.name, reason);
+  // Its connection may still be open: its instances are told to stop, so that an
+  // item does not go on there while it runs again elsewhere.
+  for (const auto& [id, subid] : h.instances)
+    if (const JobState* js = find_job(id)) kill_instance(*js, subid);
   h.host.state = HostState::down;
   lose_host_work(h, "lost: worker " + h.host.name + " " + reason);
   scheduler_.need();

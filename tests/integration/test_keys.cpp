@@ -290,6 +290,10 @@ TEST_F(KeysFarm, ARevokedWorkerIsDownWithinAHeartbeatAndItsWorkRunsElsewhere) {
   const Json job = show(id);
   ASSERT_FALSE(job.at("instances").empty());
   EXPECT_EQ(job.at("instances").back().value("host", ""), "w2") << job.dump();
+  // The revoked worker was told to stop what it ran: the item does not go on
+  // there while it runs again on w2.
+  EXPECT_TRUE(wait_until([&] { return log_says("worker-w1.log", "instance " + std::to_string(id) + ".0 killed"); },
+                         10s));
 }
 
 // ---------------------------------------------------------------- identities
