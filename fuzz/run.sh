@@ -9,7 +9,8 @@
 #
 # Inputs that found new coverage go to build-fuzz/corpus/<target> (kept between
 # runs, never committed); the committed seeds are only read. Each target's
-# exec count is printed at the end, as docs/security.md records them.
+# exec count is printed at the end and added to build-fuzz/fuzz_runs.txt
+# (time, target, executions, seconds), whose totals docs/security.md records.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=600
@@ -42,6 +43,8 @@ for t in "${targets[@]}"; do
     exit 1
   fi
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-  summary+=("$(printf '%-18s %12s runs in %ss' "fuzz_$t" "$runs" "$seconds")")
+  summary+=("$(printf '%-22s %12s runs in %ss' "fuzz_$t" "$runs" "$seconds")")
+  # A ledger over all runs, for the totals docs/security.md records.
+  printf '%s %s %s %s\n' "$(date -u +%FT%TZ)" "fuzz_$t" "$runs" "$seconds" >> build-fuzz/fuzz_runs.txt
 done
 printf '%s\n' "=== fuzz: no crash, leak or timeout" "${summary[@]}"
