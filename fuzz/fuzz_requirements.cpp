@@ -4,49 +4,14 @@
 #include "fuzz_input.hpp"
 #include "placement/error.hpp"
 #include "placement/expression.hpp"
+#include "placement_fixtures.hpp"  // tests/unit: the host and job test_expression.cpp uses
 
-namespace {
-
-using qube::placement::HostFacts;
-using qube::placement::JobFacts;
-
-HostFacts sample_host() {
-  HostFacts h;
-  h.name = "render07";
-  h.slots_total = 16;
-  h.slots_free = 12;
-  h.memory_total_mb = 64000;
-  h.memory_free_mb = 32000;
-  h.gpus_total = h.gpus_free = 2;
-  h.cluster = "/show/seq";
-  h.jobtypes = {"cmdline", "maya", "nuke"};
-  h.groups = {"gpu", "fx"};
-  h.properties = {{"maya2024", "1"}, {"arch", "x86_64"}, {"version", "2.5"}};
-  h.resources["host.scratch"] = {100, 40};
-  h.duty = {42, 7};
-  h.normalize();
-  return h;
-}
-
-JobFacts sample_job() {
-  JobFacts j;
-  j.id = 42;
-  j.name = "shot010";
-  j.user = "alice";
-  j.type = "maya";
-  j.label = "lighting";
-  j.cluster = "/show/seq";
-  j.priority = 100;
-  j.cpus = 4;
-  j.pgrp = 40;
-  return j;
-}
-
-}  // namespace
+using qube::placement::testing::sample_host;
+using qube::placement::testing::sample_job;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const HostFacts host = sample_host();
-  static const JobFacts job = sample_job();
+  static const qube::placement::HostFacts host = sample_host();
+  static const qube::placement::JobFacts job = sample_job();
   try {
     const auto e = qube::placement::Expression::parse(qube::fuzz::text(data, size));
     (void)e.evaluate(host, job);

@@ -16,34 +16,6 @@ using qube::placement::JobFacts;
 using qube::placement::PlacementError;
 using namespace qube::placement::testing;
 
-HostFacts sample_host() {
-  return make_host("render07", 16, 64000, [](HostFacts& h) {
-    h.slots_free = 12;
-    h.memory_free_mb = 32000;
-    h.gpus_total = 2;
-    h.cluster = "/show/seq";
-    h.groups = {"gpu", "fx"};
-    h.properties = {{"maya2024", "1"}, {"arch", "x86_64"}, {"version", "2.5"}};
-    h.resources["host.scratch"] = {100, 40};
-    h.duty = {42, 7};
-  });
-}
-
-JobFacts sample_job() {
-  JobFacts j;
-  j.id = 42;
-  j.name = "shot010";
-  j.user = "alice";
-  j.type = "maya";
-  j.label = "lighting";
-  j.cluster = "/show/seq";
-  j.priority = 100;
-  j.cpus = 4;
-  j.pgrp = 40;
-  j.pid = 0;
-  return j;
-}
-
 struct EvalCase {
   const char* text;
   bool expected;
