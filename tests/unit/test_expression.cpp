@@ -169,6 +169,23 @@ TEST(ExpressionErrors, BadRegularExpressionPointsAtThePattern) {
   }
 }
 
+// Found by fuzz_requirements: nested repeats made std::regex backtrack
+// exponentially, stalling the scheduler on one user's pattern (the first took
+// over 20 s at -O2 against "render07"). Without the fix this test hangs until
+// ctest's timeout.
+TEST(ExpressionRegex, NestedRepeatsMatchInPolynomialTime) {
+  const auto host = sample_host();
+  const auto job = sample_job();
+  EXPECT_FALSE(Expression::parse("host.nosuch =~ '\x1e***********************\xdd***zzzzz-$'").evaluate(host, job));
+  EXPECT_FALSE(Expression::parse("host.name =~ '^(r*)*(e*)*(n*)*(d*)*(x*)*(y*)*(z*)*$'").evaluate(host, job));
+  EXPECT_TRUE(Expression::parse("host.name =~ '^(((r|e|n|d)*)*)*er(0|7)*$'").evaluate(host, job));
+}
+
+TEST(ExpressionRegex, BackReferencesAreRefused) {
+  // The polynomial executor cannot run them; they are refused at parse time.
+  EXPECT_THROW((void)Expression::parse("host.name =~ '^(r)\\\\1'"), PlacementError);  // the regex ^(r)\1
+}
+
 TEST(ExpressionErrors, NameTheFieldTheyCameFrom) {
   EXPECT_THROW(
       {
