@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: the normal build, then the ASan+UBSan
-# build. This is what CI runs (.ci/run).
+# build, then a few seconds of each fuzz target (fuzz/run.sh --smoke). This is
+# what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -11,3 +12,5 @@ for preset in default asan; do
   echo "=== $preset: test"
   ctest --preset "$preset"
 done
+echo "=== fuzz: smoke run"
+fuzz/run.sh --smoke

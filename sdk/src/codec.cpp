@@ -151,7 +151,9 @@ bool plain(std::string_view s) {
 class TextWriter {
  public:
   TextWriter(std::string& out, int indent)
-      : out_(out), indent_(indent), serializer_(nlohmann::detail::output_adapter<char>(out), ' ') {}
+      : out_(out),
+        indent_(indent),
+        serializer_(nlohmann::detail::output_adapter<char>(out), ' ', Json::error_handler_t::replace) {}
 
   void write(const msgpack::object& o, unsigned current, std::size_t depth) {
     switch (o.type) {

@@ -11,6 +11,19 @@
 #include <regex>
 #include <vector>
 
+namespace {
+// A pattern comes from any user and is matched at every scheduling pass, so it
+// must not be able to stall the scheduler. libstdc++'s default (backtracking)
+// executor takes exponential time on patterns such as '^(a*)*$' or '^^***...$'
+// (found by fuzz_requirements); __polynomial selects its Thompson-NFA executor,
+// polynomial in pattern and text, which refuses back-references instead.
+#if defined(__GLIBCXX__)
+constexpr auto kLinearTime = std::regex_constants::__polynomial;
+#else
+constexpr auto kLinearTime = std::regex_constants::syntax_option_type{};
+#endif
+}  // namespace
+
 #include "placement/error.hpp"
 #include "placement/expression_lexer.hpp"
 
@@ -166,7 +179,7 @@ class Parser {
       if (right_tok.kind != TokenKind::String)
         fail_at(field_, "'=~' needs a quoted pattern on its right", right_tok.column);
       try {
-        p_.regexes.emplace_back(right_tok.text, std::regex::ECMAScript | std::regex::optimize);
+        p_.regexes.emplace_back(right_tok.text, std::regex::ECMAScript | std::regex::optimize | kLinearTime);
       } catch (const std::regex_error& e) {
         fail_at(field_, std::string("invalid regular expression (") + e.what() + ")", right_tok.column);
       }

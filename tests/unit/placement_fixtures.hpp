@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "placement/host_facts.hpp"
+#include "placement/job_facts.hpp"
 #include "placement/job_placement.hpp"
 
 namespace qube::placement::testing {
@@ -46,6 +47,36 @@ inline std::vector<const HostFacts*> pointers(const std::vector<HostFacts>& host
   std::vector<const HostFacts*> out;
   for (const auto& h : hosts) out.push_back(&h);
   return out;
+}
+
+// A host and a job with every kind of fact a requirements expression reads
+// (test_expression.cpp, fuzz/fuzz_requirements.cpp).
+inline HostFacts sample_host() {
+  return make_host("render07", 16, 64000, [](HostFacts& h) {
+    h.slots_free = 12;
+    h.memory_free_mb = 32000;
+    h.gpus_total = 2;
+    h.cluster = "/show/seq";
+    h.groups = {"gpu", "fx"};
+    h.properties = {{"maya2024", "1"}, {"arch", "x86_64"}, {"version", "2.5"}};
+    h.resources["host.scratch"] = {100, 40};
+    h.duty = {42, 7};
+  });
+}
+
+inline JobFacts sample_job() {
+  JobFacts j;
+  j.id = 42;
+  j.name = "shot010";
+  j.user = "alice";
+  j.type = "maya";
+  j.label = "lighting";
+  j.cluster = "/show/seq";
+  j.priority = 100;
+  j.cpus = 4;
+  j.pgrp = 40;
+  j.pid = 0;
+  return j;
 }
 
 }  // namespace qube::placement::testing

@@ -52,6 +52,17 @@ TEST(Codec, TextOfAFieldIsWhatDumpWrites) {
   EXPECT_THROW(qube::decode_with_text("\xc1", "jobs", 2), FormatError);
 }
 
+// Found by fuzz_msgpack: a job name that is not UTF-8 made decode_with_text throw
+// nlohmann's type_error instead of writing the reply (qb jobs --json).
+TEST(Codec, TextOfAStringThatIsNotUtf8ReplacesTheBadBytes) {
+  const std::string bytes = encode(Json{{"jobs", {{{"name", "a\xff\\b"}}}}});
+  for (const int indent : {-1, 2}) {
+    const auto d = qube::decode_with_text(bytes, "jobs", indent);
+    EXPECT_EQ(d.text, decode(bytes).at("jobs").dump(indent, ' ', false, Json::error_handler_t::replace));
+  }
+  EXPECT_EQ(qube::decode_with_text(bytes, "jobs", -1).text, "[{\"name\":\"a\xef\xbf\xbd\\\\b\"}]");
+}
+
 TEST(Codec, Scalars) {
   EXPECT_EQ(round_trip(nullptr), Json(nullptr));
   EXPECT_TRUE(round_trip(nullptr).is_null());

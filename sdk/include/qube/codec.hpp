@@ -19,7 +19,9 @@ Json decode(std::string_view bytes);
 // decode() of a MessagePack map, except that the field `key` is returned as JSON
 // text, exactly as decode(bytes)[key].dump(indent) would write it, without building
 // its Json tree (qb jobs --json: building and freeing the tree of 10,000 jobs took
-// most of qb's time). `text` is empty if the map has no such field.
+// most of qb's time). `text` is empty if the map has no such field. A string that
+// is not UTF-8 (dump() would throw) is written with U+FFFD for each bad byte, as
+// dump(indent, ' ', false, Json::error_handler_t::replace) writes it.
 struct DecodedWithText {
   Json fields;  // every other field
   std::string text;
