@@ -39,6 +39,16 @@ class WranglerBugs : public FarmTest {
     throw std::runtime_error("no item " + name + " in " + job.dump());
   }
 
+  // A one-item job whose process sleeps until killed; returns once it runs.
+  std::uint64_t start_sleeper() {
+    const std::string pid_file = path("pid");
+    const auto job = submit({"--range", "1", "sh", "-c", "echo $$ > " + pid_file + "; exec sleep 300"});
+    std::optional<pid_t> pid;
+    EXPECT_TRUE(wait_until([&] { return (pid = read_pid(pid_file)).has_value(); })) << show(job).dump(1);
+    if (pid) track_pid(*pid);
+    return job;
+  }
+
   // The job's instances that are still running.
   int running_instances(std::uint64_t id) {
     int n = 0;
@@ -227,11 +237,7 @@ TEST_F(WranglerBugs, AFrameWaitingOnItsPredecessorSaysWhatItWaitsFor) {
 TEST_F(WranglerBugs, WideStatusesAndHostNamesKeepTheirColumnsApart) {
   start_supervisor();
   start_worker("a-rather-long-worker-name", 1);
-  const std::string pid_file = path("pid");
-  const auto job = submit({"--range", "1", "sh", "-c", "echo $$ > " + pid_file + "; exec sleep 300"});
-  std::optional<pid_t> pid;
-  ASSERT_TRUE(wait_until([&] { return (pid = read_pid(pid_file)).has_value(); }));
-  track_pid(*pid);
+  const auto job = start_sleeper();
   ASSERT_EQ(run({"qb", "suspend", id_text(job)}).code, 0);
   ASSERT_EQ(run({"qb", "resume", id_text(job)}).code, 0);
   ASSERT_EQ(run({"qb", "interrupt", id_text(job)}).code, 0);
@@ -278,11 +284,7 @@ TEST_F(WranglerBugs, WaitingReasonsReadAsEnglish) {
 TEST_F(WranglerBugs, HostLocksAndUnlocksAreInTheHistoryOfTheJobsRunningThere) {
   start_supervisor();
   start_worker("w1", 1);
-  const std::string pid_file = path("pid");
-  const auto job = submit({"--range", "1", "sh", "-c", "echo $$ > " + pid_file + "; exec sleep 300"});
-  std::optional<pid_t> pid;
-  ASSERT_TRUE(wait_until([&] { return (pid = read_pid(pid_file)).has_value(); }));
-  track_pid(*pid);
+  const auto job = start_sleeper();
   const auto idle = submit({"--status", "blocked", "true"});
   ASSERT_EQ(run({"qb", "lock", "w1"}, as("root")).code, 0);
   ASSERT_EQ(run({"qb", "unlock", "w1"}, as("root")).code, 0);
