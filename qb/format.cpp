@@ -36,6 +36,18 @@ std::string seconds(double s) {
   return o.str();
 }
 
+// A table cell: the text padded to its column, and always at least one space
+// after it, so that a long status or host name never runs into the next column.
+struct Cell {
+  std::string text;
+  std::size_t width;
+};
+Cell cell(std::string text, std::size_t width) { return Cell{std::move(text), width}; }
+Cell cell(std::int64_t n, std::size_t width) { return Cell{std::to_string(n), width}; }
+std::ostream& operator<<(std::ostream& out, const Cell& c) {
+  return out << c.text << std::string(c.text.size() < c.width ? c.width - c.text.size() : 1, ' ');
+}
+
 std::string memory(std::int64_t kb) {
   if (kb <= 0) return "-";
   std::ostringstream o;
@@ -99,9 +111,9 @@ void print_host_facts(std::ostream& out, const Json& f) {
 }  // namespace
 
 void print_jobs(std::ostream& out, const Json& jobs) {
-  out << std::left << std::setw(7) << "ID" << std::setw(24) << "NAME" << std::setw(12) << "USER"
-      << std::setw(10) << "STATUS" << std::setw(6) << "PRI" << std::setw(6) << "CPUS" << std::setw(12)
-      << "DONE" << "SUBMITTED\n";
+  out << std::left << std::setw(7) << "ID" << std::setw(24) << "NAME" << std::setw(12) << "USER" << std::setw(10)
+      << "STATUS" << std::setw(6) << "PRI" << std::setw(6) << "CPUS" << std::setw(12) << "DONE"
+      << "SUBMITTED\n";
   for (const auto& j : jobs) {
     const Json& p = get_object(j, "progress");
     std::string done = get_int(p, "total") == 0
@@ -109,9 +121,9 @@ void print_jobs(std::ostream& out, const Json& jobs) {
                            : std::to_string(get_int(p, "complete")) + "/" + std::to_string(get_int(p, "total"));
     std::string name = text(j, "name");
     if (name.size() > 22) name = name.substr(0, 21) + "~";
-    out << std::setw(7) << get_int(j, "id") << std::setw(24) << name << std::setw(12) << text(j, "user")
-        << std::setw(10) << text(j, "status") << std::setw(6) << get_int(j, "priority") << std::setw(6)
-        << get_int(j, "cpus") << std::setw(12) << done << when(j, "timesubmit") << "\n";
+    out << cell(get_int(j, "id"), 7) << cell(name, 24) << cell(text(j, "user"), 12) << cell(text(j, "status"), 10)
+        << cell(get_int(j, "priority"), 6) << cell(get_int(j, "cpus"), 6) << cell(done, 12) << when(j, "timesubmit")
+        << "\n";
   }
 }
 
@@ -127,15 +139,15 @@ void print_job(std::ostream& out, const Json& j) {
   const Json& agenda = get_array(j, "agenda");
   if (!agenda.empty()) {
     out << "\n  " << std::left << std::setw(14) << "ITEM" << std::setw(10) << "STATUS" << std::setw(16) << "HOST"
-        << std::setw(6) << "EXIT" << std::setw(5) << "TRY" << std::setw(16) << "STARTED" << std::setw(9)
-        << "WALL" << std::setw(9) << "CPU" << std::setw(8) << "PEAKMEM" << "REASON\n";
+        << std::setw(6) << "EXIT" << std::setw(5) << "TRY" << std::setw(16) << "STARTED" << std::setw(9) << "WALL"
+        << std::setw(9) << "CPU" << std::setw(8) << "PEAKMEM"
+        << "REASON\n";
     for (const auto& i : agenda) {
-      out << "  " << std::setw(14) << text(i, "name") << std::setw(10) << text(i, "status") << std::setw(16)
-          << text(i, "host") << std::setw(6) << text(i, "exitcode") << std::setw(5) << get_int(i, "attempts")
-          << std::setw(16) << when(i, "timestart") << std::setw(9)
-          << (get_time(i, "timecomplete") ? seconds(get_double(i, "walltime")) : "-") << std::setw(9)
-          << (get_time(i, "timecomplete") ? seconds(get_double(i, "cputime")) : "-") << std::setw(8)
-          << memory(get_int(i, "peak_rss_kb")) << get_string(i, "reason") << "\n";
+      out << "  " << cell(text(i, "name"), 14) << cell(text(i, "status"), 10) << cell(text(i, "host"), 16)
+          << cell(text(i, "exitcode"), 6) << cell(get_int(i, "attempts"), 5) << cell(when(i, "timestart"), 16)
+          << cell((get_time(i, "timecomplete") ? seconds(get_double(i, "walltime")) : "-"), 9)
+          << cell((get_time(i, "timecomplete") ? seconds(get_double(i, "cputime")) : "-"), 9)
+          << cell(memory(get_int(i, "peak_rss_kb")), 8) << get_string(i, "reason") << "\n";
     }
   }
   // Items that ran more than once: every attempt, oldest first.
@@ -148,55 +160,58 @@ void print_job(std::ostream& out, const Json& j) {
       header = true;
     }
     for (const auto& a : history)
-      out << "  " << std::setw(14) << text(i, "name") << "#" << std::setw(4) << get_int(a, "attempt_id")
-          << std::setw(10) << text(a, "status") << std::setw(16) << text(a, "host") << std::setw(22)
-          << outcome(a) << std::setw(16) << when(a, "timestart") << std::setw(9)
-          << seconds(get_double(a, "walltime")) << std::setw(8) << memory(get_int(a, "peak_rss_kb"))
-          << get_string(a, "reason") << "\n";
+      out << "  " << cell(text(i, "name"), 14) << "#" << cell(get_int(a, "attempt_id"), 4)
+          << cell(text(a, "status"), 10) << cell(text(a, "host"), 16) << cell(outcome(a), 22)
+          << cell(when(a, "timestart"), 16) << cell(seconds(get_double(a, "walltime")), 9)
+          << cell(memory(get_int(a, "peak_rss_kb")), 8) << get_string(a, "reason") << "\n";
   }
   // What each item wrote (the job type's resultpackage: maya, nuke, blender).
   header = false;
   for (const auto& i : agenda) {
     const Json& result = get_object(i, "resultpackage");
-    const Json& outputs = result.contains("outputs") && result["outputs"].is_array() ? result["outputs"] : Json::array();
+    const Json& outputs =
+        result.contains("outputs") && result["outputs"].is_array() ? result["outputs"] : Json::array();
     for (const auto& path : outputs) {
       if (!path.is_string()) continue;
       if (!header) {
         out << "\n  OUTPUTS\n";
         header = true;
       }
-      out << "  " << std::setw(14) << text(i, "name") << path.get<std::string>() << "\n";
+      out << "  " << cell(text(i, "name"), 14) << path.get<std::string>() << "\n";
     }
   }
   const Json& instances = get_array(j, "instances");
   if (!instances.empty()) {
-    out << "\n  " << std::left << std::setw(10) << "INSTANCE" << std::setw(10) << "STATUS" << std::setw(16)
-        << "HOST" << std::setw(6) << "EXIT" << std::setw(16) << "STARTED" << std::setw(16) << "ENDED"
-        << std::setw(28) << "GRANTED" << "REASON\n";
+    out << "\n  " << std::left << std::setw(10) << "INSTANCE" << std::setw(10) << "STATUS" << std::setw(16) << "HOST"
+        << std::setw(6) << "EXIT" << std::setw(16) << "STARTED" << std::setw(16) << "ENDED" << std::setw(28)
+        << "GRANTED"
+        << "REASON\n";
     for (const auto& s : instances)
-      out << "  " << std::setw(10) << (std::to_string(get_int(j, "id")) + "." + std::to_string(get_int(s, "subid")))
-          << std::setw(10) << text(s, "status") << std::setw(16) << text(s, "host") << std::setw(6)
-          << text(s, "exitcode") << std::setw(16) << when(s, "timestart") << std::setw(16)
-          << when(s, "timecomplete") << std::setw(28) << text(s, "allocation") << get_string(s, "reason") << "\n";
+      out << "  " << cell((std::to_string(get_int(j, "id")) + "." + std::to_string(get_int(s, "subid"))), 10)
+          << cell(text(s, "status"), 10) << cell(text(s, "host"), 16) << cell(text(s, "exitcode"), 6)
+          << cell(when(s, "timestart"), 16) << cell(when(s, "timecomplete"), 16) << cell(text(s, "allocation"), 28)
+          << get_string(s, "reason") << "\n";
   }
 }
 
 void print_hosts(std::ostream& out, const Json& hosts, bool long_form) {
-  out << std::left << std::setw(20) << "NAME" << std::setw(8) << "STATE" << std::setw(8) << "SLOTS"
-      << std::setw(10) << "MEMORY" << std::setw(18) << "LAST HEARTBEAT" << "JOB TYPES\n";
+  out << std::left << std::setw(20) << "NAME" << std::setw(8) << "STATE" << std::setw(8) << "SLOTS" << std::setw(10)
+      << "MEMORY" << std::setw(18) << "LAST HEARTBEAT"
+      << "JOB TYPES\n";
   for (const auto& h : hosts) {
     std::string types;
     for (const auto& t : get_array(h, "jobtypes")) types += (types.empty() ? "" : ",") + t.get<std::string>();
-    out << std::setw(20) << text(h, "name") << std::setw(8) << text(h, "state") << std::setw(8)
-        << (std::to_string(get_int(h, "slots_used")) + "/" + std::to_string(get_int(h, "slots")))
-        << std::setw(10) << (std::to_string(get_int(h, "memory_mb")) + "M") << std::setw(18)
-        << when(h, "last_heartbeat") << types << "\n";
+    out << cell(text(h, "name"), 20) << cell(text(h, "state"), 8)
+        << cell((std::to_string(get_int(h, "slots_used")) + "/" + std::to_string(get_int(h, "slots"))), 8)
+        << cell((std::to_string(get_int(h, "memory_mb")) + "M"), 10) << cell(when(h, "last_heartbeat"), 18) << types
+        << "\n";
     if (long_form && h.contains("facts")) print_host_facts(out, get_object(h, "facts"));
   }
 }
 
 void print_history(std::ostream& out, const Json& events) {
-  for (const auto& e : events) out << when(e, "time") << "  " << std::left << std::setw(10) << text(e, "event") << text(e, "text") << "\n";
+  for (const auto& e : events)
+    out << when(e, "time") << "  " << std::left << cell(text(e, "event"), 10) << text(e, "text") << "\n";
 }
 
 Json failure_summary(const Json& job) {

@@ -149,10 +149,16 @@ int submit_file(const Submission& s, const std::string& submitter) {
 
 // prefix_command() stops at the first argument it does not know; one that looks
 // like an option is a mistyped option, unless the user separated with "--".
-void check_command(const std::vector<std::string>& command, int argc, char** argv) {
+// A leading "--" (which CLI11 leaves in the command) only separates; a command
+// that is empty or blank is a mistake, not a job that fails with exit 127.
+std::vector<std::string> checked_command(std::vector<std::string> command, int argc, char** argv) {
   const bool separated = std::find(argv + 1, argv + argc, std::string("--")) != argv + argc;
-  if (!command.empty() && command[0].size() > 1 && command[0][0] == '-' && !separated)
+  if (!command.empty() && command[0].size() > 1 && command[0][0] == '-' && command[0] != "--" && !separated)
     throw UsageError("unknown option '" + command[0] + "' (put '--' before a command that starts with '-')");
+  if (separated && !command.empty() && command[0] == "--") command.erase(command.begin());
+  if (!command.empty() && command[0].find_first_not_of(" \t\n") == std::string::npos)
+    throw UsageError("the command is empty (usage: qbsub [options] command args...)");
+  return command;
 }
 
 void read_package(Submission& s) {
@@ -249,8 +255,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : kUsage;
   }
   try {
-    const std::vector<std::string> command = app.remaining();
-    check_command(command, argc, argv);
+    const std::vector<std::string> command = checked_command(app.remaining(), argc, argv);
     return run(s, command);
   } catch (const UsageError& e) {
     std::cerr << "qbsub: " << e.what() << "\n";

@@ -20,6 +20,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,9 @@ namespace qube::supervisor {
 // Instances of one job that may end without ever asking for work (a module that
 // will not load, a missing executable) before the job fails instead of looping.
 inline constexpr int kMaxStartupFailures = 3;
+
+// How a job's reason begins when its items wait only for other jobs' frames.
+inline constexpr std::string_view kFramesWaiting = "waiting for the same frames of ";
 
 class Farm final : private Scheduler::Actions {
  public:
@@ -237,6 +241,7 @@ class Farm final : private Scheduler::Actions {
   void refresh_dependencies(JobState& js, const std::string* work = nullptr);
   void refresh_items_dependencies(JobState& js, const std::string* work);
   std::string waiting_reason(const JobState& js) const;
+  std::string frames_waiting_reason(const JobState& js) const;
   std::optional<JobId> label_in_pgrp(JobId pgrp, const std::string& label) const;
   void run_callbacks(const FarmEvent& event);
   void run_qube_action(JobState& owner, const std::string& code, const FarmEvent& event);

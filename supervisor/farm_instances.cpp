@@ -349,6 +349,10 @@ void Farm::evict(JobState& js, std::int32_t subid, const std::string& reason) {
 void Farm::stop_running(JobState& js, WorkStatus to, const std::string& reason) {
   for (auto& [subid, run] : js.running) {
     kill_instance(js, subid);
+    // Sent back to pending (blocked, interrupted, requeued): a job without agenda
+    // owes the stopped run again, or it would count as ended when it resumes.
+    if (to == WorkStatus::pending && js.job.agenda.empty())
+      js.job.instances[static_cast<std::size_t>(subid)].lost = true;
     if (run.item) release_item(js, *run.item, to, reason);
     run.item.reset();
   }
@@ -383,10 +387,32 @@ void Farm::kill_instance(const JobState& js, std::int32_t subid) {
 }
 
 Json Farm::lock_hosts(const HostLock& request, bool lock) {
-  return admin_.lock(request, lock, [&](HostRecord& h, const std::string& reason) {
+  // The instances there now, whose jobs' histories tell of the lock (a purge
+  // ends them, so they are noted first).
+  std::map<std::string, std::set<std::pair<JobId, std::int32_t>>> there;
+  for (const std::string& name : request.hosts)
+    if (auto h = hosts_.find(name); h != hosts_.end()) there[name] = h->second.instances;
+  Json reply = admin_.lock(request, lock, [&](HostRecord& h, const std::string& reason) {
     const auto instances = h.instances;  // evict() changes the host's set
     for (const auto& [id, subid] : instances) evict(jobs_.at(id), subid, reason);
   });
+  const std::string verb = lock ? "locked" : "unlocked";
+  const bool purged = lock && request.purge;
+  for (const auto& name : reply.at(verb)) {
+    for (const auto& [id, subid] : there[name.get<std::string>()]) {
+      const JobState* js = job(id);
+      if (!js) continue;
+      const std::string instance = std::to_string(id) + "." + std::to_string(subid);
+      FarmEvent& e = emit(*js, verb, "subjob",
+                          "host " + name.get<std::string>() + " " + verb + " by " + request.who +
+                              (purged ? " (purged): instance " + instance + " stopped, its work goes back to pending"
+                                      : " while instance " + instance + " runs there"),
+                          request.who);
+      e.subid = subid;
+      e.host = name.get<std::string>();
+    }
+  }
+  return reply;
 }
 
 void Farm::preempt_instance(JobState& victim, std::int32_t subid, const std::string& reason) {

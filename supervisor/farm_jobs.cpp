@@ -230,8 +230,15 @@ void Farm::check_specs(Submission& submission) const {
 // The submission's jobs with ids, placement, pipeline and parents, not yet
 // kept: throws if any of them cannot be, naming it.
 std::vector<JobState> Farm::build_submission(Submission submission) {
-  const JobId pgrp = next_id_;
   auto& entries = submission.jobs;
+  // A submission is one process group: a new one, or its parent's (a child
+  // submitted from inside a running job joins its family, as in Qube!).
+  JobId pgrp = next_id_;
+  for (const auto& entry : entries)
+    if (const JobState* parent = entry.pid != 0 ? job(entry.pid) : nullptr) {
+      pgrp = parent->job.pgrp;
+      break;
+    }
   std::vector<JobState> fresh(entries.size());
   std::map<std::string, JobId> labels;  // within this submission
   for (std::size_t n = 0; n < entries.size(); ++n) {
@@ -353,7 +360,11 @@ void Farm::release_item(JobState& js, std::size_t index, WorkStatus to, const st
   if (item.status != WorkStatus::running) return;
   set_item_status(js, index, to);
   item.reason = reason;
-  if (to != WorkStatus::pending) item.timecomplete = now();
+  if (to != WorkStatus::pending) {
+    item.timecomplete = now();
+    // Stopped here (a time limit, a kill): no result reports how long it ran.
+    if (item.timestart && item.walltime <= 0) item.walltime = *item.timecomplete - *item.timestart;
+  }
   close_attempt(js, item);
   if (to == WorkStatus::pending) item.timecomplete.reset();
 }
@@ -384,6 +395,9 @@ void Farm::update_status(JobState& js) {
       next = failed ? JobStatus::failed : JobStatus::complete;
     else next = js.running.empty() ? JobStatus::pending : JobStatus::running;
   }
+  // Items that wait only for other jobs' frames: the job says whose.
+  if (next == JobStatus::waiting && !js.waits_on_jobs) job.reason = frames_waiting_reason(js);
+  else if (job.reason.rfind(kFramesWaiting, 0) == 0) job.reason.clear();
   if (next != job.status) {
     // A failure keeps its explanation; waiting reasons no longer apply.
     if (is_terminal(next) && (next == JobStatus::complete || job.reason.rfind("waiting", 0) == 0)) job.reason.clear();

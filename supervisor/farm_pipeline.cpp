@@ -122,6 +122,18 @@ std::string progress_text(const Job& job) {
   return text;
 }
 
+// What a dependency waits for, as the end of "waiting for job 12 to ...":
+// "link-done-job-12" waits for it to end, not "to done".
+std::string to_happen(EventName condition) {
+  switch (condition) {
+    case EventName::complete: return "complete";
+    case EventName::done: return "end";
+    case EventName::failed: return "fail";
+    case EventName::killed: return "be killed";
+    default: return std::string(to_string(condition));
+  }
+}
+
 }  // namespace
 
 void Farm::set_policy(FarmPolicy policy) {
@@ -192,14 +204,23 @@ std::string Farm::waiting_reason(const JobState& js) const {
   for (const auto& d : js.deps) {
     const JobState* t = job(d.target.id);
     if (!t) continue;
-    if (d.kind == EventType::work) {
-      continue;  // frame by frame: shown on the items
-    }
+    if (d.kind == EventType::work) continue;  // frame by frame: frames_waiting_reason
     if (dependency_state(d.condition, t->job.status) != DependencyState::waiting) continue;
     reason += (reason.empty() ? "waiting for " : "; ") + std::string("job ") + std::to_string(d.target.id) + " to " +
-              std::string(to_string(d.condition)) + " (" + progress_text(t->job) + ")";
+              to_happen(d.condition) + " (" + progress_text(t->job) + ")";
   }
   return reason;
+}
+
+// A job whose items all wait frame by frame says for which jobs' frames.
+std::string Farm::frames_waiting_reason(const JobState& js) const {
+  std::string jobs;
+  for (const auto& d : js.deps) {
+    const JobState* t = job(d.target.id);
+    if (!t || d.kind != EventType::work) continue;
+    jobs += (jobs.empty() ? "" : ", ") + std::string("job ") + std::to_string(d.target.id);
+  }
+  return jobs.empty() ? std::string() : std::string(kFramesWaiting) + jobs;
 }
 
 void Farm::refresh_dependencies(JobState& js, const std::string* work) {
@@ -217,7 +238,7 @@ void Farm::refresh_dependencies(JobState& js, const std::string* work) {
     const DependencyState s = dependency_state(d.condition, t->job.status);
     if (s == DependencyState::broken && broken_by.empty())
       broken_by = "job " + std::to_string(d.target.id) + " " + std::string(to_string(t->job.status)) +
-                  " (this job waited for it to " + std::string(to_string(d.condition)) + ")";
+                  " (this job waited for it to " + to_happen(d.condition) + ")";
     states.push_back(s);
   }
   const DependencyState whole = combine(states);
@@ -246,7 +267,7 @@ void Farm::refresh_items_dependencies(JobState& js, const std::string* work) {
     if (item.status != WorkStatus::pending && item.status != WorkStatus::waiting) continue;
     if (work && !items_overlap(item.name, *work)) continue;
     std::vector<DependencyState> frame;
-    std::string failed_frame;
+    std::string failed_frame, awaited_frame;
     for (const auto& d : js.deps) {
       const JobState* t = d.kind == EventType::work ? job(d.target.id) : nullptr;
       if (!t) continue;
@@ -256,13 +277,18 @@ void Farm::refresh_items_dependencies(JobState& js, const std::string* work) {
         if (s == DependencyState::broken && failed_frame.empty())
           failed_frame = "item " + other.name + " of job " + std::to_string(d.target.id) + " " +
                          std::string(to_string(other.status));
+        if (s == DependencyState::waiting && awaited_frame.empty())
+          awaited_frame = "item " + other.name + " of job " + std::to_string(d.target.id) + " to " +
+                          to_happen(d.condition);
         frame.push_back(s);
       }
     }
     const DependencyState s = combine(frame);
-    if (s == DependencyState::waiting && item.status == WorkStatus::pending) {
-      set_item_status(js, i, WorkStatus::waiting);
-      item.reason = "waiting for the same frames of job(s) it depends on";
+    if (s == DependencyState::waiting) {
+      // Said afresh each time: the frame it waits for moves on (pending, running ...).
+      if (item.status == WorkStatus::pending) set_item_status(js, i, WorkStatus::waiting);
+      if (item.reason != "waiting for " + awaited_frame) mark_item(js.job.id, i);
+      item.reason = "waiting for " + awaited_frame;
     } else if (s == DependencyState::satisfied && item.status == WorkStatus::waiting) {
       item.reason.clear();
       requeue_item(js, i);
@@ -276,10 +302,20 @@ void Farm::refresh_items_dependencies(JobState& js, const std::string* work) {
 }
 
 void Farm::settle() {
-  // Reactions cause events of their own; they are settled in the same pass.
+  // Reactions cause events of their own; they are settled in the same pass, a
+  // wave at a time: first the callbacks of every event of the wave, then the
+  // dependencies' reactions to them. So a callback sees the state the wave's
+  // events left, not a reaction to them: a parent that fails because its child
+  // did is an event of the next wave, and a trigger that needs both
+  // ("failed-job-self && failed-job-child") fires once, on the parent's event,
+  // not also on the child's (HQueue's onChildError).
   while (settled_ < fx_.events.size()) {
-    const FarmEvent e = fx_.events[settled_++];  // a copy: reactions append to `events`
-    if (auto w = watchers_.find(e.job); w != watchers_.end()) {
+    const std::vector<FarmEvent> wave(fx_.events.begin() + static_cast<std::ptrdiff_t>(settled_), fx_.events.end());
+    settled_ = fx_.events.size();
+    for (const FarmEvent& e : wave) run_callbacks(e);
+    for (const FarmEvent& e : wave) {
+      auto w = watchers_.find(e.job);
+      if (w == watchers_.end()) continue;
       const std::set<JobId> watching = w->second;
       for (JobId id : watching) {
         JobState* js = find_job(id);
@@ -288,7 +324,6 @@ void Farm::settle() {
         else if (e.type == "job") refresh_dependencies(*js);
       }
     }
-    run_callbacks(e);
   }
 }
 

@@ -261,8 +261,6 @@ StepOutcome Farm::suspend(const Steering& request, bool suspend) {
 
 StepOutcome Farm::interrupt(const Steering& request) {
   return for_each_job(request, SteerVerb::interrupt, [&](JobState& js, const std::string& who) {
-    // A job without agenda owes the interrupted runs again.
-    for (const auto& [subid, run] : js.running) js.job.instances[static_cast<std::size_t>(subid)].lost = true;
     stop_running(js, WorkStatus::pending, "requeued: interrupted by " + who);
     emit(js, "interrupted", "job", "running work interrupted by " + who + "; items back to pending", who);
     return StepResult::done();
@@ -381,6 +379,15 @@ StepOutcome Farm::complete_items(const Steering& request) {
       [&](JobState& js, std::size_t i, const std::string& who) {
         set_item_status(js, i, WorkStatus::skipped);
         auto& item = js.job.agenda[i];
+        // Nothing ran: what an earlier attempt left (host, exit code, times) stays
+        // in its history, not on the item.
+        item.host.clear();
+        item.subid = -1;
+        item.exitcode.reset();
+        item.signal.reset();
+        item.timestart.reset();
+        item.walltime = item.cputime = 0;
+        item.peak_rss_kb = 0;
         item.reason = "completed by " + who + " without running";
         item.timecomplete = now();
         emit_work(js, i, "complete", "item " + item.name + " marked done without running by " + who, true);

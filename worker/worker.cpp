@@ -191,6 +191,17 @@ void Worker::handle_supervisor(const proto::Message& msg) {
 // of the job type (nor a kept-alive application) ever runs as this daemon's
 // user: HOME, USER and LOGNAME are the account's, and its directory the job's
 // cwd, else the account's home (else /).
+// A job submits children with qbsub and steers itself with qb: this
+// installation's bin directory goes on its PATH, after what is there (a PATH the
+// job sets with --env replaces it all), and QBDIR names the installation.
+static void add_qube_to_path(std::map<std::string, std::string>& env) {
+  const std::string bin = executable_dir().string();
+  std::string& path = env["PATH"];
+  if (path.empty()) path = "/usr/local/bin:/usr/bin:/bin";
+  if ((":" + path + ":").find(":" + bin + ":") == std::string::npos) path += ":" + bin;
+  env["QBDIR"] = executable_dir().parent_path().string();
+}
+
 static LaunchSpec instance_spec(const std::string& exe, const JobTypeEntry& type, int channel,
                                 const std::optional<Account>& run_as, const std::string& job_cwd) {
   LaunchSpec spec;
@@ -200,6 +211,7 @@ static LaunchSpec instance_spec(const std::string& exe, const JobTypeEntry& type
   // very description file this worker loaded it by, wherever --jobtypes points.
   spec.env = current_environment();
   spec.env["QB_JOBTYPE_CONFIG"] = type.yaml;
+  add_qube_to_path(spec.env);
   spec.in = spec.out = spec.err = ChildStream::inherit;
   spec.pass_fds = {channel};
   spec.own_process_group = true;
