@@ -1,5 +1,8 @@
 #include "gatekeeper.hpp"
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include <array>
 #include <cstring>
 #include <future>
@@ -14,6 +17,22 @@ constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
 // How often the thread looks at its stop flag.
 constexpr auto kStopCheck = std::chrono::milliseconds(200);
 
+// At most this many connections' addresses are kept, however many are open.
+constexpr std::size_t kMaxPeers = 100000;
+
+// "10.1.2.3" for the peer of a TCP connection.
+std::string peer_address(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "an unknown address";
+  if (addr.ss_family != AF_INET && addr.ss_family != AF_INET6) return "a local peer";
+  const void* where = addr.ss_family == AF_INET6
+                          ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr)
+                          : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr);
+  char host[INET6_ADDRSTRLEN] = {};
+  return ::inet_ntop(addr.ss_family, where, host, sizeof host) ? host : "an unknown address";
+}
+
 std::string z85(const zmq::message_t& key) {
   if (key.size() != 32) return {};
   std::array<char, 41> text{};
@@ -25,10 +44,12 @@ std::string z85(const zmq::message_t& key) {
 
 Gatekeeper::Gatekeeper(zmq::context_t& ctx, Keyring& keyring, std::vector<zmq::socket_t*> watched)
     : ctx_(ctx), keyring_(keyring) {
+  peers_.resize(watched.size());
   for (std::size_t n = 0; n < watched.size(); ++n) {
     monitor_endpoints_.push_back("inproc://qube-handshakes-" + std::to_string(n));
     if (zmq_socket_monitor(watched[n]->handle(), monitor_endpoints_.back().c_str(),
-                           ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
       throw zmq::error_t();
   }
   std::promise<void> ready;
@@ -72,7 +93,7 @@ void Gatekeeper::serve(zmq::socket_t& zap, std::vector<zmq::socket_t>& monitors)
       zmq::poll(items, kStopCheck);
       if (items[0].revents & ZMQ_POLLIN) answer(zap);
       for (std::size_t n = 0; n < monitors.size(); ++n)
-        if (items[n + 1].revents & ZMQ_POLLIN) report_handshake(monitors[n]);
+        if (items[n + 1].revents & ZMQ_POLLIN) report_handshake(monitors[n], peers_[n]);
     } catch (const zmq::error_t& e) {
       if (e.num() == ETERM) return;
       if (e.num() != EINTR) spdlog::error("keys: ZAP handler: {}", e.what());
@@ -118,14 +139,37 @@ void Gatekeeper::answer(zmq::socket_t& zap) {
     zap.send(zmq::buffer(reply[n]), n + 1 < reply.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
 }
 
-void Gatekeeper::report_handshake(zmq::socket_t& monitor) {
-  // A monitor event: 2-byte event number and 4-byte value, then the endpoint.
+void Gatekeeper::report_handshake(zmq::socket_t& monitor, Peers& peers) {
+  // An event: 2-byte event number and 4-byte value, then the endpoint. libzmq
+  // 4.3 does not say which peer a failed handshake was with, but the value of
+  // ACCEPTED and DISCONNECTED is the connection's descriptor: its address is
+  // taken when it is accepted, and a failure is logged, with that address, when
+  // the next connection closes (almost always the failed one itself).
   zmq::message_t event, endpoint;
   if (!monitor.recv(event, zmq::recv_flags::dontwait)) return;
   if (event.more()) (void)monitor.recv(endpoint, zmq::recv_flags::none);
-  spdlog::warn("keys: refused a connection on {}: its handshake failed (plaintext, or a client of another "
-               "farm); this supervisor requires CURVE keys",
-               endpoint.to_string());
+  std::uint16_t number = 0;
+  std::uint32_t value = 0;
+  if (event.size() >= 6) {
+    std::memcpy(&number, event.data(), 2);
+    std::memcpy(&value, static_cast<const char*>(event.data()) + 2, 4);
+  }
+  const int fd = static_cast<int>(value);
+  if (number == ZMQ_EVENT_ACCEPTED) {
+    if (peers.open.size() < kMaxPeers) peers.open[fd] = peer_address(fd);
+  } else if (number == ZMQ_EVENT_DISCONNECTED) {
+    const auto it = peers.open.find(fd);
+    const std::string address = it == peers.open.end() ? std::string("an unknown address") : it->second;
+    if (it != peers.open.end()) peers.open.erase(it);
+    if (peers.failed > 0) {
+      --peers.failed;
+      spdlog::warn("keys: refused a connection from {} on {}: its handshake failed (plaintext, or a client of "
+                   "another farm); this supervisor requires CURVE keys",
+                   address, endpoint.to_string());
+    }
+  } else {
+    ++peers.failed;
+  }
 }
 
 }  // namespace qube::supervisor

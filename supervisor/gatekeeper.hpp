@@ -7,6 +7,7 @@
 // refused on its next request). It also logs handshakes that fail before ZAP is
 // asked (a plaintext client), with the peer's address, from the sockets' monitors.
 #include <atomic>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,11 +35,18 @@ class Gatekeeper {
  private:
   void serve(zmq::socket_t& zap, std::vector<zmq::socket_t>& monitors);
   void answer(zmq::socket_t& zap);
-  static void report_handshake(zmq::socket_t& monitor);
+  // What one socket's monitor has told: its open connections' addresses, and
+  // failed handshakes not yet logged.
+  struct Peers {
+    std::map<int, std::string> open;
+    int failed = 0;
+  };
+  static void report_handshake(zmq::socket_t& monitor, Peers& peers);
 
   zmq::context_t& ctx_;
   Keyring& keyring_;
   std::vector<std::string> monitor_endpoints_;
+  std::vector<Peers> peers_;  // one per watched socket; the thread's only
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

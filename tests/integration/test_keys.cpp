@@ -212,7 +212,8 @@ TEST_F(KeysFarm, PlaintextUnknownAndRevokedClientsAreRefusedWhileOthersAreServed
   EXPECT_EQ(plain.code, 1) << plain.describe();
   EXPECT_TRUE(contains(plain.err, "qb keys init")) << plain.describe();
   EXPECT_LT(plain.seconds, 10) << "a refusal is explained, not a timeout";
-  EXPECT_TRUE(wait_until([&] { return contains(supervisor_log(), "its handshake failed (plaintext"); }, 10s));
+  EXPECT_TRUE(wait_until([&] { return contains(supervisor_log(), "refused a connection from 127.0.0.1 on"); }, 10s))
+      << "the supervisor logs the plaintext client's address";
   EXPECT_TRUE(serves_root());
 
   make_user_key("mallory");  // made, never added
