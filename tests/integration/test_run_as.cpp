@@ -164,7 +164,8 @@ TEST_F(RunAsFarm, RootJobsAreRefusedUnlessAllowedAndGoWhereTheyAre) {
   ASSERT_EQ(wait_terminal(allowed), "complete") << show(allowed).dump();
   EXPECT_EQ(read_file(path("allowed.uid")), "0\n");
   int on_w1 = 0;
-  for (const auto& inst : show(allowed).at("instances")) on_w1 += inst.value("host", "") == "w1" ? 1 : 0;
+  const Json shown = show(allowed);  // kept: a range-for over show(...).at(...) would outlive it
+  for (const auto& inst : shown.at("instances")) on_w1 += inst.value("host", "") == "w1" ? 1 : 0;
   EXPECT_LE(on_w1, 1);
 }
 

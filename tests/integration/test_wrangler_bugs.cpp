@@ -52,7 +52,8 @@ class WranglerBugs : public FarmTest {
   // The job's instances that are still running.
   int running_instances(std::uint64_t id) {
     int n = 0;
-    for (const auto& inst : show(id).at("instances")) n += inst.value("status", "") == "running" ? 1 : 0;
+    const Json job = show(id);  // kept: a range-for over show(id).at(...) would outlive it
+    for (const auto& inst : job.at("instances")) n += inst.value("status", "") == "running" ? 1 : 0;
     return n;
   }
 };
