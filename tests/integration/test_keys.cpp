@@ -212,8 +212,11 @@ TEST_F(KeysFarm, PlaintextUnknownAndRevokedClientsAreRefusedWhileOthersAreServed
   EXPECT_EQ(plain.code, 1) << plain.describe();
   EXPECT_TRUE(contains(plain.err, "qb keys init")) << plain.describe();
   EXPECT_LT(plain.seconds, 10) << "a refusal is explained, not a timeout";
-  EXPECT_TRUE(wait_until([&] { return contains(supervisor_log(), "refused a connection from 127.0.0.1 on"); }, 10s))
-      << "the supervisor logs the plaintext client's address";
+  // The address is best effort: libzmq 4.3 reports a plaintext client's failed
+  // handshake without it, and under load the connection may be gone before the
+  // monitor's "accepted" event is read (then "an unknown address").
+  EXPECT_TRUE(wait_until([&] { return contains(supervisor_log(), "refused a connection from "); }, 10s))
+      << "the supervisor logs the refused plaintext client";
   EXPECT_TRUE(serves_root());
 
   make_user_key("mallory");  // made, never added
