@@ -4,10 +4,11 @@
 #include <sys/socket.h>
 
 #include <array>
-#include <cstring>
 #include <future>
 
 #include <spdlog/spdlog.h>
+
+#include "qube/handshake_watch.hpp"
 
 namespace qube::supervisor {
 
@@ -140,24 +141,16 @@ void Gatekeeper::answer(zmq::socket_t& zap) {
 }
 
 void Gatekeeper::report_handshake(zmq::socket_t& monitor, Peers& peers) {
-  // An event: 2-byte event number and 4-byte value, then the endpoint. libzmq
-  // 4.3 does not say which peer a failed handshake was with, but the value of
+  // libzmq 4.3 does not say which peer a failed handshake was with, but the value of
   // ACCEPTED and DISCONNECTED is the connection's descriptor: its address is
   // taken when it is accepted, and a failure is logged, with that address, when
   // the next connection closes (almost always the failed one itself).
-  zmq::message_t event, endpoint;
-  if (!monitor.recv(event, zmq::recv_flags::dontwait)) return;
-  if (event.more()) (void)monitor.recv(endpoint, zmq::recv_flags::none);
-  std::uint16_t number = 0;
-  std::uint32_t value = 0;
-  if (event.size() >= 6) {
-    std::memcpy(&number, event.data(), 2);
-    std::memcpy(&value, static_cast<const char*>(event.data()) + 2, 4);
-  }
-  const int fd = static_cast<int>(value);
-  if (number == ZMQ_EVENT_ACCEPTED) {
+  const auto event = transport::receive_monitor_event(monitor);
+  if (!event) return;
+  const int fd = static_cast<int>(event->value);
+  if (event->number == ZMQ_EVENT_ACCEPTED) {
     if (peers.open.size() < kMaxPeers) peers.open[fd] = peer_address(fd);
-  } else if (number == ZMQ_EVENT_DISCONNECTED) {
+  } else if (event->number == ZMQ_EVENT_DISCONNECTED) {
     const auto it = peers.open.find(fd);
     const std::string address = it == peers.open.end() ? std::string("an unknown address") : it->second;
     if (it != peers.open.end()) peers.open.erase(it);
@@ -165,7 +158,7 @@ void Gatekeeper::report_handshake(zmq::socket_t& monitor, Peers& peers) {
       --peers.failed;
       spdlog::warn("keys: refused a connection from {} on {}: its handshake failed (plaintext, or a client of "
                    "another farm); this supervisor requires CURVE keys",
-                   address, endpoint.to_string());
+                   address, event->endpoint);
     }
   } else {
     ++peers.failed;

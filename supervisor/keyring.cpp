@@ -85,9 +85,7 @@ bool Keyring::refresh() {
   if (now == loaded_stamp_ && !racy) return false;
   const auto before = by_key_;
   load();
-  const auto same = [](const auto& a, const auto& b) { return a.first == b.first && a.second.name == b.second.name &&
-                                                              a.second.kind == b.second.kind; };
-  return !std::equal(before.begin(), before.end(), by_key_.begin(), by_key_.end(), same);
+  return before != by_key_;
 }
 
 std::optional<KeyHolder> Keyring::holder(const std::string& public_key) const {

@@ -22,6 +22,7 @@ struct KeyHolder {
   std::string name;
   KeyKind kind = KeyKind::user;
   std::string public_key;  // Z85
+  bool operator==(const KeyHolder&) const = default;
 };
 
 class Keyring {

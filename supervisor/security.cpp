@@ -10,8 +10,6 @@ namespace qube::supervisor {
 
 namespace {
 
-constexpr const char* kSupervisorKeyStem = "supervisor.key";
-
 void check_endpoints(const Config& config) {
   for (const auto& ep : {config.workers_endpoint, config.clients_endpoint}) {
     if (curve::is_loopback_endpoint(ep) || config.keys_required) continue;
@@ -28,7 +26,7 @@ void check_endpoints(const Config& config) {
 
 // The supervisor's own key pair, made on the first start with keys required.
 keys::KeyFile own_key(const std::filesystem::path& dir) {
-  const auto stem = dir / kSupervisorKeyStem;
+  const auto stem = dir / curve::kSupervisorKeyFile;
   std::error_code ec;
   if (std::filesystem::exists(keys::secret_path(stem), ec)) return keys::read_key_file(keys::secret_path(stem), true);
   keys::KeyFile key = keys::generate("supervisor");
