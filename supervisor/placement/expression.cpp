@@ -6,9 +6,11 @@
 #include "placement/expression.hpp"
 
 #include <charconv>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <regex>
+#include <string>
 #include <vector>
 
 namespace {
@@ -22,6 +24,34 @@ constexpr auto kLinearTime = std::regex_constants::__polynomial;
 #else
 constexpr auto kLinearTime = std::regex_constants::syntax_option_type{};
 #endif
+
+// libstdc++'s regex compiler reads the number of a back-reference ("\\123")
+// or a repeat count ("{123}") into an int without checking for overflow
+// (found by fuzz_requirements: undefined behaviour on a run of digits). Such
+// patterns are refused here, before std::regex sees them, with a message that
+// says why. Returns an empty string when the pattern is acceptable.
+constexpr std::size_t kMaxRepeatDigits = 5;  // the NFA's own state limit is 100,000
+
+std::size_t digit_run(const std::string& s, std::size_t i) {
+  std::size_t n = 0;
+  while (i + n < s.size() && s[i + n] >= '0' && s[i + n] <= '9') ++n;
+  return n;
+}
+
+std::string unsafe_pattern_reason(const std::string& pattern) {
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\' && i + 1 < pattern.size()) {
+      if (pattern[i + 1] >= '1' && pattern[i + 1] <= '9') return "back-references such as \\1 are not supported";
+      ++i;  // an escaped character, whatever it is, is not an operator
+    } else if (pattern[i] == '{') {
+      const std::size_t lo = digit_run(pattern, i + 1);
+      const std::size_t comma = i + 1 + lo;
+      const std::size_t hi = comma < pattern.size() && pattern[comma] == ',' ? digit_run(pattern, comma + 1) : 0;
+      if (lo > kMaxRepeatDigits || hi > kMaxRepeatDigits) return "repeat count over 99999";
+    }
+  }
+  return {};
+}
 }  // namespace
 
 #include "placement/error.hpp"
@@ -178,6 +208,8 @@ class Parser {
     if (op == Op::Match) {
       if (right_tok.kind != TokenKind::String)
         fail_at(field_, "'=~' needs a quoted pattern on its right", right_tok.column);
+      if (const std::string why = unsafe_pattern_reason(right_tok.text); !why.empty())
+        fail_at(field_, "invalid regular expression (" + why + ")", right_tok.column);
       try {
         p_.regexes.emplace_back(right_tok.text, std::regex::ECMAScript | std::regex::optimize | kLinearTime);
       } catch (const std::regex_error& e) {

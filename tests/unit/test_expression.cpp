@@ -186,6 +186,32 @@ TEST(ExpressionRegex, BackReferencesAreRefused) {
   EXPECT_THROW((void)Expression::parse("host.name =~ '^(r)\\\\1'"), PlacementError);  // the regex ^(r)\1
 }
 
+// Found by fuzz_requirements: libstdc++ reads a back-reference's or a repeat
+// count's digits into an int without an overflow check (UBSan: signed
+// overflow in regex_compiler.tcc). Such patterns are refused before std::regex
+// sees them; under the asan preset this test fails without the check.
+TEST(ExpressionRegex, HugeNumbersInPatternsAreRefusedWithAReason) {
+  const auto message = [](const std::string& expr) {
+    try {
+      (void)Expression::parse(expr);
+    } catch (const PlacementError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  EXPECT_EQ(message("host.name =~ '.en1e\\\\" + std::string(40, '6') + "'"),
+            "requirements: invalid regular expression (back-references such as \\1 are not supported) at column 14");
+  EXPECT_EQ(message("host.name =~ 'r{" + std::string(30, '9') + "}'"),
+            "requirements: invalid regular expression (repeat count over 99999) at column 14");
+  EXPECT_EQ(message("host.name =~ 'r{1," + std::string(12, '9') + "}'"),
+            "requirements: invalid regular expression (repeat count over 99999) at column 14");
+  // An escaped backslash before digits is a literal backslash, and small counts are fine.
+  const auto host = sample_host();
+  const auto job = sample_job();
+  EXPECT_FALSE(Expression::parse("host.name =~ '\\\\\\\\" + std::string(40, '6') + "'").evaluate(host, job));
+  EXPECT_TRUE(Expression::parse("host.name =~ '^r[a-z]{1,5}[0-9]{2}$'").evaluate(host, job));
+}
+
 TEST(ExpressionErrors, NameTheFieldTheyCameFrom) {
   EXPECT_THROW(
       {
