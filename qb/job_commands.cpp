@@ -131,6 +131,10 @@ std::vector<ModifyField> modify_fields() {
       {"--omitgroups", "omitgroups", "never hosts in these groups", ModifyField::list},
       {"--requirements", "requirements", "Qube requirements expression", ModifyField::text},
       {"--reservations", "reservations", "Qube reservations", ModifyField::text},
+      {"--restrictions", "restrictions", "clusters it may run in: /show/seq, /show/*", ModifyField::text},
+      {"--cluster", "cluster", "the job's cluster", ModifyField::text},
+      {"--dependency", "dependency",
+       "wait for other jobs instead (as qbsub --dependency; '' drops them); a cycle is refused", ModifyField::text},
       {"--description", "description", "free text", ModifyField::text},
   };
 }

@@ -236,6 +236,16 @@ class Farm final : private Scheduler::Actions {
   // among `batch` (label -> id) and existing ids, refuses cycles and missing jobs.
   void compile_pipeline(JobState& js, const std::map<std::string, JobId>& batch);
   void watch(JobState& js);
+  // qb modify --dependency / --callbacks: compiles the new ones (labels resolve in
+  // the job's pgrp) into `changed`; refuses a cycle (naming it) and a dependency
+  // that can never be met. apply_pipeline then puts them in force on `js`.
+  void recompile_pipeline(const JobState& js, JobState& changed);
+  void apply_pipeline(JobState& js, JobState&& changed);
+  // The cycle `deps` of job `start` would close, as "12 -> 14 -> 12"; empty if none.
+  std::string dependency_cycle(JobId start, const std::vector<Dependency>& deps) const;
+  // Every item and the job itself stop waiting on dependencies (qb satisfy, and
+  // before a modified dependency takes effect).
+  void release_dependencies(JobState& js);
   // Re-examines the job's dependencies: waiting, released, or failed if broken.
   // `work`: only items that overlap this item of a target (frame by frame).
   void refresh_dependencies(JobState& js, const std::string* work = nullptr);

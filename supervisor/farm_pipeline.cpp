@@ -3,6 +3,8 @@
 // Dependencies hold jobs (`waiting`) or single items (frame by frame) until what
 // they wait on has happened; callbacks run internal actions at once and hand
 // shell, python and mail to the runner off the event loop.
+#include <functional>
+#include <set>
 #include <sstream>
 
 #include <spdlog/spdlog.h>
@@ -181,6 +183,60 @@ void Farm::compile_pipeline(JobState& js, const std::map<std::string, JobId>& ba
     if (cb.language == "qube") parse_qube_actions(cb.code);
     js.callbacks.push_back(CompiledCallback{cb, std::move(triggers)});
   }
+}
+
+void Farm::recompile_pipeline(const JobState& js, JobState& changed) {
+  changed.job.id = js.job.id;
+  changed.job.pgrp = js.job.pgrp;
+  compile_pipeline(changed, {});
+  if (const std::string cycle = dependency_cycle(js.job.id, changed.deps); !cycle.empty())
+    throw std::runtime_error("dependency cycle: " + cycle);
+  for (const auto& d : changed.deps) {
+    const JobState* t = job(d.target.id);
+    if (t && d.kind == EventType::job && dependency_state(d.condition, t->job.status) == DependencyState::broken)
+      throw std::runtime_error("dependency '" + d.text() + "' can never be met: job " + std::to_string(d.target.id) +
+                               " is " + std::string(to_string(t->job.status)));
+  }
+}
+
+void Farm::apply_pipeline(JobState& js, JobState&& changed) {
+  release_dependencies(js);
+  js.deps = std::move(changed.deps);
+  js.callbacks = std::move(changed.callbacks);
+  // Watchers of the old targets stay: a re-examination they cause finds nothing to do.
+  watch(js);
+  refresh_dependencies(js);
+}
+
+std::string Farm::dependency_cycle(JobId start, const std::vector<Dependency>& deps) const {
+  // Depth-first over the jobs the new dependencies reach; `path` is the chain so
+  // far. Jobs seen once need no second visit: the graph was acyclic before.
+  std::vector<JobId> path{start};
+  std::set<JobId> seen;
+  std::function<bool(const std::vector<Dependency>&)> reaches_start = [&](const std::vector<Dependency>& ds) {
+    for (const auto& d : ds) {
+      path.push_back(d.target.id);
+      if (d.target.id == start) return true;
+      const JobState* t = job(d.target.id);
+      if (t && seen.insert(d.target.id).second && reaches_start(t->deps)) return true;
+      path.pop_back();
+    }
+    return false;
+  };
+  if (!reaches_start(deps)) return {};
+  std::string text;
+  for (JobId id : path) text += (text.empty() ? "" : " -> ") + std::to_string(id);
+  return text;
+}
+
+void Farm::release_dependencies(JobState& js) {
+  js.waits_on_jobs = false;
+  if (js.job.reason.rfind("waiting for job", 0) == 0) js.job.reason.clear();
+  for (std::size_t i = 0; i < js.job.agenda.size(); ++i)
+    if (js.job.agenda[i].status == WorkStatus::waiting) {
+      js.job.agenda[i].reason.clear();
+      requeue_item(js, i);
+    }
 }
 
 std::optional<JobId> Farm::label_in_pgrp(JobId pgrp, const std::string& label) const {

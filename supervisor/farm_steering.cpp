@@ -271,6 +271,8 @@ StepOutcome Farm::modify(const Steering& request, const Json& set) {
   if (set.empty()) throw std::runtime_error("nothing to modify (give e.g. --priority 10)");
   for (const auto& [key, value] : set.items())
     if (!modifiable_fields().count(key)) throw std::runtime_error("'" + key + "' cannot be modified");
+  // New dependencies or callbacks are compiled and watched afresh.
+  const bool repipes = set.contains("dependency") || set.contains("callbacks");
   return for_each_job(request, SteerVerb::modify, [&](JobState& js, const std::string& who) {
     Json merged = to_json(js.job.spec);
     std::string changes;
@@ -288,6 +290,7 @@ StepOutcome Farm::modify(const Steering& request, const Json& set) {
       changed.job.pgrp = js.job.pgrp;
       changed.job.pid = js.job.pid;
       scheduler_.compile(changed);
+      if (repipes) recompile_pipeline(js, changed);
     } catch (const std::exception& e) {
       return StepResult::failed(job_text(js) + ": " + e.what());
     }
@@ -296,6 +299,7 @@ StepOutcome Farm::modify(const Steering& request, const Json& set) {
       js.job.spec = std::move(changed.job.spec);
       js.placement = std::move(changed.placement);
     });
+    if (repipes) apply_pipeline(js, std::move(changed));
     emit(js, "modified", "job", "modified by " + who + ": " + changes, who);
     update_status(js);
     return StepResult::done();
@@ -334,10 +338,7 @@ StepOutcome Farm::satisfy(const Steering& request) {
     if (js.deps.empty()) return StepResult::failed(job_text(js) + " has no dependencies");
     js.deps.clear();
     js.job.spec.dependency.clear();
-    js.waits_on_jobs = false;
-    if (js.job.reason.rfind("waiting for job", 0) == 0) js.job.reason.clear();
-    for (std::size_t i = 0; i < js.job.agenda.size(); ++i)
-      if (js.job.agenda[i].status == WorkStatus::waiting) requeue_item(js, i);
+    release_dependencies(js);
     emit(js, "modified", "job", "dependencies satisfied by hand by " + who, who);
     update_status(js);
     return StepResult::done();

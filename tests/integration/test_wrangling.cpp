@@ -133,6 +133,35 @@ TEST_F(Wrangling, SuspendStopsProcessesAndKeepsTheSlotResumeContinues) {
   EXPECT_EQ(wait_terminal(other), "complete");
 }
 
+// qb modify --dependency on live jobs: a new wait holds the job, a cycle across
+// jobs is refused with the cycle named, and dropping the wait releases the job.
+TEST_F(Wrangling, ModifyDependencyOnALiveJobRefusesCycles) {
+  start_supervisor();
+  const auto first = submit({"--status", "blocked", "true"});
+  const auto second = submit({"--dependency", "link-complete-job-" + std::to_string(first), "true"});
+  const auto third = submit({"true"});  // queued: no worker yet
+  const RunResult wait = run({"qb", "modify", id_text(third), "--dependency", "link-complete-job-" + id_text(second)});
+  ASSERT_EQ(wait.code, 0) << wait.describe();
+  EXPECT_EQ(show(third).value("dependency", ""), "link-complete-job-" + id_text(second));
+
+  const RunResult cycle = run({"qb", "modify", id_text(first), "--dependency", "link-complete-job-" + id_text(third)});
+  EXPECT_EQ(cycle.code, 1) << cycle.describe();
+  EXPECT_NE(cycle.err.find("dependency cycle: " + id_text(first) + " -> " + id_text(third) + " -> " +
+                           id_text(second) + " -> " + id_text(first)),
+            std::string::npos)
+      << cycle.describe();
+  EXPECT_EQ(show(first).value("dependency", ""), "");
+
+  start_worker("w1", 1);
+  EXPECT_TRUE(wait_until([&] { return show(third).value("reason", "").find("waiting for job " + id_text(second)) == 0; }))
+      << show(third).dump();
+  ASSERT_EQ(run({"qb", "modify", id_text(third), "--dependency", ""}).code, 0);
+  EXPECT_EQ(wait_terminal(third), "complete");
+  EXPECT_EQ(show(second).value("status", ""), "waiting");
+  ASSERT_EQ(run({"qb", "unblock", id_text(first)}).code, 0);
+  EXPECT_EQ(wait_terminal(second), "complete");
+}
+
 TEST_F(Wrangling, ModifyTopAndBottomChangeTheOrderAtOnce) {
   start_supervisor();
   // Queued before any worker: the queue alone decides.
