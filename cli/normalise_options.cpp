@@ -13,8 +13,8 @@ std::vector<const CLI::Option*> named_options(const CLI::App& app) {
       [](const CLI::Option* o) { return !o->get_lnames().empty() || !o->get_snames().empty(); });
 }
 
-// A flag takes no value; everything else takes the next word (unless written --name=value).
-bool takes_value(const CLI::Option& option) { return option.get_type_size() != 0; }
+// A flag expects no value; everything else takes the next word (unless written --name=value).
+bool takes_value(const CLI::Option& option) { return option.get_expected_max() > 0; }
 
 const CLI::App* subcommand_named(const CLI::App& app, const std::string& word) {
   const auto found = app.get_subcommands([&](const CLI::App* sub) { return sub->check_name(word); });
