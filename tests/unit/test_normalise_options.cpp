@@ -21,15 +21,10 @@ struct Qbsub {
   bool b = false;
   std::vector<std::string> list;
   Qbsub() {
-    app.add_option("--name", s);
-    app.add_option("--priority", n);
-    app.add_option("--cpus", n);
-    app.add_option("--cpus_max", n);
-    app.add_option("--cluster", s);
-    app.add_option("--restrictions", s);
-    app.add_option("--range,--frames", s);
-    app.add_option("--requirements", s);
-    app.add_option("--reservations", s);
+    for (const char* text : {"--name", "--cluster", "--restrictions", "--range,--frames", "--requirements",
+                             "--reservations"})
+      app.add_option(text, s);
+    for (const char* number : {"--priority", "--cpus", "--cpus_max"}) app.add_option(number, n);
     app.add_option("--service,--services", list);
     app.add_flag("--json", b);
     app.add_flag("--waiton", b);
