@@ -136,6 +136,10 @@ void print_job(std::ostream& out, const Json& j) {
       << "  submitted " << when(j, "timesubmit") << "   started " << when(j, "timestart") << "   ended "
       << when(j, "timecomplete") << "\n";
   if (!get_string(j, "range").empty()) out << "  range     " << get_string(j, "range") << "\n";
+  // Qube!'s bookkeeping (qbsub --kind --account --domain), when the job has any.
+  if (!get_string(j, "kind").empty() || !get_string(j, "account").empty() || !get_string(j, "domain").empty())
+    out << "  kind      " << text(j, "kind") << "   account " << text(j, "account") << "   domain "
+        << text(j, "domain") << "\n";
   const Json& agenda = get_array(j, "agenda");
   if (!agenda.empty()) {
     out << "\n  " << std::left << std::setw(14) << "ITEM" << std::setw(10) << "STATUS" << std::setw(16) << "HOST"

@@ -16,6 +16,7 @@
 #include "host_commands.hpp"
 #include "job_commands.hpp"
 #include "key_commands.hpp"
+#include "normalise_options.hpp"
 #include "qube/client.hpp"
 
 namespace {
@@ -116,11 +117,15 @@ std::vector<std::string> arguments(int argc, char** argv) {
 // The exit code when the command line ends qb already (--help, or a mistake).
 std::optional<int> parse(Cli& c, int argc, char** argv) {
   try {
-    auto args = arguments(argc, argv);
+    // Qube!'s forms first: qbmodify -priority 5 12, qb modify -pri 5 12.
+    auto args = cli::normalise_options(c.app, arguments(argc, argv), cli::Words::arguments);
     std::reverse(args.begin(), args.end());
     c.app.parse(args);
   } catch (const CLI::ParseError& e) {
     return c.app.exit(e) == 0 ? 0 : kUsage;
+  } catch (const cli::AmbiguousOption& e) {
+    std::cerr << "qb: " << e.what() << "\n";
+    return kUsage;
   }
   return std::nullopt;
 }

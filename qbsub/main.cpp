@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -15,6 +16,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "job_archive.hpp"
+#include "normalise_options.hpp"
 #include "options.hpp"
 #include "qube/client.hpp"
 #include "qube/dependency.hpp"
@@ -29,6 +32,8 @@ namespace {
 using namespace qube;
 using qbsub::OptionSpec;
 using qbsub::Submission;
+using qbsub::read_job_archive;
+using qbsub::write_job_archive;
 
 constexpr int kUsage = 2;
 constexpr int kFailed = 1;
@@ -112,6 +117,14 @@ int submit(const Submission& s, const Json& jobs, const std::string& submitter) 
   }
 }
 
+// How a job joins the farm: under a parent (a job of the same file by label, or
+// an existing job), and in an existing process group (--pgrp).
+void add_family(Json& job, const Submission& s, const std::string& parent_label) {
+  if (!parent_label.empty()) job["parent_label"] = parent_label;
+  else if (s.parent > 0) job["pid"] = s.parent;
+  if (s.pgrp > 0) job["pgrp"] = s.pgrp;
+}
+
 // The jobs of a job file, each with its submitter and parent; the first invalid
 // one is a UsageError naming it.
 Json jobs_of_file(const std::string& text, const Submission& s, const std::string& submitter) {
@@ -124,35 +137,32 @@ Json jobs_of_file(const std::string& text, const Submission& s, const std::strin
     if (auto errors = validate(spec); !errors.empty())
       throw UsageError(s.file + ": job " + std::to_string(n + 1) + " ('" + spec.name + "'): " + errors[0]);
     Json job = to_json(spec);
-    if (!parsed.jobs[n].parent_label.empty()) job["parent_label"] = parsed.jobs[n].parent_label;
-    else if (s.parent > 0) job["pid"] = s.parent;
+    add_family(job, s, parsed.jobs[n].parent_label);
     jobs.push_back(std::move(job));
   }
   return jobs;
 }
 
 // qbsub --file: a Qube pipeline or an HQueue job spec, as one process group.
-int submit_file(const Submission& s, const std::string& submitter) {
+Json file_jobs(const Submission& s, const std::string& submitter) {
   std::ifstream in(s.file);
   if (!in) throw UsageError("cannot read " + s.file);
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  Json jobs;
   try {
-    jobs = jobs_of_file(text, s, submitter);
+    return jobs_of_file(text, s, submitter);
   } catch (const UsageError&) {
     throw;
   } catch (const std::exception& e) {
     throw UsageError(s.file + ": " + e.what());
   }
-  return submit(s, jobs, submitter);
 }
 
 // prefix_command() stops at the first argument it does not know; one that looks
 // like an option is a mistyped option, unless the user separated with "--".
 // A leading "--" (which CLI11 leaves in the command) only separates; a command
 // that is empty or blank is a mistake, not a job that fails with exit 127.
-std::vector<std::string> checked_command(std::vector<std::string> command, int argc, char** argv) {
-  const bool separated = std::find(argv + 1, argv + argc, std::string("--")) != argv + argc;
+std::vector<std::string> checked_command(std::vector<std::string> command, const std::vector<std::string>& args) {
+  const bool separated = std::find(args.begin(), args.end(), std::string("--")) != args.end();
   if (!command.empty() && command[0].size() > 1 && command[0][0] == '-' && command[0] != "--" && !separated)
     throw UsageError("unknown option '" + command[0] + "' (put '--' before a command that starts with '-')");
   if (separated && !command.empty() && command[0] == "--") command.erase(command.begin());
@@ -172,8 +182,9 @@ void read_package(Submission& s) {
 }
 
 // The command, type, name and status the job gets from the command line.
-void apply_command(Submission& s, const std::vector<std::string>& command) {
+void apply_command(Submission& s) {
   JobSpec& spec = s.spec;
+  const std::vector<std::string>& command = s.command;
   if (!command.empty()) spec.package["cmdline"] = shell_join(command);
   spec.type = !s.type.empty() ? s.type : spec.range.empty() ? "cmdline" : "cmdrange";
   if (spec.name.empty()) spec.name = command.empty() ? spec.type : command[0];
@@ -183,16 +194,31 @@ void apply_command(Submission& s, const std::vector<std::string>& command) {
   }
 }
 
+bool has_flag(const JobSpec& spec, const std::string& flag) {
+  return std::find(spec.flags.begin(), spec.flags.end(), flag) != spec.flags.end();
+}
+
 void apply_env_and_waitfor(Submission& s) {
   for (const auto& kv : s.env) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) throw UsageError("--env needs K=V, got '" + kv + "'");
     s.spec.env[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
+  // Qube!'s export_environment: qbsub's environment, under what --env (or an
+  // imported job) set. Names a shell cannot export (BASH_FUNC_x%%) stay behind.
+  if (has_flag(s.spec, "export_environment"))
+    for (auto& [name, value] : current_environment())
+      if (is_valid_env_name(name)) s.spec.env.emplace(name, std::move(value));
   for (long long id : s.waitfor) {
     if (id < 1) throw UsageError("--waitfor needs a job id");
     s.spec.dependency += (s.spec.dependency.empty() ? "" : ",") + waitfor_dependency(static_cast<JobId>(id));
   }
+}
+
+std::string comma_joined(const std::vector<std::string>& words) {
+  std::string joined;
+  for (const auto& w : words) joined += (joined.empty() ? "" : ",") + w;
+  return joined;
 }
 
 void apply_callbacks_and_mail(Submission& s) {
@@ -203,60 +229,138 @@ void apply_callbacks_and_mail(Submission& s) {
     s.spec.callbacks.push_back(
         Callback{cb.substr(0, first), cb.substr(first + 1, second - first - 1), cb.substr(second + 1)});
   }
-  if (!s.mail.empty()) {
-    std::string to;
-    for (const auto& m : s.mail) to += (to.empty() ? "" : ",") + m;
-    s.spec.mail = s.mail;
-    s.spec.callbacks.push_back(Callback{"done-job-self", "mail", to});
-  }
+  std::vector<std::string> to = s.mail;
+  to.insert(to.end(), s.addresses.begin(), s.addresses.end());
+  if (to.empty()) return;
+  // New addresses replace an imported job's, and its mail callback with them.
+  const Callback before{"done-job-self", "mail", comma_joined(s.spec.mail)};
+  std::erase_if(s.spec.callbacks, [&](const Callback& c) {
+    return c.triggers == before.triggers && c.language == before.language && c.code == before.code;
+  });
+  s.spec.mail = to;
+  s.spec.callbacks.push_back(Callback{"done-job-self", "mail", comma_joined(to)});
 }
 
-// The one job of the command line, checked; every problem is printed, then exit code 2.
-int submit_command(Submission& s, const std::vector<std::string>& command, const std::string& submitter) {
+// The one job of a command line, checked; every problem is a line of the UsageError.
+Json command_job(Submission& s, const std::string& submitter) {
   JobSpec& spec = s.spec;
-  if ((spec.type == "cmdline" || spec.type == "cmdrange") && command.empty() && !spec.package.contains("cmdline"))
+  if ((spec.type == "cmdline" || spec.type == "cmdrange") && s.command.empty() && !spec.package.contains("cmdline"))
     throw UsageError("no command given (usage: qbsub [options] command args...)");
   spec.user = s.for_user.empty() ? submitter : s.for_user;
   if (!spec.cwd.empty()) spec.cwd = std::filesystem::absolute(spec.cwd).string();
   if (auto errors = validate(spec); !errors.empty()) {
-    for (const auto& e : errors) std::cerr << "qbsub: " << e << "\n";
-    return kUsage;
+    std::string all = errors[0];
+    for (std::size_t n = 1; n < errors.size(); ++n) all += "\nqbsub: " + errors[n];
+    throw UsageError(all);
   }
   Json job = to_json(spec);
-  if (s.parent > 0) job["pid"] = s.parent;
-  return submit(s, Json::array({job}), submitter);
+  add_family(job, s, s.parent_label);
+  return job;
 }
 
-// Everything after parsing: the job built from the options, then submitted.
-int run(Submission& s, const std::vector<std::string>& command) {
+// The options turned into the job: package, command, environment, callbacks, parent.
+void apply_options(Submission& s) {
   read_package(s);
-  apply_command(s, command);
+  apply_command(s);
   apply_env_and_waitfor(s);
   apply_callbacks_and_mail(s);
+  if (s.pgrp < 0) throw UsageError("--pgrp needs a process group id");
   if (s.parent < 0)
     if (const char* inside = std::getenv("QBJOBID"); inside && *inside) s.parent = std::atoll(inside);
+}
+
+// Everything after parsing: the jobs built from the options (one for each
+// imported job, or those of --file, or the command line's), then submitted or
+// exported. Options that concern the submission itself come from the first.
+int run(std::vector<Submission>& submissions) {
   const std::string submitter = current_user();
-  if (!s.file.empty()) return submit_file(s, submitter);
-  return submit_command(s, command, submitter);
+  Json jobs = Json::array();
+  for (Submission& s : submissions) {
+    apply_options(s);
+    if (!s.file.empty()) jobs = file_jobs(s, submitter);
+    else jobs.push_back(command_job(s, submitter));
+  }
+  const Submission& first = submissions.front();
+  if (first.export_file.empty()) return submit(first, jobs, submitter);
+  try {
+    write_job_archive(first.export_file, jobs);
+  } catch (const std::exception& e) {
+    throw UsageError(e.what());
+  }
+  return 0;
+}
+
+// One reading of the command line into `s`: Qube!'s forms (-priority, -pri)
+// written out, then CLI11. An exit code if that ends qbsub (--help, a mistake).
+std::optional<int> read_command_line(Submission& s, const std::vector<std::string>& args) {
+  CLI::App app{"qbsub: submit a job to the Qube farm\n\n"
+               "  qbsub echo hi                      run a command once\n"
+               "  qbsub --range 1-100 --chunk 5 render -s QB_FRAME_START -e QB_FRAME_END\n"
+               "Options may be written with one dash and abbreviated: qbsub -pri 10 -cl /show ...\n"};
+  add_options(app, option_specs(s));
+  app.prefix_command();
+  std::vector<std::string> words;
+  try {
+    words = cli::normalise_options(app, args, cli::Words::end_options);
+  } catch (const cli::AmbiguousOption& e) {
+    throw UsageError(e.what());
+  }
+  try {
+    std::vector<std::string> reversed(words.rbegin(), words.rend());
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kUsage;
+  }
+  s.command = checked_command(app.remaining(), words);
+  return std::nullopt;
+}
+
+// An imported job as the starting point of a submission: the command line is
+// read over it, so that its options replace the job's values. The job becomes
+// the importer's (or --user's).
+Submission starting_from(const Json& job) {
+  Submission s;
+  try {
+    s.spec = spec_from_json(job);
+  } catch (const std::exception& e) {
+    throw UsageError("--import: " + std::string(e.what()));
+  }
+  s.spec.user.clear();
+  s.type = s.spec.type;
+  if (job.contains("pid")) s.parent = get_int(job, "pid");
+  s.pgrp = get_int(job, "pgrp");
+  s.parent_label = get_string(job, "parent_label");
+  return s;
+}
+
+// --import FILE: one submission for each job of the file, each read over by the
+// same command line.
+std::vector<Submission> imported(const Submission& first, const std::vector<std::string>& args) {
+  if (!first.file.empty()) throw UsageError("--import and --file cannot be combined");
+  Json jobs;
+  try {
+    jobs = read_job_archive(first.import_file);
+  } catch (const std::exception& e) {
+    throw UsageError(std::string("--import ") + e.what());
+  }
+  std::vector<Submission> submissions;
+  for (const Json& job : jobs) {
+    Submission s = starting_from(job);
+    read_command_line(s, args);  // read once already: neither --help nor a mistake
+    submissions.push_back(std::move(s));
+  }
+  return submissions;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"qbsub: submit a job to the Qube farm\n\n"
-               "  qbsub echo hi                      run a command once\n"
-               "  qbsub --range 1-100 --chunk 5 render -s QB_FRAME_START -e QB_FRAME_END\n"};
-  Submission s;
-  add_options(app, option_specs(s));
-  app.prefix_command();
+  const std::vector<std::string> args(argv + 1, argv + argc);
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : kUsage;
-  }
-  try {
-    const std::vector<std::string> command = checked_command(app.remaining(), argc, argv);
-    return run(s, command);
+    std::vector<Submission> submissions(1);
+    if (auto code = read_command_line(submissions.front(), args)) return *code;
+    if (!submissions.front().import_file.empty()) submissions = imported(submissions.front(), args);
+    return run(submissions);
   } catch (const UsageError& e) {
     std::cerr << "qbsub: " << e.what() << "\n";
     return kUsage;

@@ -15,8 +15,13 @@ struct Submission {
   std::string package_text, status, supervisor, type, for_user, file;
   std::string token;  // names the submission (default: a random one)
   std::vector<std::string> env, callbacks, mail;
+  std::vector<std::string> addresses;  // --address: Qube!'s name for --mail's addresses
   std::vector<long long> waitfor;
   long long parent = -1;
+  long long pgrp = 0;        // an existing process group to join (0: a new one, or the parent's)
+  std::string parent_label;  // an imported HQueue child's parent (job files only)
+  std::string export_file, import_file;  // --export writes the jobs instead; --import starts from a file
+  std::vector<std::string> command;      // the command and its arguments
   bool json = false, waiton = false;
 };
 

@@ -26,6 +26,7 @@ Submission submission_from_json(const Json& body) {
     e.spec = spec_from_json(entry);
     e.parent_label = get_string(entry, "parent_label");
     e.pid = static_cast<JobId>(get_int(entry, "pid"));
+    e.pgrp = static_cast<JobId>(get_int(entry, "pgrp"));
     s.jobs.push_back(std::move(e));
   }
   return s;

@@ -19,6 +19,7 @@ struct Submission {
     JobSpec spec;
     JobId pid = 0;             // the parent: an existing job ...
     std::string parent_label;  // ... or a job of this submission
+    JobId pgrp = 0;            // an existing process group to join (qbsub --pgrp); 0: none
   };
   std::vector<Entry> jobs;
   std::string submitter;  // who submits (may differ from each spec's user for admins)

@@ -32,6 +32,33 @@ std::vector<AgendaItem> build_agenda(const JobSpec& spec) {
   return agenda;
 }
 
+// The existing process group a submission joins (qbsub --pgrp), or 0. Throws
+// unless the group exists and its jobs are the submitter's own: joining lets a
+// job's labels and callbacks reach into the group, so another user's group is
+// for admins only, as submitting for another user is.
+JobId joined_group(const Submission& s, const std::map<JobId, JobState>& jobs, const std::set<std::string>& admins) {
+  JobId joined = 0;
+  for (const auto& entry : s.jobs) {
+    if (entry.pgrp == 0) continue;
+    if (joined != 0 && entry.pgrp != joined)
+      throw std::runtime_error("a submission joins one process group, not both " + std::to_string(joined) + " and " +
+                               std::to_string(entry.pgrp));
+    joined = entry.pgrp;
+  }
+  if (joined == 0) return 0;
+  const std::string& who = s.submitter.empty() ? s.jobs.front().spec.user : s.submitter;
+  bool exists = false;
+  for (const auto& [id, js] : jobs) {
+    if (js.job.pgrp != joined) continue;
+    exists = true;
+    if (js.job.spec.user != who && !admins.count(who))
+      throw std::runtime_error("process group " + std::to_string(joined) + " has jobs of another user ('" +
+                               js.job.spec.user + "'); only an admin may join it, and " + who + " is not an admin");
+  }
+  if (!exists) throw std::runtime_error("there is no process group " + std::to_string(joined));
+  return joined;
+}
+
 }  // namespace
 
 void Farm::restore(std::vector<Job> jobs, JobId max_stored_id) {
@@ -239,6 +266,15 @@ std::vector<JobState> Farm::build_submission(Submission submission) {
       pgrp = parent->job.pgrp;
       break;
     }
+  // An explicit group (qbsub --pgrp) wins; its labels must stay unique in it.
+  const JobId joined = joined_group(submission, jobs_, policy_.admins);
+  if (joined != 0) {
+    pgrp = joined;
+    for (const auto& entry : entries)
+      if (!entry.spec.label.empty() && label_in_pgrp(joined, entry.spec.label))
+        throw std::runtime_error("process group " + std::to_string(joined) + " already has a job labelled '" +
+                                 entry.spec.label + "'");
+  }
   std::vector<JobState> fresh(entries.size());
   std::map<std::string, JobId> labels;  // within this submission
   for (std::size_t n = 0; n < entries.size(); ++n) {

@@ -272,7 +272,9 @@ Json to_json(const JobSpec& s) {
               {"cluster", s.cluster},
               {"flags", s.flags},       {"max_cpus", s.max_cpus},
               {"conditions", s.conditions}, {"tags", s.tags},
-              {"extra", s.extra}};
+              {"extra", s.extra},
+              {"kind", s.kind},         {"account", s.account},
+              {"domain", s.domain}};
 }
 
 JobSpec spec_from_json(const Json& j) {
@@ -321,6 +323,9 @@ JobSpec spec_from_json(const Json& j) {
   s.conditions = get_array(j, "conditions");
   s.tags = get_string_list(j, "tags");
   s.extra = get_object(j, "extra");
+  s.kind = get_string(j, "kind");
+  s.account = get_string(j, "account");
+  s.domain = get_string(j, "domain");
   return s;
 }
 

@@ -84,6 +84,9 @@ std::vector<std::string> validate(const JobSpec& s) {
   if (s.env.size() > kMaxEnvEntries) err("env: more than 1000 variables");
   for (const auto& [k, v] : s.env)
     if (!is_valid_env_name(k)) err("env: '" + k + "' is not a valid variable name");
+  // Qube!'s bookkeeping strings travel in every listing: bounded like a name.
+  for (const auto& [field, value] : {std::pair{"kind", &s.kind}, {"account", &s.account}, {"domain", &s.domain}})
+    if (value->size() > kMaxNameLength) err(std::string(field) + ": longer than 255 characters");
   return errors;
 }
 

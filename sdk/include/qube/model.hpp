@@ -153,6 +153,12 @@ struct JobSpec {
   Json conditions = Json::array();      // HQueue conditions [{type,name,op,value}]
   std::vector<std::string> tags;        // HQueue tags: single, single:<class>
   Json extra = Json::object();          // imported properties kept for display (HQueue ...)
+
+  // Qube!'s bookkeeping (qbsub --kind --account --domain): kept and shown, never
+  // acted on, so that studios' reports and wrapper scripts find them.
+  std::string kind;
+  std::string account;
+  std::string domain;
 };
 
 struct Job {
