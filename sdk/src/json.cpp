@@ -272,7 +272,11 @@ Json to_json(const JobSpec& s) {
               {"cluster", s.cluster},
               {"flags", s.flags},       {"max_cpus", s.max_cpus},
               {"conditions", s.conditions}, {"tags", s.tags},
-              {"extra", s.extra}};
+              {"extra", s.extra},
+              {"preexec", s.preexec},   {"postexec", s.postexec},
+              {"preflights", s.preflights}, {"postflights", s.postflights},
+              {"agenda_preflights", s.agenda_preflights}, {"agenda_postflights", s.agenda_postflights},
+              {"processors", s.processors}, {"hostorder", s.hostorder}};
 }
 
 JobSpec spec_from_json(const Json& j) {
@@ -321,6 +325,14 @@ JobSpec spec_from_json(const Json& j) {
   s.conditions = get_array(j, "conditions");
   s.tags = get_string_list(j, "tags");
   s.extra = get_object(j, "extra");
+  s.preexec = get_string(j, "preexec");
+  s.postexec = get_string(j, "postexec");
+  s.preflights = get_string_list(j, "preflights");
+  s.postflights = get_string_list(j, "postflights");
+  s.agenda_preflights = get_string_list(j, "agenda_preflights");
+  s.agenda_postflights = get_string_list(j, "agenda_postflights");
+  s.processors = get_int32(j, "processors", 0);
+  s.hostorder = get_string(j, "hostorder");
   return s;
 }
 
