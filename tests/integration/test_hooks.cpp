@@ -196,7 +196,7 @@ TEST_F(Hooks, BadHooksAndPlacementShorthandsAreUsageErrors) {
 TEST_F(Hooks, ProcessorsReservesSlotsPerInstance) {
   start_supervisor();
   start_worker("w1", 4);
-  const auto id = submit({"--processors", "3", "--reservations", "host.memory=0", "sh", "-c",
+  const auto id = submit({"--processors", "3", "--reservations", "host.memory=100", "sh", "-c",
                           "echo $QB_JOBSLOTS > " + path("slots")});
   EXPECT_EQ(wait_terminal(id), "complete");
   const Json job = show(id);
