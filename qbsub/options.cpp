@@ -86,11 +86,33 @@ std::vector<OptionSpec> submission_options(Submission& s) {
   };
 }
 
+// Qube!'s hooks (docs/usage.md "Hooks"), each one shell command, and its
+// placement shorthands (docs/placement.md).
+std::vector<OptionSpec> hook_options(Submission& s) {
+  JobSpec& j = s.spec;
+  constexpr auto repeatable = OptionSpec::repeatable;
+  return {
+      {"--preexec", &j.preexec, "shell command the supervisor runs before the job starts; failing fails the job"},
+      {"--postexec", &j.postexec, "shell command the supervisor runs when the job ends (QBJOBID, QBSTATUS set)"},
+      {"--preflights", &j.preflights, "shell command each instance runs before its first item; failing fails it"
+       " (repeatable)", repeatable},
+      {"--postflights", &j.postflights, "shell command each instance runs after its last item (repeatable)",
+       repeatable},
+      {"--agenda_preflights", &j.agenda_preflights,
+       "shell command run before each agenda item; failing fails the item (repeatable)", repeatable},
+      {"--agenda_postflights", &j.agenda_postflights, "shell command run after each agenda item (repeatable)",
+       repeatable},
+      {"--processors", &j.processors, "slots per instance (= --reservations host.processors=N)"},
+      {"--hostorder", &j.hostorder, "preferred hosts first: +host.memory.avail,-host.processors.used"},
+  };
+}
+
 }  // namespace
 
 std::vector<OptionSpec> option_specs(Submission& s) {
   std::vector<OptionSpec> all = work_options(s);
-  for (auto part : {placement_options(s), submission_options(s)}) all.insert(all.end(), part.begin(), part.end());
+  for (auto part : {placement_options(s), submission_options(s), hook_options(s)})
+    all.insert(all.end(), part.begin(), part.end());
   return all;
 }
 

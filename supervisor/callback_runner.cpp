@@ -28,6 +28,11 @@ std::string last_line(const std::string& output) {
   return text.size() > 200 ? text.substr(0, 200) + "..." : text;
 }
 
+// How the history and the log name a script: "preexec", "callback 'complete-job-self' (shell)".
+std::string script_name(const ScriptRun& run) {
+  return run.hook.empty() ? "callback '" + run.triggers + "' (" + run.language + ")" : run.hook;
+}
+
 struct ScriptResult {
   int status = -1;
   bool timed_out = false;
@@ -157,7 +162,7 @@ void CallbackRunner::work() {
     try {
       outcome = run.language == "mail" ? mail(run) : execute(run);
     } catch (const std::exception& e) {
-      outcome = ScriptOutcome{run.job, std::string("callback failed: ") + e.what()};
+      outcome = ScriptOutcome{run.job, std::string("callback failed: ") + e.what(), run.hook};
     }
     std::lock_guard lock(mutex_);
     --running_;
@@ -180,8 +185,8 @@ ScriptOutcome CallbackRunner::execute(const ScriptRun& run) {
     run_as = script_account(run);
   } catch (const AccountError& e) {
     // Never as the supervisor's user instead: the callback does not run.
-    spdlog::warn("job {}: callback '{}' ({}) not run: {}", run.job, run.triggers, run.language, e.what());
-    return ScriptOutcome{run.job, "callback '" + run.triggers + "' (" + run.language + ") not run: " + e.what()};
+    spdlog::warn("job {}: {} not run: {}", run.job, script_name(run), e.what());
+    return ScriptOutcome{run.job, script_name(run) + " not run: " + e.what(), run.hook};
   }
   std::map<std::string, std::string> env = current_environment();
   for (const auto& [k, v] : run.env) env[k] = v;
@@ -200,22 +205,22 @@ ScriptOutcome CallbackRunner::execute(const ScriptRun& run) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   std::ofstream(dir / "callbacks.log", std::ios::app)
-      << "==> " << run.language << " callback '" << run.triggers << "' on " << run.env.at("QBEVENT") << " of job "
-      << run.env.at("QBJOBID") << "\n"
+      << "==> " << script_name(run) << " on " << run.env.at("QBEVENT") << " of job " << run.env.at("QBJOBID") << "\n"
       << r.output << (r.output.empty() || r.output.back() == '\n' ? "" : "\n");
-  std::string text = "callback '" + run.triggers + "' (" + run.language + ") ";
+  std::string text = script_name(run) + " ";
   if (!r.error.empty()) text += r.error;
   else if (r.timed_out) text += "exceeded its time limit of " + fmt::format("{:g}", settings_.timelimit) + " s and was killed";
   else if (WIFEXITED(r.status)) text += "exited " + std::to_string(WEXITSTATUS(r.status));
   else if (WIFSIGNALED(r.status)) text += "killed by signal " + std::to_string(WTERMSIG(r.status));
   text += fmt::format(" after {:.2f} s", r.seconds);
   if (const std::string line = last_line(r.output); !line.empty()) text += ": " + line;
-  return ScriptOutcome{run.job, text};
+  const bool succeeded = r.error.empty() && !r.timed_out && WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0;
+  return ScriptOutcome{run.job, text, run.hook, succeeded};
 }
 
 ScriptOutcome CallbackRunner::mail(const ScriptRun& run) {
   if (settings_.smtp_server.empty())
-    return ScriptOutcome{run.job, "mail callback: no smtp_server in the supervisor's configuration"};
+    return ScriptOutcome{run.job, "mail callback: no smtp_server in the supervisor's configuration", run.hook};
   MailMessage m;
   m.from = settings_.mail_from;
   std::string list = run.code;
@@ -238,7 +243,7 @@ ScriptOutcome CallbackRunner::mail(const ScriptRun& run) {
            "\n\nLogs: " + (settings_.log_dir / job).string() + "/  (qb out " + job + ", qb err " + job +
            ", qb history " + job + ")\nDetails: qb show " + job + "\n";
   send_mail(settings_.smtp_server, m);
-  return ScriptOutcome{run.job, "mail sent to " + run.code + " on " + run.env.at("QBEVENT")};
+  return ScriptOutcome{run.job, "mail sent to " + run.code + " on " + run.env.at("QBEVENT"), run.hook, true};
 }
 
 }  // namespace qube::supervisor

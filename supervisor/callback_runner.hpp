@@ -30,11 +30,6 @@ struct CallbackSettings {
   bool run_as_owner = false;
 };
 
-struct ScriptOutcome {
-  JobId job = 0;
-  std::string text;  // for the job's history
-};
-
 class CallbackRunner {
  public:
   // `clock`: what a script's time limit is measured by.

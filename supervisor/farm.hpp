@@ -132,8 +132,9 @@ class Farm final : private Scheduler::Actions {
   // Lets dependencies and callbacks react to this round's events (and to the
   // events their own actions cause). Scripts to run go to effects().script_runs.
   void settle();
-  // The server records a script's outcome in the job's history.
-  void script_finished(JobId job, const std::string& text);
+  // The server records a script's outcome in the job's history; a preexec's
+  // also decides whether the job starts or fails (farm_hooks.cpp).
+  void script_finished(const ScriptOutcome& outcome);
   // Encodes kept summaries that are missing (after a restart, or for jobs that
   // changed), for about `budget` seconds; the server calls it when it has nothing
   // else to do, so that the first `qb jobs` after a burst of changes is as fast as
@@ -254,6 +255,17 @@ class Farm final : private Scheduler::Actions {
   std::string frames_waiting_reason(const JobState& js) const;
   std::optional<JobId> label_in_pgrp(JobId pgrp, const std::string& label) const;
   void run_callbacks(const FarmEvent& event);
+  // A script for the runner about event `e`, owned by `owner`: QBJOBID QBEVENT QBSTATUS ... set.
+  ScriptRun script_run(const JobState& owner, const FarmEvent& e) const;
+
+  // Hooks (farm_hooks.cpp, docs/usage.md "Hooks").
+  // A job with a --preexec that has not started yet waits for it.
+  void arm_preexec(JobState& js);
+  // Starts the preexec of each armed job that is pending now.
+  void start_preexecs();
+  void preexec_finished(const ScriptOutcome& outcome);
+  // A job's --postexec, when `e` is its end.
+  void run_postexec(const FarmEvent& e);
   void run_qube_action(JobState& owner, const std::string& code, const FarmEvent& event);
 
   const Clock& clock_;
@@ -277,6 +289,7 @@ class Farm final : private Scheduler::Actions {
   std::map<JobId, std::map<std::string, JobId>> labels_;
   std::size_t settled_ = 0;  // events already settled this round
   std::set<JobId> stale_summaries_;  // jobs whose kept summary is missing
+  std::set<JobId> preexec_due_;      // jobs whose preexec has yet to run (JobState::Preexec::due)
 };
 
 }  // namespace qube::supervisor

@@ -101,8 +101,9 @@ void Farm::close_attempt(const JobState& js, AgendaItem& item) {
   item.history.push_back(std::move(a));
 }
 
-void Farm::script_finished(JobId id, const std::string& text) {
-  if (const JobState* js = job(id)) emit(*js, "callback", "job", text);
+void Farm::script_finished(const ScriptOutcome& outcome) {
+  if (outcome.hook == "preexec") return preexec_finished(outcome);
+  if (const JobState* js = job(outcome.job)) emit(*js, outcome.hook.empty() ? "callback" : outcome.hook, "job", outcome.text);
 }
 
 }  // namespace qube::supervisor

@@ -274,6 +274,7 @@ void Farm::start_instance(JobState& js, HostRecord& h, const placement::Allocati
   start.job.env["QB_ALLOCATIONS"] = inst.allocation;
   start.job.padding = s.padding;
   start.job.cwd = s.cwd;
+  start.hooks = {s.preflights, s.postflights, s.agenda_preflights, s.agenda_postflights};
   send_worker(h.routing_id, proto::make_message(start));
   emit_instance(js, inst.subid, "running",
                 "instance " + std::to_string(js.job.id) + "." + std::to_string(inst.subid) + " started on " + h.host.name);

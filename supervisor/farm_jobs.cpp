@@ -114,6 +114,7 @@ void Farm::restore_job(Job job) {
     inst.timecomplete = now();
     mark_instance(js.job.id, inst.subid);
   }
+  arm_preexec(js);
 }
 
 // Placement, dependencies and callbacks are compiled again; a job whose stored
@@ -183,6 +184,7 @@ Json Farm::submit(Submission submission) {
     const JobId id = job.id;
     JobState& js = jobs_[id] = std::move(f);
     count_items(js);
+    arm_preexec(js);
     for (std::size_t i = 0; i < js.job.agenda.size(); ++i) mark_item(id, i);
     fx_.dirty_jobs.insert(id);
     watch(js);

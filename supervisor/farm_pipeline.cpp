@@ -368,7 +368,10 @@ void Farm::settle() {
   while (settled_ < fx_.events.size()) {
     const std::vector<FarmEvent> wave(fx_.events.begin() + static_cast<std::ptrdiff_t>(settled_), fx_.events.end());
     settled_ = fx_.events.size();
-    for (const FarmEvent& e : wave) run_callbacks(e);
+    for (const FarmEvent& e : wave) {
+      run_callbacks(e);
+      run_postexec(e);
+    }
     for (const FarmEvent& e : wave) {
       auto w = watchers_.find(e.job);
       if (w == watchers_.end()) continue;
@@ -381,6 +384,7 @@ void Farm::settle() {
       }
     }
   }
+  start_preexecs();
 }
 
 void Farm::run_callbacks(const FarmEvent& e) {
@@ -417,25 +421,30 @@ void Farm::run_callbacks(const FarmEvent& e) {
       run_qube_action(*owner, cb.callback.code, e);
       continue;
     }
-    const JobState* subject = job(e.job);
-    ScriptRun run;
-    run.job = owner_id;
-    run.owner = owner->job.spec.user;
+    ScriptRun run = script_run(*owner, e);
     run.language = lang;
     run.code = cb.callback.code;
     run.triggers = cb.callback.triggers;
-    run.event = to_json(e);
-    run.env = {{"QBJOBID", std::to_string(e.job)},
-               {"QBCALLBACKJOBID", std::to_string(owner_id)},
-               {"QBEVENT", e.name + "-" + e.type},
-               {"QBSTATUS", subject ? std::string(to_string(subject->job.status)) : ""},
-               {"QBJOBNAME", subject ? subject->job.spec.name : ""},
-               {"QBUSER", subject ? subject->job.spec.user : ""},
-               {"QBWORKNAME", e.work},
-               {"QBSUBID", e.subid >= 0 ? std::to_string(e.subid) : ""},
-               {"QBHOST", e.host}};
     fx_.script_runs.push_back(std::move(run));
   }
+}
+
+ScriptRun Farm::script_run(const JobState& owner, const FarmEvent& e) const {
+  const JobState* subject = job(e.job);
+  ScriptRun run;
+  run.job = owner.job.id;
+  run.owner = owner.job.spec.user;
+  run.event = to_json(e);
+  run.env = {{"QBJOBID", std::to_string(e.job)},
+             {"QBCALLBACKJOBID", std::to_string(owner.job.id)},
+             {"QBEVENT", e.name + "-" + e.type},
+             {"QBSTATUS", subject ? std::string(to_string(subject->job.status)) : ""},
+             {"QBJOBNAME", subject ? subject->job.spec.name : ""},
+             {"QBUSER", subject ? subject->job.spec.user : ""},
+             {"QBWORKNAME", e.work},
+             {"QBSUBID", e.subid >= 0 ? std::to_string(e.subid) : ""},
+             {"QBHOST", e.host}};
+  return run;
 }
 
 void Farm::run_qube_action(JobState& owner, const std::string& code, const FarmEvent& e) {

@@ -65,6 +65,9 @@ struct JobState {
   std::shared_ptr<const placement::JobPlacement> placement;
   bool indexed = false;                       // in the placer's pending index
   bool indexed_growth = false;                // ... as growing past --cpus
+  // Its --preexec (farm_hooks.cpp): none stands in the way of its instances; due
+  // (not yet run, or failed and owed again on a retry) or running: none starts.
+  enum class Preexec : std::uint8_t { none, due, running } preexec = Preexec::none;
 };
 
 // A shell, python or mail callback for the runner, off the event loop.
@@ -76,6 +79,15 @@ struct ScriptRun {
   std::string triggers;
   std::map<std::string, std::string> env;  // QBJOBID QBEVENT QBSTATUS QBWORKNAME ...
   Json event;                              // the event, for the mail text
+  std::string hook;                        // "preexec" or "postexec" (docs/usage.md "Hooks"); empty: a callback
+};
+
+// How a script ended, for the job's history (and, for a preexec, its fate).
+struct ScriptOutcome {
+  JobId job = 0;
+  std::string text;
+  std::string hook;        // as in its ScriptRun
+  bool succeeded = false;  // it ran and exited 0
 };
 
 struct HostRecord {

@@ -64,6 +64,7 @@ placement::OrderKey Scheduler::key_of(const JobState& js) {
 
 bool Scheduler::wants_instance(const JobState& js) const {
   if (js.job.status != JobStatus::pending && js.job.status != JobStatus::running) return false;
+  if (js.preexec != JobState::Preexec::none) return false;  // its --preexec has not succeeded yet
   const auto running = static_cast<int>(js.running.size());
   // --max_cpus: it may grow past --cpus into idle slots (placed after others).
   if (running >= std::max(js.job.spec.cpus, js.job.spec.max_cpus)) return false;
@@ -112,18 +113,41 @@ void Scheduler::pass(Actions& farm, WallTime now, SteadyTime steady) {
 
 void Scheduler::place(Actions& farm, WallTime now) {
   if (placer_.pending().size() == 0) return;
+  bool deferred = false, started = false;
   for (auto& [name, h] : hosts_) {
     if (h.host.state != HostState::active) continue;
     // A full host can take only jobs that need no slot (host.processors=0).
     if (h.facts.slots_free <= 0 && zero_slot_jobs_ == 0) continue;
     const std::string& host_name = name;
     const auto has_work_here = [&](const placement::PendingJob& p) {
-      return has_work_for_host(jobs_.at(p.id()), host_name);
+      const JobState& js = jobs_.at(p.id());
+      if (!has_work_for_host(js, host_name)) return false;
+      if (!preferred_host_free(js, h)) return true;
+      deferred = true;
+      return false;
     };
-    while (auto pick = placer_.pick(h.facts, now.seconds, has_work_here))
+    while (auto pick = placer_.pick(h.facts, now.seconds, has_work_here)) {
       farm.start_instance(jobs_.at(pick->job->id()), h, pick->allocation);
+      started = true;
+    }
     if (placer_.pending().size() == 0) break;
   }
+  // A job left for a host it prefers that another job then took: the next
+  // pass gives it the next best. Only after progress, so passes cannot loop.
+  if (deferred && started) needed_ = true;
+}
+
+// --hostorder: whether a host the job prefers to `here` could start it now.
+// Asked only for jobs with a host order, of every host: the cost is theirs.
+bool Scheduler::preferred_host_free(const JobState& js, const HostRecord& here) const {
+  const placement::JobPlacement& p = *js.placement;
+  if (p.hostorder.empty()) return false;
+  for (const auto& [name, other] : hosts_) {
+    if (&other == &here || other.host.state != HostState::active || other.facts.locked) continue;
+    if (!p.hostorder.prefers(other.facts, here.facts, p.facts)) continue;
+    if (placer_.matcher().can_run(p, other.facts, placer_.globals()).ok && has_work_for_host(js, name)) return true;
+  }
+  return false;
 }
 
 // Says why jobs still wait, in words a wrangler can act on.

@@ -93,6 +93,7 @@ class Scheduler {
   bool wants_instance(const JobState& js) const;
   bool item_fits_host(const JobState& js, const AgendaItem& item, const std::string& host) const;
   bool has_work_for_host(const JobState& js, const std::string& host) const;
+  bool preferred_host_free(const JobState& js, const HostRecord& here) const;
   void place(Actions& farm, WallTime now);
   void preempt(Actions& farm, SteadyTime now);
   void explain_waiting(Actions& farm);

@@ -145,7 +145,7 @@ void Server::run(const std::atomic<bool>& stop) {
       for (const auto& rid : security_->revoked_workers()) farm_.disconnect_worker(rid, "its key was revoked");
       next_check = clock_.steady().seconds + std::min(1.0, config_.heartbeat_interval);
     }
-    for (const auto& outcome : runner_->finished()) farm_.script_finished(outcome.job, outcome.text);
+    for (const auto& outcome : runner_->finished()) farm_.script_finished(outcome);
     farm_.settle();
     if (farm_.schedule_needed()) farm_.schedule();
     send_work();

@@ -20,6 +20,7 @@
 #include <boost/dll/shared_library.hpp>
 
 #include "channel.hpp"
+#include "instance_hooks.hpp"
 #include "qube/clock.hpp"
 #include "qube/jobtype.hpp"
 #include "qube/messages.hpp"
@@ -29,6 +30,7 @@ namespace {
 
 using namespace qube;
 using qube::worker::read_frame;
+using qube::worker::run_hooks;
 using qube::worker::write_frame;
 
 class Context final : public plugin::RunContext {
@@ -112,12 +114,12 @@ Args parse_args(int argc, char** argv) {
   return args;
 }
 
-// The job, the worker's first message; none if the worker is gone.
-std::optional<JobInfo> read_job(int fd) {
+// The job and its hooks, the worker's first message; none if the worker is gone.
+std::optional<proto::StartInstance> read_job(int fd) {
   try {
     const auto first = read_frame(fd);
     if (!first) return std::nullopt;
-    return proto::decode_start_instance(*first).job;
+    return proto::decode_start_instance(*first);
   } catch (const std::exception& e) {
     throw Failure(std::string("bad job description: ") + e.what());
   }
@@ -155,8 +157,19 @@ LoadedJobType load_job_type(const std::string& module, const JobInfo& info) {
   return loaded;
 }
 
-// One item through the job type; an exception fails the item with its message.
-proto::WorkResult run_item(plugin::Instance& instance, const proto::Assignment& assignment, Context& context) {
+// Runs a hook list with the environment of `item`'s processes, output into the log.
+std::optional<worker::HookFailure> run_job_hooks(const std::string& kind, const std::vector<std::string>& commands,
+                                                 Context& context, const WorkItem& item, bool stop_at_failure) {
+  if (commands.empty()) return std::nullopt;
+  return run_hooks(kind, commands, context.environment(item), context.job().cwd,
+                   [&](Stream s, std::string_view d) { context.output(s, d); }, stop_at_failure);
+}
+
+// One item through the job type, between its agenda hooks; an exception fails
+// the item with its message, and so does a failing agenda preflight (the job
+// type is not asked). A failing agenda postflight is only logged.
+proto::WorkResult run_item(plugin::Instance& instance, const proto::Assignment& assignment, Context& context,
+                           const proto::InstanceHooks& hooks) {
   WorkItem item;
   item.name = assignment.item;
   item.attempt_id = assignment.attempt;
@@ -165,18 +178,26 @@ proto::WorkResult run_item(plugin::Instance& instance, const proto::Assignment& 
   result.attempt = assignment.attempt;
   const Clock& clock = Clock::system();
   const SteadyTime started = clock.steady();
+  if (auto failed = run_job_hooks("agenda_preflight", hooks.agenda_preflights, context, item, true)) {
+    result.outcome.status = WorkStatus::failed;
+    result.outcome.exitcode = failed->exitcode;
+    result.outcome.reason = failed->reason;
+    result.walltime = clock.steady() - started;
+    return result;
+  }
   try {
     result.outcome = instance.run(item, context);
   } catch (const std::exception& e) {
     result.outcome.status = WorkStatus::failed;
     result.outcome.reason = e.what();
   }
+  run_job_hooks("agenda_postflight", hooks.agenda_postflights, context, item, false);
   result.walltime = clock.steady() - started;
   return result;
 }
 
 // Asks for items and runs them until told it is done; the exit code.
-int serve_items(int fd, plugin::Instance& instance, Context& context) {
+int serve_items(int fd, plugin::Instance& instance, Context& context, const proto::InstanceHooks& hooks) {
   while (write_frame(fd, proto::to_json(proto::FromInstance{proto::ItemRequest{}}))) {
     std::optional<proto::Assignment> assignment;
     try {
@@ -187,7 +208,8 @@ int serve_items(int fd, plugin::Instance& instance, Context& context) {
       return fatal(fd, std::string("bad message from the worker: ") + e.what());
     }
     if (!assignment) return 0;  // done
-    if (!write_frame(fd, proto::to_json(proto::FromInstance{run_item(instance, *assignment, context)}))) return 0;
+    if (!write_frame(fd, proto::to_json(proto::FromInstance{run_item(instance, *assignment, context, hooks)})))
+      return 0;
   }
   return 0;
 }
@@ -213,12 +235,17 @@ int main(int argc, char** argv) {
   // not inherit it (a job writing to fd 3 would speak the worker's protocol).
   fcntl(args.fd, F_SETFD, fcntl(args.fd, F_GETFD) | FD_CLOEXEC);
   try {
-    const std::optional<JobInfo> info = read_job(args.fd);
-    if (!info) return 1;
-    LoadedJobType loaded = load_job_type(args.module, *info);
-    Context context(args.fd, *info);
-    const int rc = serve_items(args.fd, *loaded.instance, context);
+    const std::optional<proto::StartInstance> start = read_job(args.fd);
+    if (!start) return 1;
+    const proto::InstanceHooks& hooks = start->hooks;
+    Context context(args.fd, start->job);
+    // Preflights come first, so that they may prepare what the job type needs.
+    if (auto failed = run_job_hooks("preflight", hooks.preflights, context, WorkItem{}, true))
+      return fatal(args.fd, "instance not started: " + failed->reason);
+    LoadedJobType loaded = load_job_type(args.module, start->job);
+    const int rc = serve_items(args.fd, *loaded.instance, context, hooks);
     stop(*loaded.instance);
+    run_job_hooks("postflight", hooks.postflights, context, WorkItem{}, false);
     return rc;
   } catch (const Failure& e) {
     return fatal(args.fd, e.what());

@@ -274,7 +274,11 @@ Json to_json(const JobSpec& s) {
               {"conditions", s.conditions}, {"tags", s.tags},
               {"extra", s.extra},
               {"kind", s.kind},         {"account", s.account},
-              {"domain", s.domain}};
+              {"domain", s.domain},
+              {"preexec", s.preexec},   {"postexec", s.postexec},
+              {"preflights", s.preflights}, {"postflights", s.postflights},
+              {"agenda_preflights", s.agenda_preflights}, {"agenda_postflights", s.agenda_postflights},
+              {"processors", s.processors}, {"hostorder", s.hostorder}};
 }
 
 JobSpec spec_from_json(const Json& j) {
@@ -326,6 +330,14 @@ JobSpec spec_from_json(const Json& j) {
   s.kind = get_string(j, "kind");
   s.account = get_string(j, "account");
   s.domain = get_string(j, "domain");
+  s.preexec = get_string(j, "preexec");
+  s.postexec = get_string(j, "postexec");
+  s.preflights = get_string_list(j, "preflights");
+  s.postflights = get_string_list(j, "postflights");
+  s.agenda_preflights = get_string_list(j, "agenda_preflights");
+  s.agenda_postflights = get_string_list(j, "agenda_postflights");
+  s.processors = get_int32(j, "processors", 0);
+  s.hostorder = get_string(j, "hostorder");
   return s;
 }
 

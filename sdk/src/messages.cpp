@@ -362,7 +362,16 @@ Json to_json(const Registered& m) {
 Json to_json(const Reregister&) { return Json::object(); }
 Json to_json(const HeartbeatAck&) { return Json::object(); }
 
-Json to_json(const StartInstance& m) { return Json{{"job", job_json(m.job)}}; }
+Json to_json(const StartInstance& m) {
+  Json j{{"job", job_json(m.job)}};
+  // Left out when there are none, so a worker that predates hooks still takes the job.
+  if (!m.hooks.empty())
+    j["hooks"] = Json{{"preflights", m.hooks.preflights},
+                      {"postflights", m.hooks.postflights},
+                      {"agenda_preflights", m.hooks.agenda_preflights},
+                      {"agenda_postflights", m.hooks.agenda_postflights}};
+  return j;
+}
 
 Json to_json(const Work& m) {
   Json j = instance_body(m.instance);
@@ -465,9 +474,27 @@ HeartbeatAck decode_heartbeat_ack(const Json& body) {
   return {};
 }
 
+namespace {
+InstanceHooks read_hooks(Fields& f) {
+  InstanceHooks h;
+  const Json* v = f.find("hooks", Need::optional);
+  if (!v) return h;
+  if (!v->is_object()) f.fail("hooks", "must be a map");
+  Fields hooks(*v, kStartInstance, "hooks.");
+  h.preflights = hooks.strings("preflights");
+  h.postflights = hooks.strings("postflights");
+  h.agenda_preflights = hooks.strings("agenda_preflights");
+  h.agenda_postflights = hooks.strings("agenda_postflights");
+  hooks.finish();
+  return h;
+}
+}  // namespace
+
 StartInstance decode_start_instance(const Json& body) {
   Fields f(body, kStartInstance);
-  StartInstance m{read_job(f.nested("job"))};
+  StartInstance m;
+  m.job = read_job(f.nested("job"));
+  m.hooks = read_hooks(f);
   f.finish();
   return m;
 }

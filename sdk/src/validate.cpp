@@ -1,5 +1,10 @@
 #include "qube/validate.hpp"
 
+#include <algorithm>
+#include <functional>
+#include <optional>
+
+#include "qube/hostorder.hpp"
 #include "qube/range.hpp"
 
 namespace qube {
@@ -27,7 +32,69 @@ namespace {
 // Job types whose package needs a command line.
 bool needs_cmdline(const std::string& type) { return type == "cmdline" || type == "cmdrange"; }
 
+// The value of host.processors in Qube reservations ("host.processors=4,..."), if named.
+std::optional<std::string> reserved_processors(const std::string& reservations) {
+  std::size_t start = 0;
+  while (start <= reservations.size()) {
+    const auto comma = std::min(reservations.find(',', start), reservations.size());
+    const std::string part = reservations.substr(start, comma - start);
+    const auto eq = part.find('=');
+    auto trimmed = [](std::string t) {
+      t.erase(0, t.find_first_not_of(" \t"));
+      t.erase(t.find_last_not_of(" \t") + 1);
+      return t;
+    };
+    if (eq != std::string::npos && trimmed(part.substr(0, eq)) == "host.processors") return trimmed(part.substr(eq + 1));
+    start = comma + 1;
+  }
+  return std::nullopt;
+}
+
+inline constexpr std::size_t kMaxHooks = 100;           // commands per hook list
+inline constexpr std::size_t kMaxHookLength = 64 * 1024;
+
+// The hooks (docs/usage.md "Hooks"): each a shell command that is not blank.
+void check_hooks(const JobSpec& s, const std::function<void(std::string)>& err) {
+  auto check = [&](const char* field, const std::string& command) {
+    if (command.find_first_not_of(" \t\n") == std::string::npos) err(std::string(field) + ": the command is empty");
+    else if (command.size() > kMaxHookLength) err(std::string(field) + ": longer than 65536 characters");
+  };
+  if (!s.preexec.empty()) check("preexec", s.preexec);
+  if (!s.postexec.empty()) check("postexec", s.postexec);
+  const std::pair<const char*, const std::vector<std::string>*> lists[] = {
+      {"preflights", &s.preflights},
+      {"postflights", &s.postflights},
+      {"agenda_preflights", &s.agenda_preflights},
+      {"agenda_postflights", &s.agenda_postflights}};
+  for (const auto& [field, list] : lists) {
+    if (list->size() > kMaxHooks) err(std::string(field) + ": more than 100 commands");
+    for (const auto& command : *list) check(field, command);
+  }
+}
+
+// --processors and --hostorder.
+void check_placement_shorthands(const JobSpec& s, const std::function<void(std::string)>& err) {
+  if (s.processors < 0 || s.processors > kMaxCpus)
+    err("processors: must be between 1 and " + std::to_string(kMaxCpus) + ", got " + std::to_string(s.processors));
+  if (s.processors > 0)
+    if (auto named = reserved_processors(s.reservations); named && *named != std::to_string(s.processors))
+      err("processors: " + std::to_string(s.processors) + " conflicts with reservations host.processors=" + *named +
+          " (give one of them)");
+  try {
+    parse_hostorder(s.hostorder);
+  } catch (const std::invalid_argument& e) {
+    err(e.what());
+  }
+}
+
 }  // namespace
+
+std::string effective_reservations(const JobSpec& spec) {
+  if (spec.processors <= 0 || reserved_processors(spec.reservations)) return spec.reservations;
+  const std::string processors = "host.processors=" + std::to_string(spec.processors);
+  return spec.reservations.find_first_not_of(" \t") == std::string::npos ? processors
+                                                                          : processors + "," + spec.reservations;
+}
 
 std::vector<std::string> validate(const JobSpec& s) {
   std::vector<std::string> errors;
@@ -87,6 +154,8 @@ std::vector<std::string> validate(const JobSpec& s) {
   // Qube!'s bookkeeping strings travel in every listing: bounded like a name.
   for (const auto& [field, value] : {std::pair{"kind", &s.kind}, {"account", &s.account}, {"domain", &s.domain}})
     if (value->size() > kMaxNameLength) err(std::string(field) + ": longer than 255 characters");
+  check_hooks(s, err);
+  check_placement_shorthands(s, err);
   return errors;
 }
 

@@ -533,6 +533,11 @@ bool Expression::evaluate(const HostFacts& host, const JobFacts& job) const {
   return truth(Evaluator{*program_, host, job}.eval(program_->root));
 }
 
+std::optional<double> Expression::number(const HostFacts& host, const JobFacts& job) const {
+  if (!program_) return std::nullopt;
+  return as_number(Evaluator{*program_, host, job}.eval(program_->root));
+}
+
 bool Expression::uses_job() const { return program_ && program_->uses_job; }
 
 const std::string& Expression::text() const {

@@ -27,6 +27,7 @@
 // bounded by kMaxDepth.
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -46,6 +47,9 @@ class Expression {
 
   bool empty() const { return program_ == nullptr; }
   bool evaluate(const HostFacts& host, const JobFacts& job) const;
+  // Its value as a number (an expression that is one reference, such as a
+  // --hostorder key: host.memory.avail); nullopt when it does not read as one.
+  std::optional<double> number(const HostFacts& host, const JobFacts& job) const;
   // Whether it reads job.*: then two jobs with the same text may differ on one host.
   bool uses_job() const;
   const std::string& text() const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "placement/error.hpp"
+#include "qube/validate.hpp"
 
 namespace qube::placement {
 
@@ -131,7 +132,8 @@ JobPlacement compile_placement(const Job& job, std::string_view cluster) {
   p.omitgroups = sorted(s.omitgroups);
   p.services = sorted(s.services);
   p.requirements = Expression::parse(s.requirements, "requirements");
-  p.reservations = Reservations::parse(s.reservations, "reservations");
+  // --processors N is host.processors=N (validate() refuses a conflicting pair).
+  p.reservations = Reservations::parse(effective_reservations(s), "reservations");
   p.restrictions = ClusterRestriction::parse(s.restrictions, "restrictions");
   if (!s.conditions.is_null() && !s.conditions.is_array()) fail("conditions", "expected a list");
   if (s.conditions.is_array())
@@ -139,6 +141,7 @@ JobPlacement compile_placement(const Job& job, std::string_view cluster) {
   p.exclusivity = parse_tags(s.tags);
   p.flags = s.flags;
   p.max_cpus = s.max_cpus;
+  p.hostorder = HostOrder::parse(s.hostorder);
   if (s.max_cpus < 0) fail("max_cpus", "must not be negative");
   p.shape = shape_of(p, s.type, s.conditions);
   return p;

@@ -8,6 +8,7 @@
 
 #include "placement/cluster.hpp"
 #include "placement/expression.hpp"
+#include "placement/host_order.hpp"
 #include "placement/job_facts.hpp"
 #include "placement/reservations.hpp"
 #include "qube/model.hpp"
@@ -44,6 +45,7 @@ struct JobPlacement {
   Exclusivity exclusivity;
   std::vector<std::string> flags;   // e.g. uninterruptible
   int max_cpus = 0;
+  HostOrder hostorder;              // which eligible hosts it prefers (not part of the shape)
   // Everything above but `facts`, in one canonical string: jobs with the same
   // shape fit the same hosts (save requirements that read job.*), so the
   // pending index groups them and the matcher checks a group once per host.

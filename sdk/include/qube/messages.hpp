@@ -111,9 +111,23 @@ struct HeartbeatAck {  // {}
 
 // Also the first message on an instance's channel, then with job.supervisor
 // and job.host set (the supervisor leaves them out).
+// The job's worker-side hooks, each one shell command (docs/usage.md "Hooks"):
+// the instance runs them, not the job type. Sent only when there are some.
+struct InstanceHooks {
+  std::vector<std::string> preflights;          // as the instance starts
+  std::vector<std::string> postflights;         // after its last item
+  std::vector<std::string> agenda_preflights;   // before each item
+  std::vector<std::string> agenda_postflights;  // after each item
+  bool empty() const {
+    return preflights.empty() && postflights.empty() && agenda_preflights.empty() && agenda_postflights.empty();
+  }
+  bool operator==(const InstanceHooks&) const = default;
+};
+
 struct StartInstance {
   static constexpr const char* kType = kStartInstance;
   JobInfo job;
+  InstanceHooks hooks;  // {hooks: {preflights, postflights, agenda_preflights, agenda_postflights}}, if any
 };
 
 // An item handed to an instance.

@@ -159,6 +159,16 @@ struct JobSpec {
   std::string kind;
   std::string account;
   std::string domain;
+  // Hooks and Qube!'s placement shorthands (docs/usage.md "Hooks", docs/placement.md).
+  // Each hook is one shell command; the worker-side lists run in order.
+  std::string preexec;    // on the supervisor, before the first instance starts; failing fails the job
+  std::string postexec;   // on the supervisor, once each time the job ends (complete, failed, killed)
+  std::vector<std::string> preflights;          // on the worker, as an instance starts (before its first item)
+  std::vector<std::string> postflights;         // on the worker, after an instance's last item
+  std::vector<std::string> agenda_preflights;   // on the worker, before each agenda item
+  std::vector<std::string> agenda_postflights;  // on the worker, after each agenda item
+  int processors = 0;     // slots per instance (= reservations host.processors=N); 0: not given
+  std::string hostorder;  // preferred hosts first: "+host.memory.avail,-host.processors.used"
 };
 
 struct Job {

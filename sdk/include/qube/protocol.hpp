@@ -82,7 +82,9 @@ inline constexpr const char* kRegistered = "registered";  // {heartbeat_interval
 inline constexpr const char* kReregister = "reregister";  // the supervisor does not know this peer
 inline constexpr const char* kHeartbeatAck = "heartbeat_ack";  // only to a heartbeat with ack: true
 inline constexpr const char* kStartInstance = "start_instance";  // {job: {id, subid, pgrp, name, type, user,
-                                                                 //  package, env, padding, cwd}}
+                                                                 //  package, env, padding, cwd},
+                                                                 //  hooks?: {preflights, postflights,
+                                                                 //  agenda_preflights, agenda_postflights}}
 inline constexpr const char* kWork = "work";  // {job, subid, index, item, attempt} or {job, subid, done: true}
 inline constexpr const char* kKillInstance = "kill_instance";  // {job, subid}
 inline constexpr const char* kSuspendInstance = "suspend_instance";  // {job, subid, suspend: bool}

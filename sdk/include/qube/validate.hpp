@@ -18,6 +18,10 @@ inline constexpr std::size_t kMaxAgendaNameLength = 255;
 // between 1 and 9999, got 0". Empty when the spec is acceptable.
 std::vector<std::string> validate(const JobSpec& spec);
 
+// The job's reservations with `processors` folded in: host.processors=N added
+// unless they name host.processors already (validate() refuses a different N).
+std::string effective_reservations(const JobSpec& spec);
+
 bool is_valid_type_name(const std::string& type);
 bool is_valid_env_name(const std::string& name);
 
