@@ -54,6 +54,7 @@ Json field_value(const ModifyField& f) {
       case ModifyField::text: return f.value;
       case ModifyField::boolean: return f.value == "1" || f.value == "true" || f.value == "yes";
       case ModifyField::list: return comma_list(f.value);
+      case ModifyField::no_value: return true;
     }
   } catch (const std::logic_error&) {
     throw UsageError(std::string(f.flag) + ": '" + f.value + "' is not a number");
@@ -132,6 +133,7 @@ std::vector<ModifyField> modify_fields() {
       {"--requirements", "requirements", "Qube requirements expression", ModifyField::text},
       {"--reservations", "reservations", "Qube reservations", ModifyField::text},
       {"--description", "description", "free text", ModifyField::text},
+      {"--clear-bad-hosts", "clear_bad_hosts", "let the hosts excluded as bad hosts run it again", ModifyField::no_value},
   };
 }
 

@@ -155,6 +155,14 @@ struct JobSpec {
   Json extra = Json::object();          // imported properties kept for display (HQueue ...)
 };
 
+// A host the job no longer runs on: it failed too many of the job's items in a
+// row (qb modify --clear-bad-hosts lets it back).
+struct ExcludedHost {
+  std::string host;
+  std::string reason;  // "3 items failed in a row"
+  Time since;
+};
+
 struct Job {
   JobId id = 0;
   JobSpec spec;
@@ -168,6 +176,7 @@ struct Job {
   std::string reason;           // why it is not running, or why it ended
   std::vector<AgendaItem> agenda;
   std::vector<Instance> instances;
+  std::vector<ExcludedHost> excluded_hosts;  // bad hosts, in the order they were excluded
 };
 
 struct Host {
