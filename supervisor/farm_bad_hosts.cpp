@@ -20,6 +20,12 @@ namespace {
 constexpr double kNearHostMemory = 0.9;
 constexpr int kSigKill = 9;
 
+// Killed by SIGKILL, or a shell reporting a child killed so (exit 128+9): a
+// command run through sh -c rarely dies itself, its renderer does.
+bool killed_by_sigkill(const AgendaItem& item) {
+  return item.signal == kSigKill || (!item.signal && item.exitcode == 128 + kSigKill);
+}
+
 std::string names_of(const std::vector<ExcludedHost>& hosts) {
   std::string names;
   for (const auto& e : hosts) names += (names.empty() ? "" : ", ") + e.host;
@@ -52,7 +58,7 @@ void Farm::item_completed(JobState& js, std::size_t index) {
 bool Farm::retry_on_bigger_host(JobState& js, std::size_t index) {
   AgendaItem& item = js.job.agenda[index];
   // Once per item: a second kill on a bigger host is an ordinary failure.
-  if (item.signal != kSigKill || js.memory_floor_mb.count(index)) return false;
+  if (!killed_by_sigkill(item) || js.memory_floor_mb.count(index)) return false;
   const auto ran_on = hosts_.find(item.host);
   if (ran_on == hosts_.end()) return false;
   const std::uint64_t memory_mb = ran_on->second.host.memory_mb;
