@@ -156,6 +156,32 @@ class FarmTest : public ::testing::Test {
                                   {"reason", status == "failed" ? "exit code " + std::to_string(exitcode) : ""}}));
   }
 
+  // With `hosts` hosts (a, b ...) and this bad_host_threshold, a job that
+  // retries fails 5 items in a row on a: true if a was excluded. Once per test.
+  bool five_failures_on_a_exclude_it(int hosts, int threshold) {
+    qube::supervisor::FarmPolicy policy;
+    policy.wrangling.bad_host_threshold = threshold;
+    farm.set_policy(policy);
+    for (int h = 0; h < hosts; ++h)
+      reg("r" + std::to_string(h), make_host(std::string(1, static_cast<char>('a' + h)), 1));
+    JobSpec spec = make_spec("flaky", 10, "1-10", 1);
+    spec.retrywork = 50;
+    const JobId id = submit(spec);
+    const auto starts = schedule();
+    EXPECT_EQ(starts.size(), 1u);
+    fail_items("r0", id, 0, 5);
+    return js(id).bad_host("a");
+  }
+
+  // The instance fails the next `n` items it is given.
+  void fail_items(const std::string& rid, JobId job, std::int32_t subid, int n) {
+    for (int i = 0; i < n; ++i) {
+      const Json w = request(rid, job, subid);
+      ASSERT_FALSE(w.value("done", false)) << w.dump();
+      result(rid, job, subid, w.at("index").get<std::int64_t>(), w.at("attempt").get<std::uint64_t>(), "failed", 1);
+    }
+  }
+
   void done(const std::string& rid, JobId job, std::int32_t subid, const std::string& status,
             const std::string& reason = "") {
     farm.on_instance_done(
@@ -1346,36 +1372,10 @@ TEST_F(FarmTest, AHostFailingItemsInARowIsExcludedWhileAnotherCanRunTheJob) {
 }
 
 TEST_F(FarmTest, TheOnlyHostThatCanRunAJobIsNotExcluded) {
-  reg("r1", make_host("a", 1));
-  JobSpec spec = make_spec("flaky", 10, "1-10", 1);
-  spec.retrywork = 50;
-  const JobId id = submit(spec);
-  ASSERT_EQ(schedule().size(), 1u);
-  for (int i = 0; i < 5; ++i) {
-    const Json w = request("r1", id, 0);
-    ASSERT_FALSE(w.value("done", false));
-    result("r1", id, 0, w.at("index").get<std::int64_t>(), w.at("attempt").get<std::uint64_t>(), "failed", 1);
-  }
-  EXPECT_TRUE(js(id).job.excluded_hosts.empty()) << "excluded, it would wait for ever instead of failing";
+  EXPECT_FALSE(five_failures_on_a_exclude_it(1, 3)) << "excluded, it would wait for ever instead of failing";
 }
 
-TEST_F(FarmTest, BadHostThresholdZeroTurnsExclusionOff) {
-  qube::supervisor::FarmPolicy policy;
-  policy.wrangling.bad_host_threshold = 0;
-  farm.set_policy(policy);
-  reg("r1", make_host("a", 1));
-  reg("r2", make_host("b", 1));
-  JobSpec spec = make_spec("flaky", 10, "1-10", 1);
-  spec.retrywork = 50;
-  const JobId id = submit(spec);
-  ASSERT_EQ(schedule().size(), 1u);
-  for (int i = 0; i < 5; ++i) {
-    const Json w = request("r1", id, 0);
-    ASSERT_FALSE(w.value("done", false));
-    result("r1", id, 0, w.at("index").get<std::int64_t>(), w.at("attempt").get<std::uint64_t>(), "failed", 1);
-  }
-  EXPECT_TRUE(js(id).job.excluded_hosts.empty());
-}
+TEST_F(FarmTest, BadHostThresholdZeroTurnsExclusionOff) { EXPECT_FALSE(five_failures_on_a_exclude_it(2, 0)); }
 
 // Suspect hosts: enough jobs excluding one host mark it (and lock it, if the
 // policy says so); the mark is stored with the admin's settings; an admin's
@@ -1394,12 +1394,7 @@ TEST_F(FarmTest, AHostSeveralJobsExcludeIsSuspectUntilAnAdminUnlocksIt) {
     const auto starts = schedule();
     ASSERT_EQ(starts.size(), 1u);
     ASSERT_EQ(starts[0].rid, "r1");
-    for (int i = 0; i < 3; ++i) {
-      const Json w = request("r1", id, starts[0].subid);
-      ASSERT_FALSE(w.value("done", false));
-      result("r1", id, starts[0].subid, w.at("index").get<std::int64_t>(), w.at("attempt").get<std::uint64_t>(),
-             "failed", 1);
-    }
+    fail_items("r1", id, starts[0].subid, 3);
     EXPECT_TRUE(js(id).bad_host("a"));
     done("r1", id, starts[0].subid, "complete");
   };
