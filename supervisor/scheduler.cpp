@@ -246,15 +246,27 @@ bool Scheduler::has_work_for_host(const JobState& js, const std::string& host) c
 }
 
 bool Scheduler::runnable_elsewhere(const JobState& js, const std::string& host) const {
+  std::vector<std::string> others;
+  const auto& rules = placer_.matcher().rules();
   for (const auto& [name, h] : hosts_) {
     if (name == host || h.host.state == HostState::down || js.excludes(name)) continue;
-    const auto& rules = placer_.matcher().rules();
     if (std::all_of(rules.begin(), rules.end(), [&](const auto& rule) {
           return !rule->is_static() || rule->ok(*js.placement, h.facts, placer_.globals());
         }))
-      return true;
+      others.push_back(name);
   }
-  return false;
+  if (others.empty()) return false;
+  if (!items_choose_hosts(js)) return true;
+  // An item that may run only on some hosts (--retrydifferenthost, a memory
+  // floor) must keep one, or it would wait for ever. Asked only when a host is
+  // about to be excluded, so the scan of the agenda is rare.
+  for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
+    const WorkStatus s = js.job.agenda[i].status;
+    if (s != WorkStatus::pending && s != WorkStatus::retrying) continue;
+    if (std::none_of(others.begin(), others.end(), [&](const std::string& name) { return item_fits_host(js, i, name); }))
+      return false;
+  }
+  return true;
 }
 
 std::optional<std::size_t> Scheduler::next_item(const JobState& js, std::int32_t subid) const {

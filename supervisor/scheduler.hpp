@@ -64,7 +64,8 @@ class Scheduler {
   // (passive preemption) or to another user's job under fair share.
   bool should_yield(const JobState& js, const RunningInstance& run, const HostRecord& host, WallTime now) const;
   // Whether a host other than `host`, up and not excluded, could run the job as
-  // it is (type, --hosts, requirements ...), whatever runs there now.
+  // it is (type, --hosts, requirements ...), whatever runs there now, and each
+  // of its waiting items that avoids some hosts.
   bool runnable_elsewhere(const JobState& js, const std::string& host) const;
   // The pending item it should run next, if any may run on its host now.
   std::optional<std::size_t> next_item(const JobState& js, std::int32_t subid) const;
