@@ -140,6 +140,8 @@ void print_job(std::ostream& out, const Json& j) {
   if (!get_string(j, "kind").empty() || !get_string(j, "account").empty() || !get_string(j, "domain").empty())
     out << "  kind      " << text(j, "kind") << "   account " << text(j, "account") << "   domain "
         << text(j, "domain") << "\n";
+  for (const auto& e : get_array(j, "excluded_hosts"))
+    out << "  reason    host " << get_string(e, "host") << " excluded: " << get_string(e, "reason") << "\n";
   const Json& agenda = get_array(j, "agenda");
   if (!agenda.empty()) {
     out << "\n  " << std::left << std::setw(14) << "ITEM" << std::setw(10) << "STATUS" << std::setw(16) << "HOST"
@@ -207,8 +209,10 @@ void print_hosts(std::ostream& out, const Json& hosts, bool long_form) {
     for (const auto& t : get_array(h, "jobtypes")) types += (types.empty() ? "" : ",") + t.get<std::string>();
     out << cell(text(h, "name"), 20) << cell(text(h, "state"), 8)
         << cell((std::to_string(get_int(h, "slots_used")) + "/" + std::to_string(get_int(h, "slots"))), 8)
-        << cell((std::to_string(get_int(h, "memory_mb")) + "M"), 10) << cell(when(h, "last_heartbeat"), 18) << types
-        << "\n";
+        << cell((std::to_string(get_int(h, "memory_mb")) + "M"), 10) << cell(when(h, "last_heartbeat"), 18) << types;
+    // Suspect is a mark beside the state, not a state: a suspect host may be active or locked.
+    if (!get_string(h, "suspect_reason").empty()) out << "  SUSPECT: " << get_string(h, "suspect_reason");
+    out << "\n";
     if (long_form && h.contains("facts")) print_host_facts(out, get_object(h, "facts"));
   }
 }
@@ -242,12 +246,20 @@ Json failure_summary(const Json& job) {
   }
   for (const auto& [what, entry] : by_outcome)
     outcomes.push_back(Json{{"outcome", what}, {"failures", entry.first}, {"hosts", entry.second}, {"hint", hints[what]}});
-  return Json{{"id", job.value("id", 0)}, {"failures", total}, {"by_host", hosts}, {"by_outcome", outcomes}};
+  return Json{{"id", job.value("id", 0)}, {"failures", total}, {"by_host", hosts}, {"by_outcome", outcomes},
+              {"excluded_hosts", get_array(job, "excluded_hosts")}};
 }
 
 void print_failures(std::ostream& out, const Json& job) {
   const Json summary = failure_summary(job);
   out << "job " << get_int(job, "id") << ": " << get_int(summary, "failures") << " failed attempt(s)\n";
+  const Json& excluded = get_array(summary, "excluded_hosts");
+  if (!excluded.empty()) {
+    out << "\n  EXCLUDED HOSTS (qb modify " << get_int(job, "id") << " --clear-bad-hosts lets them back)\n";
+    for (const auto& e : excluded)
+      out << "  " << std::left << std::setw(20) << get_string(e, "host") << get_string(e, "reason") << "  since "
+          << when(e, "since") << "\n";
+  }
   if (get_int(summary, "failures") == 0) return;
   out << "\n  BY HOST\n";
   for (const auto& h : summary["by_host"]) {

@@ -54,6 +54,7 @@ Json field_value(const ModifyField& f) {
       case ModifyField::text: return f.value;
       case ModifyField::boolean: return f.value == "1" || f.value == "true" || f.value == "yes";
       case ModifyField::list: return comma_list(f.value);
+      case ModifyField::no_value: return true;
     }
   } catch (const std::logic_error&) {
     throw UsageError(std::string(f.flag) + ": '" + f.value + "' is not a number");
@@ -136,6 +137,7 @@ std::vector<ModifyField> modify_fields() {
       {"--dependency", "dependency",
        "wait for other jobs instead (as qbsub --dependency; '' drops them); a cycle is refused", ModifyField::text},
       {"--description", "description", "free text", ModifyField::text},
+      {"--clear-bad-hosts", "clear_bad_hosts", "let the hosts excluded as bad hosts run it again", ModifyField::no_value},
   };
 }
 

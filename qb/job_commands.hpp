@@ -39,7 +39,7 @@ struct ModifyField {
   const char* flag;
   const char* key;
   const char* help;
-  enum Kind { integer, number, text, list, boolean } kind;
+  enum Kind { integer, number, text, list, boolean, no_value } kind;  // no_value: a bare flag, sent as true
   std::string value{};
   bool given = false;
 };

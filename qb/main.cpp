@@ -82,7 +82,9 @@ void add_verb_commands(Cli& c) {
   CLI::App* modify = c.app.get_subcommand("modify");
   modify->remove_option(modify->get_option("--name"));
   modify->add_option("--match-name", o.name, "only jobs whose name matches this glob");
-  for (auto& f : c.modify_fields) c.modify_options.push_back(modify->add_option(f.flag, f.value, f.help));
+  for (auto& f : c.modify_fields)
+    c.modify_options.push_back(f.kind == qb::ModifyField::no_value ? modify->add_flag(f.flag, f.value, f.help)
+                                                               : modify->add_option(f.flag, f.value, f.help));
 }
 
 // history, wait, the host commands and ping; then qb's shared options on every subcommand.

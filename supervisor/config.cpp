@@ -40,6 +40,18 @@ Config load_config(const std::filesystem::path& file, Config c) {
   read_key(root, "preemption", c.preemption, file);
   if (c.preemption != "passive" && c.preemption != "aggressive" && c.preemption != "disabled")
     throw std::runtime_error(file.string() + ": preemption must be passive, aggressive or disabled");
+  read_key(root, "bad_host_threshold", c.bad_host_threshold, file);
+  read_key(root, "suspect_host_jobs", c.suspect_host_jobs, file);
+  read_key(root, "suspect_host_window", c.suspect_host_window, file);
+  read_key(root, "suspect_host_lock", c.suspect_host_lock, file);
+  read_key(root, "max_failure_rate", c.max_failure_rate, file);
+  read_key(root, "failure_rate_min_items", c.failure_rate_min_items, file);
+  if (c.bad_host_threshold < 0 || c.suspect_host_jobs < 0)
+    throw std::runtime_error(file.string() + ": bad_host_threshold and suspect_host_jobs must not be negative (0: off)");
+  if (!(c.suspect_host_window > 0)) throw std::runtime_error(file.string() + ": suspect_host_window must be positive");
+  if (!(c.max_failure_rate >= 0 && c.max_failure_rate <= 1))
+    throw std::runtime_error(file.string() + ": max_failure_rate must be between 0 (off) and 1");
+  if (c.failure_rate_min_items < 1) throw std::runtime_error(file.string() + ": failure_rate_min_items must be at least 1");
   if (!(c.fair_share_half_life > 0)) throw std::runtime_error(file.string() + ": fair_share_half_life must be positive");
   if (c.user_subjob_limit < 0 || c.pgrp_subjob_limit < 0)
     throw std::runtime_error(file.string() + ": subjob limits must not be negative (0: no cap)");

@@ -47,6 +47,13 @@ struct Config {
   // its slot after its current item), aggressive (killed now, items back to
   // pending) or disabled.
   std::string preemption = "passive";
+  // Bad hosts and auto-wrangling (docs/usage.md, "Bad hosts and auto-wrangling").
+  int bad_host_threshold = 3;         // items of one job failed in a row on a host: excluded (0: off)
+  int suspect_host_jobs = 3;          // distinct jobs excluding a host within the window: suspect (0: off)
+  double suspect_host_window = 3600;  // seconds
+  bool suspect_host_lock = false;     // lock a suspect host too
+  double max_failure_rate = 0;        // failed / finished attempts that block a job (0: off)
+  int failure_rate_min_items = 10;    // finished attempts before the rate counts
 };
 
 // Reads a YAML file over the defaults; throws std::runtime_error naming the

@@ -12,6 +12,7 @@
 //   farm_history.cpp     events, status changes and each item's attempts
 //   farm_steering.cpp    the client verbs that list and steer jobs
 //   farm_pipeline.cpp    dependencies and callbacks
+//   farm_bad_hosts.cpp   bad hosts, suspect hosts and auto-wrangling
 //   host_admin.cpp       hosts, locks, resources and the admin's stored settings
 //                        (HostAdmin, a class of its own)
 //   scheduler.cpp        who gets a free slot (Scheduler, a class of its own: the policy)
@@ -42,6 +43,9 @@ inline constexpr int kMaxStartupFailures = 3;
 
 // How a job's reason begins when its items wait only for other jobs' frames.
 inline constexpr std::string_view kFramesWaiting = "waiting for the same frames of ";
+
+// qb modify's key that lets a job's bad hosts back (not a field of the spec).
+inline constexpr const char* kClearBadHosts = "clear_bad_hosts";
 
 class Farm final : private Scheduler::Actions {
  public:
@@ -196,6 +200,24 @@ class Farm final : private Scheduler::Actions {
   // item goes back to pending (not a failed attempt); an agenda-less run is owed again.
   void forgive_if_allowed(JobState& js, std::int32_t subid);
 
+  // Bad hosts and auto-wrangling (farm_bad_hosts.cpp).
+  // An item's attempt failed on its host: it is retried (once more on a host
+  // with more memory if memory killed it), the host may be excluded from the
+  // job, and the job may be blocked for its failure rate.
+  void item_failed(JobState& js, std::size_t index);
+  // An item completed: its host's count of failures in a row starts over.
+  void item_completed(JobState& js, std::size_t index);
+  // True if the item was requeued for a host with more memory than the one
+  // that killed it.
+  bool retry_on_bigger_host(JobState& js, std::size_t index);
+  void exclude_host(JobState& js, const std::string& host, const std::string& reason);
+  // Several jobs excluding the host within the window make it suspect.
+  void suspect_if_repeated(const JobState& js, const std::string& host);
+  void block_if_failing(JobState& js);
+  // qb modify with clear_bad_hosts (and perhaps other fields, modified first).
+  StepOutcome modify_clearing_bad_hosts(const Steering& request, const Json& set);
+  void clear_bad_hosts(JobState& js, const std::string& who);
+
   // History (farm_history.cpp).
   // Records an event about the job (history, callbacks); the caller may add to it
   // until the next event.
@@ -220,6 +242,9 @@ class Farm final : private Scheduler::Actions {
   bool may_steer(const JobState& js, const std::string& who) const;
   StepOutcome kill(const Steering& request);
   StepOutcome block(const Steering& request, bool block);
+  // Holds the job: running work goes back to pending; "blocked " + `why` ("by
+  // alice") is its reason until it is unblocked.
+  void block_job(JobState& js, const std::string& why, const std::string& who);
   StepOutcome suspend(const Steering& request, bool suspend);
   StepOutcome interrupt(const Steering& request);
   StepOutcome reorder(const Steering& request, bool top);
@@ -290,6 +315,9 @@ class Farm final : private Scheduler::Actions {
   std::size_t settled_ = 0;  // events already settled this round
   std::set<JobId> stale_summaries_;  // jobs whose kept summary is missing
   std::set<JobId> preexec_due_;      // jobs whose preexec has yet to run (JobState::Preexec::due)
+  // Recent exclusions of each host as a bad host: (time, job). Forgotten when
+  // an admin unlocks the host.
+  std::map<std::string, std::vector<std::pair<double, JobId>>> exclusions_;
 };
 
 }  // namespace qube::supervisor

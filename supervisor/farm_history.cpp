@@ -68,6 +68,8 @@ void Farm::set_status(JobState& js, JobStatus status, const std::string& who) {
   std::string text = "job " + std::string(to_string(status));
   if (!who.empty()) text += " by " + who;
   else if (is_terminal(status) && !job.reason.empty()) text += ": " + job.reason;
+  // Blocked by the farm itself (auto-wrangling): its reason says why.
+  else if (status == JobStatus::blocked && !job.reason.empty()) text = "job " + job.reason;
   emit(js, std::string(to_string(status)), "job", std::move(text), who);
   spdlog::info("job {} {}", job.id, to_string(status));
 }

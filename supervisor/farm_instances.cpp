@@ -170,9 +170,10 @@ void Farm::on_work_result(const std::string& rid, const proto::WorkResultReport&
   close_attempt(*js, item);
   if (item.status == WorkStatus::failed) {
     emit_work(*js, i, "failed", "item " + item.name + " failed on " + item.host + ": " + outcome_text(item), true);
-    retry_if_allowed(*js, i);
+    item_failed(*js, i);
   } else {
     emit_work(*js, i, "complete", "item " + item.name + " complete on " + item.host, false);
+    item_completed(*js, i);
   }
   mark_item(js->job.id, i);
   update_status(*js);
@@ -272,6 +273,8 @@ void Farm::start_instance(JobState& js, HostRecord& h, const placement::Allocati
   // What it was granted, for the application to size itself (Qube's names).
   start.job.env["QB_JOBSLOTS"] = std::to_string(allocation.slots);
   start.job.env["QB_ALLOCATIONS"] = inst.allocation;
+  // Which host runs it, as callbacks are told (QBHOST): a job can tell hosts apart.
+  start.job.env["QBHOST"] = h.host.name;
   start.job.padding = s.padding;
   start.job.cwd = s.cwd;
   start.hooks = {s.preflights, s.postflights, s.agenda_preflights, s.agenda_postflights};
@@ -400,6 +403,8 @@ Json Farm::lock_hosts(const HostLock& request, bool lock) {
   const std::string verb = lock ? "locked" : "unlocked";
   const bool purged = lock && request.purge;
   for (const auto& name : reply.at(verb)) {
+    // Unlocked: no longer suspect, and its earlier exclusions no longer count.
+    if (!lock) exclusions_.erase(name.get<std::string>());
     for (const auto& [id, subid] : there[name.get<std::string>()]) {
       const JobState* js = job(id);
       if (!js) continue;

@@ -339,7 +339,7 @@ void Farm::check_time_limits() {
                    "exceeded the item time limit of " + fmt::format("{:g} s", spec.agendatimelimit));
       emit_work(js, index, "failed", "item " + js.job.agenda[index].name + " " + js.job.agenda[index].reason, true);
       run.item.reset();
-      retry_if_allowed(js, index);
+      item_failed(js, index);
       update_status(js);
       scheduler_.requeue(js);
     }

@@ -68,6 +68,16 @@ struct JobState {
   // Its --preexec (farm_hooks.cpp): none stands in the way of its instances; due
   // (not yet run, or failed and owed again on a retry) or running: none starts.
   enum class Preexec : std::uint8_t { none, due, running } preexec = Preexec::none;
+  // Bad hosts and auto-wrangling (farm_bad_hosts.cpp); kept in memory only: a
+  // restart starts the counts afresh (the exclusions themselves are stored).
+  std::map<std::string, int> failed_in_a_row;  // by host, reset by a success there
+  std::size_t attempts_failed = 0, attempts_complete = 0;  // since it was last blocked for its failure rate
+  // Items killed for memory near their host's: they run only on hosts with more
+  // than this many MB (item index -> MB).
+  std::map<std::size_t, std::uint64_t> memory_floor_mb;
+  bool bad_host(const std::string& host) const;
+  // It refused the job, or is a bad host for it: none of its work goes there.
+  bool excludes(const std::string& host) const { return refused_by.count(host) > 0 || bad_host(host); }
 };
 
 // A shell, python or mail callback for the runner, off the event loop.
@@ -97,6 +107,9 @@ struct HostRecord {
   std::string routing_id;
   SteadyTime last_seen;  // when it was last heard from
   std::set<std::pair<JobId, std::int32_t>> instances;
+  // Why the farm suspects it (several jobs excluded it as a bad host); empty:
+  // not suspect. The admin's settings keep it (HostAdmin); qb unlock clears it.
+  std::string suspect;
   // What `qb hosts` shows as used follows from placement's load of the host.
   void count_slots_used() { host.slots_used = facts.slots_total - facts.slots_free; }
 };
@@ -127,6 +140,15 @@ struct FarmPolicy {
   placement::PlacerConfig placer;        // fair share, running caps
   std::map<std::string, std::int64_t> global_resources;  // license.nuke: 20
   enum class Preemption { passive, aggressive, disabled } preemption = Preemption::passive;
+  // Bad hosts and auto-wrangling (docs/usage.md, "Bad hosts and auto-wrangling").
+  struct Wrangling {
+    int bad_host_threshold = 3;         // a job's items failed in a row on a host before it is excluded (0: off)
+    int suspect_host_jobs = 3;          // jobs excluding one host within the window that make it suspect (0: off)
+    double suspect_host_window = 3600;  // seconds
+    bool suspect_host_lock = false;     // a suspect host is locked too
+    double max_failure_rate = 0;        // failed / finished attempts that block a job (0: off)
+    int failure_rate_min_items = 10;    // finished attempts before the rate counts
+  } wrangling;
 };
 
 }  // namespace qube::supervisor

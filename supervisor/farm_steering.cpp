@@ -217,9 +217,7 @@ StepOutcome Farm::block(const Steering& request, bool block) {
                       [&](JobState& js, const std::string& who) {
                         const bool blocked = js.job.status == JobStatus::blocked;
                         if (block && !blocked) {
-                          stop_running(js, WorkStatus::pending, "requeued: job blocked by " + who);
-                          js.job.reason = "blocked by " + who;
-                          set_status(js, JobStatus::blocked, who);
+                          block_job(js, "by " + who, who);
                         } else if (!block && blocked) {
                           js.job.reason.clear();
                           emit(js, "unblocked", "job", "job unblocked by " + who, who);
@@ -228,6 +226,13 @@ StepOutcome Farm::block(const Steering& request, bool block) {
                         }
                         return StepResult::done();
                       });
+}
+
+void Farm::block_job(JobState& js, const std::string& why, const std::string& who) {
+  stop_running(js, WorkStatus::pending, "requeued: job blocked " + why);
+  js.job.reason = "blocked " + why;
+  set_status(js, JobStatus::blocked, who);
+  scheduler_.requeue(js);
 }
 
 StepOutcome Farm::suspend(const Steering& request, bool suspend) {
@@ -268,6 +273,7 @@ StepOutcome Farm::interrupt(const Steering& request) {
 }
 
 StepOutcome Farm::modify(const Steering& request, const Json& set) {
+  if (set.contains(kClearBadHosts)) return modify_clearing_bad_hosts(request, set);
   if (set.empty()) throw std::runtime_error("nothing to modify (give e.g. --priority 10)");
   for (const auto& [key, value] : set.items())
     if (!modifiable_fields().count(key)) throw std::runtime_error("'" + key + "' cannot be modified");

@@ -44,6 +44,9 @@ Json HostAdmin::list_hosts(const Json& body) const {
   Json out = Json::array();
   for (const auto& [name, h] : hosts_) {
     Json j = to_json(h.host);
+    // Beside the state, not a state of its own: a suspect host is active or locked.
+    j["suspect"] = !h.suspect.empty();
+    j["suspect_reason"] = h.suspect;
     if (long_form) j["facts"] = facts_json(h.facts);
     out.push_back(std::move(j));
   }
@@ -63,6 +66,8 @@ Json HostAdmin::lock(const HostLock& request, bool lock, const Purge& purge_host
     }
     HostRecord& h = it->second;
     overrides_[name].locked = lock;
+    // An admin who unlocks a host has looked at it: it is no longer suspect.
+    if (!lock) overrides_[name].suspect.clear();
     fx_.settings_changed = true;
     refresh(h);
     if (purge) purge_host(h, "purged: host " + name + " locked by " + who);
@@ -71,6 +76,17 @@ Json HostAdmin::lock(const HostLock& request, bool lock, const Purge& purge_host
   }
   scheduler_.need();
   return Json{{lock ? "locked" : "unlocked", done}, {"errors", errors}};
+}
+
+bool HostAdmin::mark_suspect(const std::string& host, const std::string& reason, bool lock) {
+  HostOverride& o = overrides_[host];
+  if (!o.suspect.empty()) return false;
+  o.suspect = reason;
+  o.locked = o.locked || lock;
+  fx_.settings_changed = true;
+  if (auto it = hosts_.find(host); it != hosts_.end()) refresh(it->second);
+  spdlog::warn("host {} is suspect{}: {}", host, lock ? " and locked" : "", reason);
+  return true;
 }
 
 Json HostAdmin::set_facts(const HostChange& request) {
@@ -142,7 +158,8 @@ std::optional<std::int64_t> HostAdmin::configured_total(const std::string& resou
 Json HostAdmin::settings() const {
   Json hosts = Json::object(), resources = Json::object();
   for (const auto& [name, o] : overrides_)
-    if (o.locked || !o.facts.empty()) hosts[name] = Json{{"locked", o.locked}, {"facts", o.facts}};
+    if (o.locked || !o.facts.empty() || !o.suspect.empty())
+      hosts[name] = Json{{"locked", o.locked}, {"facts", o.facts}, {"suspect", o.suspect}};
   for (const auto& [name, r] : resource_overrides_)
     resources[name] = Json{{"total", r.total}, {"config", r.config ? Json(*r.config) : Json(nullptr)}};
   return Json{{"hosts", hosts}, {"resources", resources}};
@@ -156,6 +173,7 @@ void HostAdmin::restore(const Json& settings) {
       HostOverride o;
       o.locked = get_bool(entry, "locked");
       o.facts = get_object(entry, "facts");
+      o.suspect = get_string(entry, "suspect");  // absent in settings stored before suspects existed
       overrides_[name] = std::move(o);
     } catch (const std::exception& e) {
       spdlog::error("stored changes to host {} are unusable ({}); dropped", name, e.what());
@@ -196,6 +214,7 @@ void HostAdmin::refresh(HostRecord& h) {
     fresh = placement::host_facts_from_json(h.host.name, h.registered_facts);
   }
   fresh.locked = o != overrides_.end() && o->second.locked;
+  h.suspect = o != overrides_.end() ? o->second.suspect : std::string();
   scheduler_.occupy(fresh, h);
   h.facts = std::move(fresh);
   h.count_slots_used();

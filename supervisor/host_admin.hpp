@@ -33,6 +33,9 @@ class HostAdmin {
   // farm does that (its work goes back to pending).
   using Purge = std::function<void(HostRecord& host, const std::string& reason)>;
   Json lock(const HostLock& request, bool lock, const Purge& purge);
+  // Several jobs excluded the host as a bad host: `qb hosts` shows it suspect
+  // (and locked, with `lock`) until an admin unlocks it. False if it already was.
+  bool mark_suspect(const std::string& host, const std::string& reason, bool lock);
   // qb host set (admins).
   Json set_facts(const HostChange& request);
   // qb resources / qb resource set (admins).
@@ -58,6 +61,7 @@ class HostAdmin {
   struct HostOverride {
     Json facts = Json::object();  // groups, properties, resources ...
     bool locked = false;
+    std::string suspect;  // why it is suspect; cleared by qb unlock
   };
   std::map<std::string, HostOverride> overrides_;
   // qb resource set: the total an admin gave, and the config's total at the time

@@ -33,6 +33,11 @@ int runs_started(const Job& job) {
   return n;
 }
 
+// Whether any item has a host it may not run on (else any pending item fits).
+bool items_choose_hosts(const JobState& js) {
+  return js.job.spec.retrydifferenthost || !js.memory_floor_mb.empty();
+}
+
 }  // namespace
 
 void Scheduler::configure(const FarmPolicy& policy) {
@@ -243,28 +248,59 @@ void Scheduler::preempt(Actions& farm, SteadyTime now) {
 
 // ---------------------------------------------------------------- next item
 
-// --retrydifferenthost: an item does not go back to a host it failed on.
-bool Scheduler::item_fits_host(const JobState& js, const AgendaItem& item, const std::string& host) const {
+// --retrydifferenthost: an item does not go back to a host it failed on. An
+// item killed for memory near its host's runs only on a host with more.
+bool Scheduler::item_fits_host(const JobState& js, std::size_t index, const std::string& host) const {
+  if (auto floor = js.memory_floor_mb.find(index); floor != js.memory_floor_mb.end()) {
+    const auto h = hosts_.find(host);
+    if (h == hosts_.end() || h->second.host.memory_mb <= floor->second) return false;
+  }
   if (!js.job.spec.retrydifferenthost) return true;
-  for (const auto& a : item.history)
+  for (const auto& a : js.job.agenda[index].history)
     if (a.host == host && a.status == WorkStatus::failed) return false;
   return true;
 }
 
 bool Scheduler::has_work_for_host(const JobState& js, const std::string& host) const {
-  if (js.refused_by.count(host)) return false;  // that host will never run it
-  if (!js.job.spec.retrydifferenthost || js.job.agenda.empty()) return true;
+  if (js.excludes(host)) return false;  // refused it, or a bad host for it
+  if (!items_choose_hosts(js) || js.job.agenda.empty()) return true;
   for (std::size_t i : js.pending)
-    if (item_fits_host(js, js.job.agenda[i], host)) return true;
+    if (item_fits_host(js, i, host)) return true;
   return false;
+}
+
+bool Scheduler::runnable_elsewhere(const JobState& js, const std::string& host) const {
+  std::vector<std::string> others;
+  const auto& rules = placer_.matcher().rules();
+  for (const auto& [name, h] : hosts_) {
+    if (name == host || h.host.state == HostState::down || js.excludes(name)) continue;
+    if (std::all_of(rules.begin(), rules.end(), [&](const auto& rule) {
+          return !rule->is_static() || rule->ok(*js.placement, h.facts, placer_.globals());
+        }))
+      others.push_back(name);
+  }
+  if (others.empty()) return false;
+  if (!items_choose_hosts(js)) return true;
+  // An item that may run only on some hosts (--retrydifferenthost, a memory
+  // floor) must keep one, or it would wait for ever. Asked only when a host is
+  // about to be excluded, so the scan of the agenda is rare.
+  for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
+    const WorkStatus s = js.job.agenda[i].status;
+    if (s != WorkStatus::pending && s != WorkStatus::retrying) continue;
+    if (std::none_of(others.begin(), others.end(), [&](const std::string& name) { return item_fits_host(js, i, name); }))
+      return false;
+  }
+  return true;
 }
 
 std::optional<std::size_t> Scheduler::next_item(const JobState& js, std::int32_t subid) const {
   if (js.pending.empty()) return std::nullopt;
-  if (!js.job.spec.retrydifferenthost) return *js.pending.begin();
   const std::string& host = js.job.instances[static_cast<std::size_t>(subid)].host;
+  // Excluded while it ran: it takes no new item there.
+  if (js.excludes(host)) return std::nullopt;
+  if (!items_choose_hosts(js)) return *js.pending.begin();
   for (std::size_t i : js.pending)
-    if (item_fits_host(js, js.job.agenda[i], host)) return i;
+    if (item_fits_host(js, i, host)) return i;
   return std::nullopt;
 }
 
@@ -304,7 +340,10 @@ std::string Scheduler::explain(const JobState& js) const {
   if (!offered(js.job.spec.type)) return "waiting for a worker that offers job type '" + js.job.spec.type + "'";
   std::vector<const placement::HostFacts*> hosts;
   for (const auto& [name, h] : hosts_)
-    if (h.host.state != HostState::down) hosts.push_back(&h.facts);
+    if (h.host.state != HostState::down && !js.bad_host(name)) hosts.push_back(&h.facts);
+  if (hosts.empty() && !js.job.excluded_hosts.empty())
+    return "every host that could run it is excluded as a bad host (qb show --failed lists them; "
+           "qb modify " + std::to_string(js.job.id) + " --clear-bad-hosts lets them back)";
   if (std::string why = placer_.explain(*js.placement, hosts); !why.empty()) return why;
   return js.job.spec.retrydifferenthost ? "waiting for a free slot on a host where its items have not failed"
                                         : "waiting for a free slot";

@@ -63,6 +63,10 @@ class Scheduler {
   // Whether it should yield its slot, after its item, to more urgent work
   // (passive preemption) or to another user's job under fair share.
   bool should_yield(const JobState& js, const RunningInstance& run, const HostRecord& host, WallTime now) const;
+  // Whether a host other than `host`, up and not excluded, could run the job as
+  // it is (type, --hosts, requirements ...), whatever runs there now, and each
+  // of its waiting items that avoids some hosts.
+  bool runnable_elsewhere(const JobState& js, const std::string& host) const;
   // The pending item it should run next, if any may run on its host now.
   std::optional<std::size_t> next_item(const JobState& js, std::int32_t subid) const;
 
@@ -91,7 +95,7 @@ class Scheduler {
   };
   static placement::OrderKey key_of(const JobState& js);
   bool wants_instance(const JobState& js) const;
-  bool item_fits_host(const JobState& js, const AgendaItem& item, const std::string& host) const;
+  bool item_fits_host(const JobState& js, std::size_t index, const std::string& host) const;
   bool has_work_for_host(const JobState& js, const std::string& host) const;
   bool preferred_host_free(const JobState& js, const HostRecord& here) const;
   void place(Actions& farm, WallTime now);

@@ -65,6 +65,9 @@ Server::Server(Config config, const Clock& clock)
   policy.preemption = config_.preemption == "aggressive" ? FarmPolicy::Preemption::aggressive
                       : config_.preemption == "disabled" ? FarmPolicy::Preemption::disabled
                                                          : FarmPolicy::Preemption::passive;
+  policy.wrangling = FarmPolicy::Wrangling{config_.bad_host_threshold,   config_.suspect_host_jobs,
+                                           config_.suspect_host_window,  config_.suspect_host_lock,
+                                           config_.max_failure_rate,     config_.failure_rate_min_items};
   for (const auto& cb : config_.callbacks) {
     auto field = [&](const char* key) { auto it = cb.find(key); return it == cb.end() ? std::string() : it->second; };
     policy.site_callbacks.push_back(Callback{field("triggers"), field("language"), field("code")});

@@ -368,6 +368,14 @@ Json to_json(const Job& job, bool with_agenda, const Progress& p) {
     j["agenda"] = std::move(agenda);
     j["instances"] = std::move(instances);
   }
+  // Always in a full record; in a summary (and the stored document) only when
+  // there are some, so that a listing of many jobs does not grow for nothing.
+  if (with_agenda || !job.excluded_hosts.empty()) {
+    Json excluded = Json::array();
+    for (const auto& e : job.excluded_hosts)
+      excluded.push_back(Json{{"host", e.host}, {"reason", e.reason}, {"since", opt_json(e.since)}});
+    j["excluded_hosts"] = std::move(excluded);
+  }
   return j;
 }
 
@@ -389,6 +397,9 @@ Job job_from_json(const Json& j) {
   job.reason = get_string(j, "reason");
   for (const auto& i : get_array(j, "agenda")) job.agenda.push_back(item_from_json(i));
   for (const auto& s : get_array(j, "instances")) job.instances.push_back(instance_from_json(s));
+  // Absent in documents stored before bad hosts existed: none excluded.
+  for (const auto& e : get_array(j, "excluded_hosts"))
+    job.excluded_hosts.push_back(ExcludedHost{get_string(e, "host"), get_string(e, "reason"), get_time(e, "since")});
   return job;
 }
 

@@ -156,6 +156,32 @@ class FarmTest : public ::testing::Test {
                                   {"reason", status == "failed" ? "exit code " + std::to_string(exitcode) : ""}}));
   }
 
+  // With `hosts` hosts (a, b ...) and this bad_host_threshold, a job that
+  // retries fails 5 items in a row on a: true if a was excluded. Once per test.
+  bool five_failures_on_a_exclude_it(int hosts, int threshold) {
+    qube::supervisor::FarmPolicy policy;
+    policy.wrangling.bad_host_threshold = threshold;
+    farm.set_policy(policy);
+    for (int h = 0; h < hosts; ++h)
+      reg("r" + std::to_string(h), make_host(std::string(1, static_cast<char>('a' + h)), 1));
+    JobSpec spec = make_spec("flaky", 10, "1-10", 1);
+    spec.retrywork = 50;
+    const JobId id = submit(spec);
+    const auto starts = schedule();
+    EXPECT_EQ(starts.size(), 1u);
+    fail_items("r0", id, 0, 5);
+    return js(id).bad_host("a");
+  }
+
+  // The instance fails the next `n` items it is given.
+  void fail_items(const std::string& rid, JobId job, std::int32_t subid, int n) {
+    for (int i = 0; i < n; ++i) {
+      const Json w = request(rid, job, subid);
+      ASSERT_FALSE(w.value("done", false)) << w.dump();
+      result(rid, job, subid, w.at("index").get<std::int64_t>(), w.at("attempt").get<std::uint64_t>(), "failed", 1);
+    }
+  }
+
   void done(const std::string& rid, JobId job, std::int32_t subid, const std::string& status,
             const std::string& reason = "") {
     farm.on_instance_done(
@@ -1307,4 +1333,80 @@ TEST_F(FarmTest, ASubmissionOnSomeonesBehalfRecordsBothNames) {
                                  [&](const auto& e) { return e.name == "submit" && e.job == own; });
   ASSERT_NE(mine, events.end());
   EXPECT_EQ(mine->text, "submitted by alice");
+}
+
+// Bad hosts (farm_bad_hosts.cpp): a host that fails a job's items in a row is
+// excluded from it while another host can run it; a success there starts the
+// count over.
+TEST_F(FarmTest, AHostFailingItemsInARowIsExcludedWhileAnotherCanRunTheJob) {
+  reg("r1", make_host("a", 1));
+  reg("r2", make_host("b", 1));
+  JobSpec spec = make_spec("flaky", 10, "1-10", 1);
+  spec.retrywork = 50;
+  const JobId id = submit(spec);
+  const auto starts = schedule();
+  ASSERT_EQ(starts.size(), 1u);
+  ASSERT_EQ(starts[0].rid, "r1");
+  auto run_one = [&](const std::string& status) {
+    const Json w = request("r1", id, 0);
+    ASSERT_FALSE(w.value("done", false)) << w.dump();
+    result("r1", id, 0, w.at("index").get<std::int64_t>(), w.at("attempt").get<std::uint64_t>(), status,
+           status == "complete" ? 0 : 1);
+  };
+  run_one("failed");
+  run_one("failed");
+  run_one("complete");  // the count starts over
+  run_one("failed");
+  run_one("failed");
+  EXPECT_TRUE(js(id).job.excluded_hosts.empty());
+  run_one("failed");
+  ASSERT_EQ(js(id).job.excluded_hosts.size(), 1u);
+  EXPECT_EQ(js(id).job.excluded_hosts[0].host, "a");
+  EXPECT_EQ(js(id).job.excluded_hosts[0].reason, "3 items failed in a row");
+  // Its instance there takes no new item, and the next one starts on b.
+  EXPECT_TRUE(request("r1", id, 0).value("done", false));
+  done("r1", id, 0, "complete");
+  const auto next = schedule();
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].rid, "r2");
+}
+
+TEST_F(FarmTest, TheOnlyHostThatCanRunAJobIsNotExcluded) {
+  EXPECT_FALSE(five_failures_on_a_exclude_it(1, 3)) << "excluded, it would wait for ever instead of failing";
+}
+
+TEST_F(FarmTest, BadHostThresholdZeroTurnsExclusionOff) { EXPECT_FALSE(five_failures_on_a_exclude_it(2, 0)); }
+
+// Suspect hosts: enough jobs excluding one host mark it (and lock it, if the
+// policy says so); the mark is stored with the admin's settings; an admin's
+// unlock clears it.
+TEST_F(FarmTest, AHostSeveralJobsExcludeIsSuspectUntilAnAdminUnlocksIt) {
+  qube::supervisor::FarmPolicy policy;
+  policy.admins = {"root"};
+  policy.wrangling.suspect_host_jobs = 2;
+  policy.wrangling.suspect_host_lock = true;
+  farm.set_policy(policy);
+  reg("r1", make_host("a", 1));
+  reg("r2", make_host("b", 1));
+  auto exclude_a = [&](const std::string& name) {
+    // Three items, no retries: the job ends with them, and leaves b free.
+    const JobId id = submit(make_spec(name, 10, "1-3", 1));
+    const auto starts = schedule();
+    ASSERT_EQ(starts.size(), 1u);
+    ASSERT_EQ(starts[0].rid, "r1");
+    fail_items("r1", id, starts[0].subid, 3);
+    EXPECT_TRUE(js(id).bad_host("a"));
+    done("r1", id, starts[0].subid, "complete");
+  };
+  auto host_a = [&] { return farm.list_hosts().at("hosts").at(0); };
+  exclude_a("first");
+  EXPECT_FALSE(host_a().at("suspect").get<bool>());
+  exclude_a("second");
+  EXPECT_TRUE(host_a().at("suspect").get<bool>()) << host_a().dump();
+  EXPECT_EQ(host_a().at("state"), "locked");
+  EXPECT_EQ(farm.farm_settings().at("hosts").at("a").at("suspect"), "2 jobs excluded it as a bad host within 3600 s");
+
+  lock_wire(farm, Json{{"hosts", {"a"}}, {"user", "root"}}, false);
+  EXPECT_FALSE(host_a().at("suspect").get<bool>());
+  EXPECT_EQ(host_a().at("state"), "active");
 }

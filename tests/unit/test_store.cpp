@@ -346,6 +346,28 @@ TEST_P(StoreContract, PutThenReopenGivesTheSameJobs) {
   EXPECT_EQ(open()->max_job_id(), 10u);
 }
 
+// A job's bad hosts live in its document: a document stored before they
+// existed has none, and reads as a job without any (no schema change needed).
+TEST_P(StoreContract, ExcludedHostsAreKeptWithTheirJob) {
+  Job bad = sample_job(3);
+  bad.excluded_hosts.push_back(qube::ExcludedHost{"w1", "3 items failed in a row", 1700000050.0});
+  const Job plain = sample_job(4);
+  {
+    auto store = open();
+    store->begin();
+    put_all(*store, bad);
+    put_all(*store, plain);
+    store->commit();
+  }
+  const auto jobs = reload();
+  ASSERT_EQ(jobs.size(), 2u);
+  ASSERT_EQ(jobs[0].excluded_hosts.size(), 1u);
+  EXPECT_EQ(jobs[0].excluded_hosts[0].host, "w1");
+  EXPECT_EQ(jobs[0].excluded_hosts[0].reason, "3 items failed in a row");
+  EXPECT_EQ(jobs[0].excluded_hosts[0].since, 1700000050.0);
+  EXPECT_TRUE(jobs[1].excluded_hosts.empty());
+}
+
 TEST_P(StoreContract, LaterPutsReplaceEarlierOnes) {
   Job j = sample_job(5);
   {

@@ -171,6 +171,14 @@ struct JobSpec {
   std::string hostorder;  // preferred hosts first: "+host.memory.avail,-host.processors.used"
 };
 
+// A host the job no longer runs on: it failed too many of the job's items in a
+// row (qb modify --clear-bad-hosts lets it back).
+struct ExcludedHost {
+  std::string host;
+  std::string reason;  // "3 items failed in a row"
+  Time since;
+};
+
 struct Job {
   JobId id = 0;
   JobSpec spec;
@@ -184,6 +192,7 @@ struct Job {
   std::string reason;           // why it is not running, or why it ended
   std::vector<AgendaItem> agenda;
   std::vector<Instance> instances;
+  std::vector<ExcludedHost> excluded_hosts;  // bad hosts, in the order they were excluded
 };
 
 struct Host {
