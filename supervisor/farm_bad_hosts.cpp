@@ -44,7 +44,10 @@ void Farm::item_failed(JobState& js, std::size_t index) {
   if (!retry_on_bigger_host(js, index)) retry_if_allowed(js, index);
   ++js.attempts_failed;
   const int threshold = policy_.wrangling.bad_host_threshold;
-  if (threshold > 0 && ++js.failed_in_a_row[host] >= threshold && !js.bad_host(host) &&
+  // --retrydifferenthost already keeps each item off the hosts it failed on;
+  // excluding a host for the whole job as well could leave an item that failed
+  // elsewhere (after the exclusion) no host at all (seen in CI under ASan).
+  if (threshold > 0 && !js.job.spec.retrydifferenthost && ++js.failed_in_a_row[host] >= threshold && !js.bad_host(host) &&
       scheduler_.runnable_elsewhere(js, host))
     exclude_host(js, host, std::to_string(threshold) + " items failed in a row");
   block_if_failing(js);
