@@ -111,6 +111,7 @@ const std::vector<JobVerb>& job_verbs() {
       {"requeue", "requeued", "like retry, but the job is held blocked so it can be modified first", true},
       {"complete", "completed", "mark items done without running them (OpenCue's eat frames)", true},
       {"satisfy", "satisfied", "release jobs' dependencies by hand: they run now"},
+      {"append", "appended", "grow pending or running jobs: add agenda items (--range, --items)"},
   };
   return verbs;
 }
@@ -198,6 +199,9 @@ int run_verb(Client& client, const JobVerb& verb, const JobOptions& o, const std
     throw UsageError(std::string(verb.name) + ": give job ids or a filter (--user --name --status --pgrp)");
   if (!o.work.empty()) body["work"] = o.work;
   if (modify) body["set"] = modify_request(*modify);
+  if (!o.range.empty()) body["range"] = o.range;
+  if (!o.items.empty()) body["agenda"] = o.items;
+  if (o.chunk != 1) body["chunk"] = o.chunk;
   const Json reply = client.request(verb.name, body);
   if (o.json) std::cout << reply.dump(2) << "\n";
   else print_verb_reply(verb, reply);

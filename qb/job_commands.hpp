@@ -21,6 +21,10 @@ struct JobOptions {
   long long attempt = 0;
   bool failed_only = false;
   bool json = false;
+  // append only: the items to add, as qbsub names them.
+  std::string range;
+  std::vector<std::string> items;
+  long long chunk = 1;
 };
 
 // Verbs that steer jobs: ids and/or Qube's filters, e.g. "kill all my pending

@@ -82,6 +82,10 @@ void add_verb_commands(Cli& c) {
   CLI::App* modify = c.app.get_subcommand("modify");
   modify->remove_option(modify->get_option("--name"));
   modify->add_option("--match-name", o.name, "only jobs whose name matches this glob");
+  CLI::App* append = c.app.get_subcommand("append");
+  append->add_option("--range", o.range, "frames to add, as qbsub --range: 101-200, 1-100x3");
+  append->add_option("--chunk", o.chunk, "frames per new item (default 1)");
+  append->add_option("--items", o.items, "item names to add (comma separated)")->delimiter(',');
   for (auto& f : c.modify_fields)
     c.modify_options.push_back(f.kind == qb::ModifyField::no_value ? modify->add_flag(f.flag, f.value, f.help)
                                                                : modify->add_option(f.flag, f.value, f.help));

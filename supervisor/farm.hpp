@@ -106,6 +106,9 @@ class Farm final : private Scheduler::Actions {
   StepOutcome steer(SteerVerb verb, const Steering& request);
   // qb modify: `set` holds the spec fields to change (priority cpus name ...).
   StepOutcome modify(const Steering& request, const Json& set);
+  // qb append: `items` holds range (+ chunk) and/or agenda names; they join the
+  // end of each job's agenda, pending at once.
+  StepOutcome append(const Steering& request, const Json& items);
 
   // --- Worker messages, identified by the routing id they came from.
   void on_register(const std::string& rid, const proto::Register& m, const std::string& client_endpoint,

@@ -482,3 +482,62 @@ Progress JobState::progress() const {
 }
 
 }  // namespace qube::supervisor
+
+namespace qube::supervisor {
+
+// qb append: HQueue's and Afanasy's growing jobs (simulation wedges, a shot
+// extended). The new items are checked like a submission's (range syntax,
+// chunking, limits), must not repeat an item the job has, and join the end of
+// the agenda pending, so its instances or new ones take them at once.
+StepOutcome Farm::append(const Steering& request, const Json& items) {
+  JobSpec added;
+  added.range = get_string(items, "range");
+  added.chunk = static_cast<int>(get_int(items, "chunk", 1));
+  for (const auto& name : get_array(items, "agenda")) {
+    if (!name.is_string()) throw std::runtime_error("agenda: item names must be strings");
+    added.agenda.push_back(name.get<std::string>());
+  }
+  if (added.range.empty() && added.agenda.empty())
+    throw std::runtime_error("nothing to append (give --range or --items)");
+  return for_each_job(request, SteerVerb::append, [&](JobState& js, const std::string& who) {
+    if (js.job.agenda.empty())
+      return StepResult::failed("job " + std::to_string(js.job.id) + " has no agenda; only jobs with one can grow");
+    JobSpec grown = js.job.spec;
+    grown.range = added.range;
+    grown.chunk = added.chunk;
+    grown.partitions = 0;
+    grown.agenda = added.agenda;
+    std::vector<AgendaItem> extra;
+    try {
+      if (auto errors = validate(grown); !errors.empty()) throw std::runtime_error(errors[0]);
+      extra = build_agenda(grown);
+    } catch (const std::exception& e) {
+      return StepResult::failed("job " + std::to_string(js.job.id) + ": " + e.what());
+    }
+    if (js.job.agenda.size() + extra.size() > kMaxFramesPerJob)
+      return StepResult::failed("job " + std::to_string(js.job.id) + ": more than " +
+                                std::to_string(kMaxFramesPerJob) + " items in all");
+    std::set<std::string_view> names;
+    for (const auto& item : js.job.agenda) names.insert(item.name);
+    for (const auto& item : extra)
+      if (!names.insert(item.name).second)
+        return StepResult::failed("job " + std::to_string(js.job.id) + " already has an item " + item.name);
+    const std::size_t first = js.job.agenda.size();
+    for (auto& item : extra) {
+      js.job.agenda.push_back(std::move(item));
+      const std::size_t i = js.job.agenda.size() - 1;
+      ++js.items_by_status[static_cast<std::size_t>(WorkStatus::pending)];
+      js.pending.insert(i);
+      mark_item(js.job.id, i);
+    }
+    emit(js, "modified", "job",
+         "appended " + std::to_string(extra.size()) + " item(s) (" + js.job.agenda[first].name + " to " +
+             js.job.agenda.back().name + ") by " + who,
+         who);
+    refresh_dependencies(js);  // frame by frame, the new items wait for their frames
+    update_status(js);
+    return StepResult::done_items(extra.size());
+  });
+}
+
+}  // namespace qube::supervisor

@@ -128,9 +128,10 @@ StepOutcome Farm::steer(SteerVerb verb, const Steering& request) {
     case SteerVerb::remove: return remove(request);
     case SteerVerb::satisfy: return satisfy(request);
     case SteerVerb::modify:
+    case SteerVerb::append:
     case SteerVerb::fail: break;
   }
-  throw std::logic_error("steer: modify and fail take more than a request (Farm::modify, Farm::fail)");
+  throw std::logic_error("steer: modify, append and fail take more than a request (Farm::modify, append, fail)");
 }
 
 std::vector<JobId> Farm::select_jobs(const Steering& request) const {

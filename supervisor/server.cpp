@@ -255,6 +255,7 @@ Server::ClientReply Server::handle_client(const proto::Message& msg, const std::
     if (msg.type == p::kPing)
       return p::reply_ok(msg, Json{{"version", kQubeVersion}, {"protocol", kProtocolVersion},
                                    {"time", clock_.wall().seconds}});
+    if (msg.type == p::kAppend) return p::reply_ok(msg, to_json(farm_.append(steering_from_json(b), b)));
     if (msg.type == p::kModify) return p::reply_ok(msg, to_json(farm_.modify(steering_from_json(b), get_object(b, "set"))));
     if (const auto verb = steering_verbs().find(msg.type); verb != steering_verbs().end())
       return p::reply_ok(msg, to_json(farm_.steer(verb->second, steering_from_json(b))));

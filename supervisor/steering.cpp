@@ -8,7 +8,7 @@
 namespace qube::supervisor {
 
 const VerbWords& words(SteerVerb verb) {
-  static const std::array<VerbWords, 15> table{{
+  static const std::array<VerbWords, 16> table{{
       {"killed", "kill", false},         {"blocked", "block", false},
       {"unblocked", "unblock", false},   {"suspended", "suspend", false},
       {"resumed", "resume", false},      {"interrupted", "interrupt", false},
@@ -16,7 +16,7 @@ const VerbWords& words(SteerVerb verb) {
       {"moved", "move", false},          {"completed", "complete items of", true},
       {"retried", "retry", true},        {"requeued", "requeue", true},
       {"removed", "remove", true},       {"satisfied", "satisfy", false},
-      {"failed", "fail", true},
+      {"failed", "fail", true},          {"appended", "append to", false},
   }};
   return table[static_cast<std::size_t>(verb)];
 }

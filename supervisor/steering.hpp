@@ -16,7 +16,7 @@ namespace qube::supervisor {
 
 enum class SteerVerb {
   kill, block, unblock, suspend, resume, interrupt, modify, top, bottom,
-  complete, retry, requeue, remove, satisfy, fail
+  complete, retry, requeue, remove, satisfy, fail, append
 };
 
 // How a verb reads in replies and messages.

@@ -162,6 +162,44 @@ TEST_F(Wrangling, ModifyDependencyOnALiveJobRefusesCycles) {
   EXPECT_EQ(wait_terminal(second), "complete");
 }
 
+// qb append: a running job grows; the new items run on it and complete; a
+// repeated item, an agenda-less job and an empty request are refused.
+TEST_F(Wrangling, AppendGrowsARunningJob) {
+  start_supervisor();
+  start_worker("w1", 1);
+  const std::string gate = path("gate");
+  const auto job = submit({"--range", "1-2", "sh", "-c", "while [ ! -e " + gate + " ]; do sleep 0.05; done"});
+  ASSERT_TRUE(wait_until([&] { return show(job).value("status", "") == "running"; })) << show(job).dump();
+  const RunResult grow = run({"qb", "append", id_text(job), "--range", "3-6", "--chunk", "2"});
+  ASSERT_EQ(grow.code, 0) << grow.describe();
+  EXPECT_NE(grow.out.find("2 item(s) appended"), std::string::npos) << grow.describe();
+  const RunResult named = run({"qb", "append", id_text(job), "--items", "extra"});
+  ASSERT_EQ(named.code, 0) << named.describe();
+  const RunResult again = run({"qb", "append", id_text(job), "--range", "2"});
+  EXPECT_EQ(again.code, 1) << again.describe();
+  EXPECT_NE(again.err.find("already has an item 2"), std::string::npos) << again.describe();
+  const RunResult nothing = run({"qb", "append", id_text(job)});
+  EXPECT_EQ(nothing.code, 1) << nothing.describe();
+  EXPECT_NE(nothing.err.find("nothing to append"), std::string::npos) << nothing.describe();
+
+  std::ofstream(gate).put('\n');
+  ASSERT_EQ(wait_terminal(job), "complete");
+  std::vector<std::string> names;
+  const Json shown = show(job);  // kept alive across the loop
+  for (const auto& item : shown.at("agenda")) {
+    EXPECT_EQ(item.value("status", ""), "complete") << item.dump();
+    names.push_back(item.value("name", ""));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"1", "2", "3-4", "5-6", "extra"}));
+
+  const auto once = submit({"true"});
+  ASSERT_EQ(wait_terminal(once), "complete");
+  const auto held = submit({"--status", "blocked", "true"});
+  const RunResult flat = run({"qb", "append", id_text(held), "--range", "1-3"});
+  EXPECT_EQ(flat.code, 1) << flat.describe();
+  EXPECT_NE(flat.err.find("has no agenda"), std::string::npos) << flat.describe();
+}
+
 TEST_F(Wrangling, ModifyTopAndBottomChangeTheOrderAtOnce) {
   start_supervisor();
   // Queued before any worker: the queue alone decides.

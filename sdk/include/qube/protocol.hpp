@@ -52,6 +52,7 @@ inline constexpr const char* kModify = "modify";        // {ids|filter, user, se
 inline constexpr const char* kTop = "top";              // {ids|filter, user} -> {moved, errors}
 inline constexpr const char* kBottom = "bottom";        // {ids|filter, user} -> {moved, errors}
 inline constexpr const char* kRequeue = "requeue";      // {ids|filter, work?, user} -> {requeued:[{id, items}], errors}
+inline constexpr const char* kAppend = "append";        // {ids|filter, user, range?, chunk?, agenda?} -> {appended, errors}
 inline constexpr const char* kSatisfy = "satisfy";      // {ids|filter, user} -> {satisfied, errors}
 inline constexpr const char* kHistory = "history";      // {id, limit?} -> {events:[{time, event, type, text, ...}]}
 inline constexpr const char* kOutput = "output";   // {id, subid?, stream, offset?} -> {parts:[{subid, size, data}], status}
