@@ -7,7 +7,8 @@ PACKAGES=(cmake ninja-build g++ pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx
           libsqlite3-dev nlohmann-json3-dev
           clang libclang-rt-14-dev llvm  # fuzz/: libFuzzer and its sanitizers; llvm-symbolizer for reports
           blender   # the blender job type's tests render with the real Blender
-          python3-aiosmtpd jq)  # a local SMTP sink for the mail callback test; bench/run_suite.sh
+          python3-aiosmtpd jq  # a local SMTP sink for the mail callback test; bench/run_suite.sh
+          libcpp-httplib-dev python3-pytest)  # the HTTP API; the Python qb module's tests
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
