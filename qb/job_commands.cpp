@@ -29,6 +29,9 @@ Json filter_of(const JobOptions& o) {
   if (!o.status.empty()) filter["status"] = o.status;
   if (o.pgrp > 0) filter["pgrp"] = o.pgrp;
   if (!o.token.empty()) filter["token"] = o.token;
+  if (!o.kind.empty()) filter["kind"] = o.kind;
+  if (!o.account.empty()) filter["account"] = o.account;
+  if (!o.domain.empty()) filter["domain"] = o.domain;
   return filter;
 }
 

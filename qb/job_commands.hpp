@@ -15,6 +15,7 @@ struct JobOptions {
   std::vector<std::string> ids;
   std::string user, status, ref, work, name;
   std::string token;  // jobs only: the jobs of the submission qbsub sent with this token
+  std::string kind, account, domain;  // jobs only: Qube!'s bookkeeping fields (qbsub --kind ...)
   long long pgrp = 0;
   double timeout = 0;
   bool follow = false;

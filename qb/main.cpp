@@ -52,6 +52,9 @@ void add_reading_commands(Cli& c) {
   c.jobs->add_option("--name", o.name, "only jobs whose name matches this glob");
   c.jobs->add_option("--pgrp", o.pgrp, "only jobs of this process group");
   c.jobs->add_option("--token", o.token, "only the jobs that the submission with this token made (qbsub --token)");
+  c.jobs->add_option("--kind", o.kind, "only jobs of this kind (qbsub --kind)");
+  c.jobs->add_option("--account", o.account, "only jobs billed to this account (qbsub --account)");
+  c.jobs->add_option("--domain", o.domain, "only jobs of this domain (qbsub --domain)");
   c.show = c.app.add_subcommand("show", "a job with its agenda and instances");
   c.show->add_option("id", o.ref, "job id")->required();
   c.show->add_flag("--failed", o.failed_only, "group the failed attempts by host and by exit code");

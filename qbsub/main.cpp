@@ -19,6 +19,7 @@
 #include "job_archive.hpp"
 #include "normalise_options.hpp"
 #include "options.hpp"
+#include "preview_split.hpp"
 #include "qube/client.hpp"
 #include "qube/dependency.hpp"
 #include "qube/jobfile.hpp"
@@ -32,6 +33,7 @@ namespace {
 using namespace qube;
 using qbsub::OptionSpec;
 using qbsub::Submission;
+using qbsub::split_preview;
 using qbsub::read_job_archive;
 using qbsub::write_job_archive;
 
@@ -241,9 +243,15 @@ void apply_callbacks_and_mail(Submission& s) {
   s.spec.callbacks.push_back(Callback{"done-job-self", "mail", comma_joined(to)});
 }
 
-// The one job of a command line, checked; every problem is a line of the UsageError.
-Json command_job(Submission& s, const std::string& submitter) {
+// The job of a command line, checked (two with a preview job of its own); every
+// problem is a line of the UsageError.
+Json command_jobs(Submission& s, const std::string& submitter) {
   JobSpec& spec = s.spec;
+  if (s.reverse && s.binary) throw UsageError("--reverse and --binary: give one order");
+  if (s.reverse) spec.order = "reverse";
+  if (s.binary) spec.order = "binary";
+  if (!spec.preview.empty() && !has_flag(spec, "p_agenda")) spec.flags.push_back("p_agenda");
+  if (s.p_priority < 0 || s.p_cpus < 0) throw UsageError("--p_priority and --p_cpus must be positive");
   if ((spec.type == "cmdline" || spec.type == "cmdrange") && s.command.empty() && !spec.package.contains("cmdline"))
     throw UsageError("no command given (usage: qbsub [options] command args...)");
   spec.user = s.for_user.empty() ? submitter : s.for_user;
@@ -253,9 +261,13 @@ Json command_job(Submission& s, const std::string& submitter) {
     for (std::size_t n = 1; n < errors.size(); ++n) all += "\nqbsub: " + errors[n];
     throw UsageError(all);
   }
-  Json job = to_json(spec);
-  add_family(job, s, s.parent_label);
-  return job;
+  Json jobs = Json::array();
+  for (const JobSpec& part : split_preview(spec, s.p_priority, s.p_cpus)) {
+    Json job = to_json(part);
+    add_family(job, s, s.parent_label);
+    jobs.push_back(std::move(job));
+  }
+  return jobs;
 }
 
 // The options turned into the job: package, command, environment, callbacks, parent.
@@ -278,7 +290,8 @@ int run(std::vector<Submission>& submissions) {
   for (Submission& s : submissions) {
     apply_options(s);
     if (!s.file.empty()) jobs = file_jobs(s, submitter);
-    else jobs.push_back(command_job(s, submitter));
+    else
+      for (auto& job : command_jobs(s, submitter)) jobs.push_back(std::move(job));
   }
   const Submission& first = submissions.front();
   if (first.export_file.empty()) return submit(first, jobs, submitter);

@@ -27,6 +27,14 @@ std::vector<OptionSpec> work_options(Submission& s) {
       {"--cwd", &j.cwd, "working directory of the job's processes (default: the worker's)"},
       {"--retrysubjob", &j.retrysubjob, "start an instance that dies again, up to N times"},
       {"--retrydifferenthost", &j.retrydifferenthost, "a retried item avoids the hosts it failed on"},
+      {"--order", &j.order, "dispatch order of the agenda: binary (first, last, middle, then the halves), reverse"},
+      {"--reverse", &s.reverse, "= --order reverse: the last frames first"},
+      {"--binary", &s.binary, "= --order binary: first, last, middle, then the halves"},
+      {"--preview,--p_agenda", &j.preview,
+       "preview items first: the items holding frames 1,50,100, or every Nth item (5); sets --flags p_agenda,"
+       " which alone previews the first, middle and last items"},
+      {"--p_priority", &s.p_priority, "run the preview items as a job of their own at this priority (same pgrp)"},
+      {"--p_cpus", &s.p_cpus, "run the preview items as a job of their own with this many instances (same pgrp)"},
   };
 }
 

@@ -23,6 +23,8 @@ struct Submission {
   std::string export_file, import_file;  // --export writes the jobs instead; --import starts from a file
   std::vector<std::string> command;      // the command and its arguments
   bool json = false, waiton = false;
+  bool reverse = false, binary = false;  // --reverse, --binary: spec.order
+  int p_priority = 0, p_cpus = 0;        // > 0: the preview items become a job of their own
 };
 
 // One option of the command line: where its value goes and how it is written.

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "farm.hpp"
+#include "qube/agenda_order.hpp"
 #include "qube/range.hpp"
 #include "qube/validate.hpp"
 
@@ -29,7 +30,17 @@ std::vector<AgendaItem> build_agenda(const JobSpec& spec) {
   agenda.reserve(runs.size() + spec.agenda.size());
   for (const auto& run : runs) add(run.name());
   for (const auto& name : spec.agenda) add(name);
-  return agenda;
+  // Items are handed out in agenda order: --order and the preview items reorder it here, once.
+  const AgendaOrder order = parse_agenda_order(spec.order);
+  const std::string preview = effective_preview(spec);
+  if (order == AgendaOrder::as_written && preview.empty()) return agenda;
+  std::vector<std::string> names;
+  names.reserve(agenda.size());
+  for (const auto& item : agenda) names.push_back(item.name);
+  std::vector<AgendaItem> ordered;
+  ordered.reserve(agenda.size());
+  for (std::size_t i : dispatch_order(names, order, preview)) ordered.push_back(std::move(agenda[i]));
+  return ordered;
 }
 
 // The existing process group a submission joins (qbsub --pgrp), or 0. Throws
@@ -507,6 +518,9 @@ StepOutcome Farm::append(const Steering& request, const Json& items) {
     grown.chunk = added.chunk;
     grown.partitions = 0;
     grown.agenda = added.agenda;
+    // The job's --order applies to what it grows by; its preview items were the first ones.
+    grown.preview.clear();
+    std::erase(grown.flags, "p_agenda");
     std::vector<AgendaItem> extra;
     try {
       if (auto errors = validate(grown); !errors.empty()) throw std::runtime_error(errors[0]);

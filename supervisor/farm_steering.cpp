@@ -63,7 +63,7 @@ std::string Farm::list_jobs(const Json& body) {
   const auto ids = ids_from_json(body);
   // The filter's keys may also come at the top level (qb jobs --user ...).
   Json filter = get_object(body, "filter");
-  for (const char* key : {"user", "name", "status", "pgrp", "token"})
+  for (const char* key : {"user", "name", "status", "pgrp", "token", "kind", "account", "domain"})
     if (body.contains(key) && !filter.contains(key)) filter[key] = body[key];
   JobFilter matches(filter);
   if (!matches.token().empty()) matches.token_jobs(jobs_of_token(matches.token()));

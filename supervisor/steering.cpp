@@ -27,7 +27,11 @@ JobFilter::JobFilter(const Json& filter) {
   status_ = get_string(filter, "status");
   pgrp_ = static_cast<JobId>(get_int(filter, "pgrp"));
   token_ = get_string(filter, "token");
-  any_ = !user_.empty() || !name_.empty() || !status_.empty() || pgrp_ != 0 || !token_.empty();
+  kind_ = get_string(filter, "kind");
+  account_ = get_string(filter, "account");
+  domain_ = get_string(filter, "domain");
+  any_ = !user_.empty() || !name_.empty() || !status_.empty() || pgrp_ != 0 || !token_.empty() || !kind_.empty() ||
+         !account_.empty() || !domain_.empty();
   if (!status_.empty() && !parse_job_status(status_)) throw std::runtime_error("unknown status '" + status_ + "'");
 }
 
@@ -37,6 +41,9 @@ bool JobFilter::operator()(const Job& job) const {
   if (!status_.empty() && to_string(job.status) != status_) return false;
   if (pgrp_ != 0 && job.pgrp != pgrp_) return false;
   if (!token_.empty() && !token_jobs_.count(job.id)) return false;
+  if (!kind_.empty() && job.spec.kind != kind_) return false;
+  if (!account_.empty() && job.spec.account != account_) return false;
+  if (!domain_.empty() && job.spec.domain != domain_) return false;
   return true;
 }
 

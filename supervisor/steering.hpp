@@ -28,7 +28,7 @@ struct VerbWords {
 const VerbWords& words(SteerVerb verb);
 
 // Qube's job filters for listing and bulk operations: {user, name (a glob),
-// status, pgrp, token}; an absent key matches everything.
+// status, pgrp, token, kind, account, domain}; an absent key matches everything.
 class JobFilter {
  public:
   JobFilter() = default;
@@ -43,6 +43,7 @@ class JobFilter {
 
  private:
   std::string user_, name_, status_, token_;
+  std::string kind_, account_, domain_;  // Qube!'s bookkeeping fields: exact match
   JobId pgrp_ = 0;
   std::set<JobId> token_jobs_;
   bool any_ = false;

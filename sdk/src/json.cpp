@@ -278,7 +278,8 @@ Json to_json(const JobSpec& s) {
               {"preexec", s.preexec},   {"postexec", s.postexec},
               {"preflights", s.preflights}, {"postflights", s.postflights},
               {"agenda_preflights", s.agenda_preflights}, {"agenda_postflights", s.agenda_postflights},
-              {"processors", s.processors}, {"hostorder", s.hostorder}};
+              {"processors", s.processors}, {"hostorder", s.hostorder},
+              {"order", s.order},       {"preview", s.preview}};
 }
 
 JobSpec spec_from_json(const Json& j) {
@@ -338,6 +339,8 @@ JobSpec spec_from_json(const Json& j) {
   s.agenda_postflights = get_string_list(j, "agenda_postflights");
   s.processors = get_int32(j, "processors", 0);
   s.hostorder = get_string(j, "hostorder");
+  s.order = get_string(j, "order");
+  s.preview = get_string(j, "preview");
   return s;
 }
 

@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 
+#include "qube/agenda_order.hpp"
 #include "qube/hostorder.hpp"
 #include "qube/range.hpp"
 
@@ -87,6 +88,22 @@ void check_placement_shorthands(const JobSpec& s, const std::function<void(std::
   }
 }
 
+// --order and --preview (with --flags p_agenda).
+void check_agenda_order(const JobSpec& s, const std::function<void(std::string)>& err) {
+  try {
+    parse_agenda_order(s.order);
+  } catch (const std::invalid_argument& e) {
+    err(e.what());
+  }
+  try {
+    parse_preview(s.preview);
+  } catch (const RangeError& e) {
+    err(std::string(e.what()).rfind("preview", 0) == 0 ? e.what() : "preview: " + std::string(e.what()));
+  }
+  if (!effective_preview(s).empty() && s.range.empty() && s.agenda.empty())
+    err("preview: only a job with an agenda (--range or agenda items) has frames to preview");
+}
+
 }  // namespace
 
 std::string effective_reservations(const JobSpec& spec) {
@@ -94,6 +111,12 @@ std::string effective_reservations(const JobSpec& spec) {
   const std::string processors = "host.processors=" + std::to_string(spec.processors);
   return spec.reservations.find_first_not_of(" \t") == std::string::npos ? processors
                                                                           : processors + "," + spec.reservations;
+}
+
+std::string effective_preview(const JobSpec& spec) {
+  if (!spec.preview.empty()) return spec.preview;
+  const bool flagged = std::find(spec.flags.begin(), spec.flags.end(), "p_agenda") != spec.flags.end();
+  return flagged ? std::string(kDefaultPreview) : std::string();
 }
 
 std::vector<std::string> validate(const JobSpec& s) {
@@ -156,6 +179,7 @@ std::vector<std::string> validate(const JobSpec& s) {
     if (value->size() > kMaxNameLength) err(std::string(field) + ": longer than 255 characters");
   check_hooks(s, err);
   check_placement_shorthands(s, err);
+  check_agenda_order(s, err);
   return errors;
 }
 

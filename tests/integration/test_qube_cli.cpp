@@ -219,5 +219,61 @@ TEST_F(QubeCli, BadArchivesAreUsageErrors) {
   EXPECT_TRUE(jobs_json().empty());
 }
 
+// --binary / --reverse / --preview: the agenda is laid out in dispatch order, and
+// with one slot the frames run in exactly that order.
+TEST_F(QubeCli, AgendaOrderAndPreviewFramesDecideWhatRunsFirst) {
+  start_worker("w1", 1);
+  const std::string ran = path("ran.txt");
+  const auto binary = submit({"--range", "1-9", "-binary", "sh", "-c", "echo QB_FRAME_START >> " + ran});
+  ASSERT_EQ(wait_terminal(binary), "complete");
+  EXPECT_EQ(read_lines(ran), (std::vector<std::string>{"1", "9", "5", "3", "7", "2", "4", "6", "8"}));
+  const Json laid_out = show(binary);
+  Json names = Json::array();
+  for (const auto& item : laid_out.at("agenda")) names.push_back(item.at("name"));
+  EXPECT_EQ(names, Json::array({"1", "9", "5", "3", "7", "2", "4", "6", "8"}));
+
+  const std::string previewed = path("previewed.txt");
+  const auto preview = submit({"--range", "1-12", "--chunk", "2", "--preview", "6,11", "--reverse", "sh", "-c",
+                               "echo QB_FRAME_START >> " + previewed});
+  ASSERT_EQ(wait_terminal(preview), "complete");
+  EXPECT_EQ(read_lines(previewed), (std::vector<std::string>{"11", "5", "9", "7", "3", "1"}));
+  EXPECT_EQ(show(preview).at("flags"), Json::array({"p_agenda"}));
+
+  const RunResult both = run({"qbsub", "--reverse", "--binary", "--range", "1-3", "true"});
+  EXPECT_EQ(both.code, 2) << both.describe();
+  const RunResult bad = run({"qbsub", "--order", "sideways", "--range", "1-3", "true"});
+  EXPECT_EQ(bad.code, 2) << bad.describe();
+  EXPECT_NE(bad.err.find("order: 'sideways' is not one of as-written, reverse, binary"), std::string::npos) << bad.err;
+  const RunResult nothing = run({"qbsub", "--flags", "p_agenda", "true"});
+  EXPECT_EQ(nothing.code, 2) << nothing.describe();
+  EXPECT_NE(nothing.err.find("only a job with an agenda"), std::string::npos) << nothing.err;
+}
+
+// --p_priority / --p_cpus: the preview items become a job of their own, at their
+// own priority, in the same process group as the job of the rest.
+TEST_F(QubeCli, PreviewPriorityMakesAPreviewJobInTheSameGroup) {
+  const RunResult made = run({"qbsub", "--name", "shot", "--label", "comp", "--range", "1-10", "--flags", "p_agenda",
+                              "--p_priority", "5", "--p_cpus", "2", "--kind", "comp", "true"});
+  ASSERT_EQ(made.code, 0) << made.describe();
+  ASSERT_EQ(made.out, "1\n2\n");  // the preview job first
+  const std::uint64_t first = 1;
+  const Json preview = show(first), group = jobs_json({"--pgrp", std::to_string(preview.at("pgrp").get<long>())});
+  ASSERT_EQ(group.size(), 2u) << group.dump();
+  EXPECT_EQ(preview.at("name"), "shot (preview)");
+  EXPECT_EQ(preview.at("label"), "comp-preview");
+  EXPECT_EQ(preview.at("priority"), 5);
+  EXPECT_EQ(preview.at("cpus"), 2);
+  Json names = Json::array();
+  for (const auto& item : preview.at("agenda")) names.push_back(item.at("name"));
+  EXPECT_EQ(names, Json::array({"1", "5", "10"}));
+  const Json rest = show(first + 1);
+  EXPECT_EQ(rest.at("name"), "shot");
+  EXPECT_EQ(rest.at("priority"), 9999);
+  EXPECT_EQ(rest.at("agenda").size(), 7u);
+  // qb jobs filters by Qube!'s bookkeeping fields.
+  EXPECT_EQ(jobs_json({"--kind", "comp"}).size(), 2u);
+  EXPECT_TRUE(jobs_json({"--kind", "fx"}).empty());
+}
+
 }  // namespace
 }  // namespace qube_it

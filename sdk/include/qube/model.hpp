@@ -169,6 +169,10 @@ struct JobSpec {
   std::vector<std::string> agenda_postflights;  // on the worker, after each agenda item
   int processors = 0;     // slots per instance (= reservations host.processors=N); 0: not given
   std::string hostorder;  // preferred hosts first: "+host.memory.avail,-host.processors.used"
+  // Dispatch order of the agenda (qube/agenda_order.hpp): "", "reverse" or "binary";
+  // and the preview items that go first (with flag p_agenda; empty: first, middle, last).
+  std::string order;
+  std::string preview;
 };
 
 // A host the job no longer runs on: it failed too many of the job's items in a

@@ -22,6 +22,10 @@ std::vector<std::string> validate(const JobSpec& spec);
 // unless they name host.processors already (validate() refuses a different N).
 std::string effective_reservations(const JobSpec& spec);
 
+// The job's preview (qube/agenda_order.hpp) when it has one: --preview's text, or
+// the first, middle and last items for flag p_agenda alone. Empty: no preview.
+std::string effective_preview(const JobSpec& spec);
+
 bool is_valid_type_name(const std::string& type);
 bool is_valid_env_name(const std::string& name);
 
