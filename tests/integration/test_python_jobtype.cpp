@@ -1,6 +1,7 @@
 // Job types written in Python (jobtypes/python, api/python/qb/backend.py)
 // through a real farm: the shipped example, and scripts that raise, never ask
 // for work, exit early or report a failure.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -185,6 +186,36 @@ STATUS = 'complete'
   const auto id = submit({"--type", "eager", "--range", "1-2"});
   ASSERT_EQ(wait_terminal(id), "complete") << show(id).dump();
   EXPECT_TRUE(contains(logs(id), "refused: no work to report")) << logs(id);
+}
+
+TEST_F(PythonJobTypes, AScriptAskingForMoreWorkBeforeReportingFailsThatItemAndGetsTheNext) {
+  add_type("hasty", R"(
+job = qb.jobobj()
+work = qb.requestwork()
+work = qb.requestwork()
+STATUS = 'complete'
+while work['status'] == 'running':
+    work['status'] = 'complete'
+    qb.reportwork(work)
+    work = qb.requestwork()
+)");
+  start_farm();
+  const auto id = submit({"--type", "hasty", "--range", "1-2"});
+  ASSERT_EQ(wait_terminal(id), "failed");
+  const Json job = show(id);
+  EXPECT_TRUE(contains(item_named(job, "1").value("reason", ""), "asked for more work before reporting item 1"))
+      << job.dump();
+  EXPECT_EQ(item_named(job, "2").value("status", ""), "complete") << job.dump();
+  EXPECT_EQ(pid_of(item_named(job, "2")), pid_of(item_named(job, "1"))) << job.dump();
+}
+
+TEST_F(PythonJobTypes, AWorkerDoesNotOfferATypeWhoseScriptIsMissing) {
+  add_type("present", "STATUS = 'complete'\n" + kLoop);
+  std::ofstream(types() / "ghost.yaml") << "module: libqube_jobtype_python.so\nscript: ghost.py\n";
+  start_farm();
+  const auto offered = host("w1").value().at("jobtypes");
+  EXPECT_NE(std::find(offered.begin(), offered.end(), "present"), offered.end()) << offered.dump();
+  EXPECT_EQ(std::find(offered.begin(), offered.end(), "ghost"), offered.end()) << offered.dump();
 }
 
 }  // namespace
