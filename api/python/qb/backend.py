@@ -39,6 +39,8 @@ class BackendError(RuntimeError):
 
 class _Channel(object):
     def __init__(self, fd):
+        # The commands the script runs must not speak on its channel.
+        os.set_inheritable(fd, False)
         self._sock = socket.socket(fileno=fd)
         self._reader = self._sock.makefile('rb')
         self._lock = threading.Lock()
