@@ -39,13 +39,15 @@ def gradient(width, height, frame):
 
 
 def frames(name):
-    """The frames of an agenda item: "7", "1-4" or "1-9x2"."""
+    """The frames of an agenda item: "7", "1-4", "1-9x2" or "10-1"."""
     m = re.match(r'^(-?\d+)(?:-(-?\d+)(?:x(\d+))?)?$', name)
     if not m:
         raise ValueError('agenda item %r is not a frame or a range of frames' % name)
     first = int(m.group(1))
     last = int(m.group(2)) if m.group(2) else first
     step = int(m.group(3) or 1)
+    if last < first:  # a descending range, "10-1"
+        return range(first, last - 1, -step)
     return range(first, last + 1, step)
 
 
