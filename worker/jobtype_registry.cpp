@@ -33,6 +33,14 @@ std::map<std::string, JobTypeEntry> scan_jobtypes(const std::filesystem::path& d
       }
       if (!std::filesystem::exists(module, ec)) throw std::runtime_error("module " + module.string() + " not found");
       t.module = module;
+      if (node["script"]) {
+        // A job type written in Python (jobtypes/python): its module reads the
+        // script from this file (QB_JOBTYPE_CONFIG); a missing one is reported here,
+        // at start-up, rather than by every job of the type.
+        std::filesystem::path script = node["script"].as<std::string>();
+        if (script.is_relative()) script = entry.path().parent_path() / script;
+        if (!std::filesystem::is_regular_file(script, ec)) throw std::runtime_error("script " + script.string() + " not found");
+      }
       types[t.name] = t;
     } catch (const std::exception& e) {
       problems.push_back(file + ": " + e.what());

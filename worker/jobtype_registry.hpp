@@ -15,7 +15,9 @@ struct JobTypeEntry {
 };
 
 // Reads every *.yaml in `dir`. A file that cannot be read, or names a module
-// that does not exist, is reported in `problems` and skipped.
+// or a `script` (a Python job type's, relative to the file) that does not
+// exist, is reported in `problems` and skipped. The module reads its other
+// settings from the file itself, which the worker names in QB_JOBTYPE_CONFIG.
 std::map<std::string, JobTypeEntry> scan_jobtypes(const std::filesystem::path& dir,
                                                   const std::filesystem::path& module_dir,
                                                   std::vector<std::string>& problems);
