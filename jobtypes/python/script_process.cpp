@@ -27,12 +27,6 @@ constexpr std::size_t kErrTail = 4096;
 // is waited for.
 constexpr auto kDrainTime = std::chrono::seconds(2);
 
-void close_fd(int& fd) {
-  if (fd >= 0) ::close(fd);
-  fd = -1;
-}
-
-void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 int poll_timeout_ms(std::optional<SteadyClock::time_point> deadline) {
   if (!deadline) return -1;
@@ -102,25 +96,13 @@ void ScriptProcess::wait_reaped() {
 }
 
 bool ScriptProcess::read_output(int& fd, Stream stream, const OutputSink& sink) {
-  char buf[65536];
-  while (fd >= 0) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n > 0) {
-      const std::string_view data(buf, static_cast<std::size_t>(n));
-      if (stream == Stream::err) {
-        err_tail_.append(data);
-        if (err_tail_.size() > kErrTail) err_tail_.erase(0, err_tail_.size() - kErrTail);
-      }
-      if (sink) sink(stream, data);
-    } else if (n < 0 && errno == EINTR) {
-      continue;
-    } else if (n < 0 && errno == EAGAIN) {
-      return true;
-    } else {
-      close_fd(fd);
+  return read_available(fd, [&](std::string_view data) {
+    if (stream == Stream::err) {
+      err_tail_.append(data);
+      if (err_tail_.size() > kErrTail) err_tail_.erase(0, err_tail_.size() - kErrTail);
     }
-  }
-  return false;
+    if (sink) sink(stream, data);
+  });
 }
 
 // What the script wrote before it exited belongs to the item it ran; its own

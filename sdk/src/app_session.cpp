@@ -31,12 +31,6 @@ constexpr std::size_t kMaxLine = 64 * 1024;
 // Without a pidfd the exit of the application is noticed by polling this often.
 constexpr int kExitPollMs = 20;
 
-void close_fd(int& fd) {
-  if (fd >= 0) ::close(fd);
-  fd = -1;
-}
-
-void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 std::string describe_status(int status) {
   if (WIFSIGNALED(status)) {
@@ -293,22 +287,7 @@ struct AppSession::Impl {
 
   // Reads what is there now; false at end of stream.
   bool read_available(int& fd, Stream stream, Exchange& ex) {
-    char buf[65536];
-    while (fd >= 0) {
-      const ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n > 0) {
-        feed(stream, buf, static_cast<std::size_t>(n), ex);
-        if (static_cast<std::size_t>(n) < sizeof buf) return true;
-      } else if (n < 0 && errno == EINTR) {
-        continue;
-      } else if (n < 0 && errno == EAGAIN) {
-        return true;
-      } else {
-        close_fd(fd);
-        return false;
-      }
-    }
-    return false;
+    return qube::read_available(fd, [&](std::string_view data) { feed(stream, data.data(), data.size(), ex); });
   }
 
   // Passes on a last unfinished line when the process is gone.

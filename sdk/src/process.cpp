@@ -1,5 +1,6 @@
 #include "qube/process.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -162,6 +163,31 @@ ProcessResult run_process(const std::vector<std::string>& argv,
   stream_output(child.out, child.err, sink);
   collect_exit(child.pid, started, result);
   return result;
+}
+
+void close_fd(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+void set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+bool read_available(int& fd, const std::function<void(std::string_view)>& take) {
+  char buf[65536];
+  while (fd >= 0) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      take(std::string_view(buf, static_cast<std::size_t>(n)));
+      if (static_cast<std::size_t>(n) < sizeof buf) return true;  // drained: no second read to learn so
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && errno == EAGAIN) {
+      return true;
+    } else {
+      close_fd(fd);
+    }
+  }
+  return false;
 }
 
 }  // namespace qube

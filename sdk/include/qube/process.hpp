@@ -46,4 +46,12 @@ std::string shell_join(const std::vector<std::string>& argv);
 // The calling process's environment as a map.
 std::map<std::string, std::string> current_environment();
 
+// Pipes to a kept-alive application (app_session, the python job type):
+// closes fd if open and sets it to -1.
+void close_fd(int& fd);
+void set_nonblocking(int fd);
+// Reads what the non-blocking `fd` holds now, handing each chunk to `take`.
+// False at end of stream or on an error, when fd is closed (-1).
+bool read_available(int& fd, const std::function<void(std::string_view)>& take);
+
 }  // namespace qube
