@@ -254,6 +254,7 @@ void FarmTest::read_endpoints(pid_t expected_pid, std::chrono::milliseconds time
     if (j["pid"].get<pid_t>() != expected_pid) return false;                     // an earlier run's
     workers_endpoint_ = j.at("workers").get<std::string>();
     clients_endpoint_ = j.at("clients").get<std::string>();
+    http_endpoint_ = j.value("http", "");
     return true;
   }, timeout);
   if (!ok) throw std::runtime_error("qbsupervisor wrote no " + file.string() + " in time");

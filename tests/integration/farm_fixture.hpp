@@ -68,6 +68,8 @@ class FarmTest : public ::testing::Test {
   pid_t supervisor_pid() const { return supervisor_pid_; }
   const std::string& workers_endpoint() const { return workers_endpoint_; }
   const std::string& clients_endpoint() const { return clients_endpoint_; }
+  // "http://127.0.0.1:PORT" when started with --http; else empty.
+  const std::string& http_endpoint() const { return http_endpoint_; }
 
   // ------------------------------------------------------------ workers
   // Starts qbworker NAME with SLOTS slots and waits until the supervisor lists it
@@ -141,7 +143,7 @@ class FarmTest : public ::testing::Test {
   std::map<std::string, std::string> client_env_;
   std::vector<Daemon> daemons_;
   pid_t supervisor_pid_ = -1;
-  std::string workers_endpoint_, clients_endpoint_;
+  std::string workers_endpoint_, clients_endpoint_, http_endpoint_;
   std::vector<std::pair<pid_t, std::string>> tracked_pids_;  // pid, start time
 };
 
