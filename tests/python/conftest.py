@@ -37,7 +37,7 @@ def clean_environment(monkeypatch, tmp_path):
     for name in ("QB_API_URL", "QB_SUPERVISOR", "QB_TOKEN", "QBJOBID", "QBSUBID"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("QB_CONF", str(tmp_path / "no-qb.conf"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     qb.setsupervisor("")
     qb.settimeout(30000)
     yield

@@ -50,8 +50,8 @@ def test_bad_settings_are_qb_errors(monkeypatch):
 
 def test_token_from_environment_or_user_config(monkeypatch, tmp_path):
     assert _config.token() == ""
-    (tmp_path / "config" / "qube").mkdir(parents=True)
-    (tmp_path / "config" / "qube" / "token").write_text("file-token\n")
+    (tmp_path / "home" / ".config" / "qube").mkdir(parents=True)
+    (tmp_path / "home" / ".config" / "qube" / "token").write_text("file-token\n")
     assert _config.token() == "file-token"
     monkeypatch.setenv("QB_TOKEN", "env-token")
     assert _config.token() == "env-token"

@@ -112,9 +112,8 @@ def token():
     value = os.environ.get("QB_TOKEN", "").strip()
     if value:
         return value
-    home = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    try:
-        with open(os.path.join(home, "qube", "token"), encoding="utf-8") as f:
+    try:  # beside the user's keys and client.yaml, as qb and qbsub look for them
+        with open(os.path.expanduser("~/.config/qube/token"), encoding="utf-8") as f:
             return f.read().strip()
     except OSError:
         return ""
