@@ -102,3 +102,28 @@ def fake(monkeypatch):
     monkeypatch.setenv("QB_API_URL", server.url)
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def _farm_daemons(tmp_path_factory):
+    import farm as farm_module
+    bindir = farm_module.bin_dir()
+    if not bindir or not farm_module.supervisor_has_http(bindir):
+        pytest.skip("no qbsupervisor with --http in $QUBE_BIN / $QBDIR/bin: the real-farm tests need the build")
+    farm = farm_module.Farm(bindir, str(tmp_path_factory.mktemp("farm")))
+    try:
+        farm.start()
+        yield farm
+    finally:
+        farm.stop()
+
+
+@pytest.fixture
+def farm(_farm_daemons, monkeypatch):
+    """A real farm; qb points at its HTTP API with a token, as a user's script would."""
+    monkeypatch.setenv("QB_API_URL", _farm_daemons.api_url)
+    monkeypatch.setenv("QB_TOKEN", _farm_daemons.token)
+    import farm as farm_module
+    farm_module.wait_until(lambda: [h for h in qb.hostinfo(name=_farm_daemons.worker_name)
+                                    if h.get("state") == "active"], what="the worker to register")
+    return _farm_daemons
