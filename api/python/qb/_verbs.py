@@ -52,39 +52,30 @@ def _subjob_ids(job_ids):
     return out
 
 
+def _job_verb(verb, type_, answer=lambda ids: ids, returns="the ids of the jobs acted on"):
+    """qb.<verb>(jobid, *extraJobids): one `type_` request; `answer` turns the ids
+    of the jobs acted on into what Qube!'s verb returns."""
+    def run(jobid, *extraJobids):
+        return answer(steer(type_, _job_ids(verb, (jobid,) + extraJobids)))
+    run.__name__ = verb
+    run.__doc__ = "qb.%s(jobid, *extraJobids): %s (request '%s')." % (verb, returns, type_)
+    return run
+
+
 def _subjob_verb(verb, type_):
-    def run(jobid, *extraJobids):
-        return _subjob_ids(steer(type_, _job_ids(verb, (jobid,) + extraJobids)))
-    run.__name__ = verb
-    run.__doc__ = "qb.%s(jobid, *extraJobids): the 'ID.SUB' of the jobs acted on (request '%s')." % (verb, type_)
-    return run
+    return _job_verb(verb, type_, _subjob_ids, "the 'ID.SUB' of the jobs acted on")
 
 
-def _job_verb(verb, type_):
-    def run(jobid, *extraJobids):
-        return steer(type_, _job_ids(verb, (jobid,) + extraJobids))
-    run.__name__ = verb
-    run.__doc__ = "qb.%s(jobid, *extraJobids): the ids of the jobs acted on (request '%s')." % (verb, type_)
-    return run
-
-
-kill = _subjob_verb("kill", "kill")
-block = _subjob_verb("block", "block")
-unblock = _subjob_verb("unblock", "unblock")
-suspend = _subjob_verb("suspend", "suspend")
-resume = _subjob_verb("resume", "resume")
-interrupt = _subjob_verb("interrupt", "interrupt")
-retry = _subjob_verb("retry", "retry")
-requeue = _subjob_verb("requeue", "requeue")
+kill, block, unblock, suspend, resume, interrupt, retry, requeue, complete = (
+    _subjob_verb(v, v) for v in ("kill", "block", "unblock", "suspend", "resume", "interrupt", "retry",
+                                 "requeue", "complete"))
+retire = complete
 # This farm's interrupt sends running work back to pending at once; the job then
 # runs wherever the scheduler places it. Qube!'s preempt (after the current item)
 # and migrate (to another host) end the same way, a little sooner.
 preempt = _subjob_verb("preempt", "interrupt")
 migrate = _subjob_verb("migrate", "interrupt")
-remove = _job_verb("remove", "remove")
-top = _job_verb("top", "top")
-bottom = _job_verb("bottom", "bottom")
-complete = retire = _subjob_verb("complete", "complete")
+remove, top, bottom = (_job_verb(v, v) for v in ("remove", "top", "bottom"))
 
 
 def modify(modifyParamDict, jobid, *extrajobids):
