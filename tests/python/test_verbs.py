@@ -45,6 +45,10 @@ def test_jobinfo_filters_on_the_supervisor_and_here(fake):
     assert [j["id"] for j in qb.jobinfo("-pgrp", 12, orderby="id DESC", limit=2)] == [3, 2]
     assert fake.body("jobs") == {"pgrp": 12}
     assert [j["id"] for j in qb.jobinfo(minid=2, maxid=2)] == [2]
+    qb.jobinfo("-pgrp", "12")
+    assert fake.body("jobs") == {"pgrp": 12}
+    with pytest.raises(qb.error, match="unknown filter 'colour'"):
+        qb.jobinfo(filters={"colour": "red"})
 
 
 def test_jobinfo_by_id_with_agenda_asks_for_each_job(fake):

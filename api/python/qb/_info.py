@@ -77,6 +77,20 @@ def _filters_of(args, filters, id, ids, status):
     return out, [job_ref(i)[0] for i in wanted_ids]
 
 
+# Qube!'s filter names (and this farm's job fields); any other is a mistake, not
+# a filter that silently matches nothing.
+_KNOWN_FILTERS = set(_jobdict.FIELDS) | {"id", "status", "pgrp", "pid", "todo", "user", "reason"}
+
+
+def _checked(filters):
+    for key in filters:
+        if key not in _KNOWN_FILTERS:
+            raise error("jobinfo: unknown filter '%s'" % key)
+    if isinstance(filters.get("pgrp"), str) and filters["pgrp"].strip().isdigit():
+        filters["pgrp"] = int(filters["pgrp"])  # jobinfo('-pgrp', '12') as on a command line
+    return filters
+
+
 def _list(filters, wanted_ids):
     body = {k: filters[k] for k in _SERVER_FILTERS if isinstance(filters.get(k), (str, int)) and k in filters}
     if wanted_ids:
@@ -106,6 +120,7 @@ def jobinfo(*args, fields=None, filters=None, id=None, ids=None, status=None, ag
     agenda, subjobs, callbacks = agenda or "agenda" in fields, subjobs or "subjobs" in fields, \
         callbacks or "callbacks" in fields
     filters, wanted_ids = _filters_of(args, filters, id, ids, status)
+    filters = _checked(filters)
     records = [r for r in _list(filters, wanted_ids)
                if all(_matches(r, k, v) for k, v in filters.items())
                and (minid is None or r.get("id", 0) >= minid) and (maxid is None or r.get("id", 0) <= maxid)
