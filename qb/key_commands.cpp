@@ -54,9 +54,13 @@ KeyCommands::KeyCommands(CLI::App& app, bool& json) : json_(json) {
   revoke_ = keys_->add_subcommand("revoke", "stop accepting NAME's key (admins)");
   revoke_->add_flag("--worker", worker_flag_, "NAME is a worker");
   revoke_->add_option("name", name_, "user or worker name")->required();
+  token_ = keys_->add_subcommand("token", "issue your HTTP API token (shown once), or (admins) another user's");
+  auto* for_user = token_->add_option("--user", token_user_, "issue NAME's token instead of yours (admins)");
+  token_->add_option("--revoke", token_revoke_, "revoke NAME's token instead (yours, or any as an admin)")
+      ->excludes(for_user);
 }
 
-std::vector<CLI::App*> KeyCommands::commands() const { return {init_, list_, add_, revoke_}; }
+std::vector<CLI::App*> KeyCommands::commands() const { return {init_, list_, add_, revoke_, token_}; }
 
 bool KeyCommands::parsed() const { return keys_->parsed(); }
 
@@ -109,6 +113,7 @@ int KeyCommands::run(Client& client) const {
                 << get_string(k, "key") << "\n";
     return 0;
   }
+  if (token_->parsed()) return run_token(client);
   const bool adding = add_->parsed();
   Json body{{"name", name_}, {"worker", worker_flag_}, {"user", current_user()}};
   if (adding) body["key"] = key_argument(key_);
@@ -116,6 +121,23 @@ int KeyCommands::run(Client& client) const {
   if (json_) std::cout << Json{{"name", reply["name"]}, {"kind", reply["kind"]}, {"key", reply["key"]}}.dump(2) << "\n";
   else std::cout << (adding ? "added " : "revoked ") << get_string(reply, "kind") << " " << get_string(reply, "name")
                  << "'s key\n";
+  return 0;
+}
+
+int KeyCommands::run_token(Client& client) const {
+  const bool revoking = !token_revoke_.empty();
+  Json body{{"user", current_user()}};
+  if (revoking) body["name"] = token_revoke_;
+  else if (!token_user_.empty()) body["name"] = token_user_;
+  const Json reply = client.request(revoking ? proto::kTokenRevoke : proto::kTokenIssue, body);
+  if (json_) std::cout << reply.dump(2) << "\n";
+  else if (revoking) std::cout << "revoked " << get_string(reply, "name") << "'s API token\n";
+  else {
+    // The token alone on stdout, for T=$(qb keys token); the note for people on stderr.
+    std::cout << get_string(reply, "token") << "\n";
+    std::cerr << "(" << get_string(reply, "name") << "'s API token: shown this once; it replaces any earlier one. "
+                 << "Send it as 'Authorization: Bearer TOKEN'.)\n";
+  }
   return 0;
 }
 

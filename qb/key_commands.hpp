@@ -1,6 +1,7 @@
 #pragma once
 // qb keys: make one's key pair (init, on this host, no supervisor needed), and the
-// admin's list / add / revoke of the keys the supervisor accepts (docs/security.md).
+// admin's list / add / revoke of the keys the supervisor accepts (docs/security.md),
+// and HTTP API tokens (qb keys token, docs/http-api.md).
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,8 +24,10 @@ class KeyCommands {
   int run(Client& client) const;
 
  private:
+  int run_token(Client& client) const;
   bool& json_;
-  CLI::App *keys_, *init_, *list_, *add_, *revoke_;
+  CLI::App *keys_, *init_, *list_, *add_, *revoke_, *token_;
+  std::string token_user_, token_revoke_;
   std::string name_, key_, dir_, supervisor_key_, worker_;
   bool worker_flag_ = false, force_ = false;
 };

@@ -46,6 +46,18 @@ Config load_config(const std::filesystem::path& file, Config c) {
   read_key(root, "suspect_host_lock", c.suspect_host_lock, file);
   read_key(root, "max_failure_rate", c.max_failure_rate, file);
   read_key(root, "failure_rate_min_items", c.failure_rate_min_items, file);
+  read_key(root, "http", c.http_endpoint, file);
+  read_key(root, "http_anonymous_read", c.http_anonymous_read, file);
+  relative_to_file("http_tls_cert", c.http_tls_cert);
+  relative_to_file("http_tls_key", c.http_tls_key);
+  read_key(root, "http_max_body", c.http_max_body, file);
+  read_key(root, "http_threads", c.http_threads, file);
+  read_key(root, "http_io_timeout", c.http_io_timeout, file);
+  read_key(root, "http_reply_timeout", c.http_reply_timeout, file);
+  if (c.http_threads < 2 || c.http_threads > 1024)
+    throw std::runtime_error(file.string() + ": http_threads must be between 2 and 1024");
+  if (!(c.http_io_timeout > 0) || !(c.http_reply_timeout > 0) || c.http_max_body == 0)
+    throw std::runtime_error(file.string() + ": http_io_timeout, http_reply_timeout and http_max_body must be positive");
   if (c.bad_host_threshold < 0 || c.suspect_host_jobs < 0)
     throw std::runtime_error(file.string() + ": bad_host_threshold and suspect_host_jobs must not be negative (0: off)");
   if (!(c.suspect_host_window > 0)) throw std::runtime_error(file.string() + ": suspect_host_window must be positive");

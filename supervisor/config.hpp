@@ -54,6 +54,16 @@ struct Config {
   bool suspect_host_lock = false;     // lock a suspect host too
   double max_failure_rate = 0;        // failed / finished attempts that block a job (0: off)
   int failure_rate_min_items = 10;    // finished attempts before the rate counts
+  // The HTTP/JSON API (docs/http-api.md): off unless an endpoint is given
+  // ("127.0.0.1:50080"; port 0 picks a free one). Off loopback, as the ZeroMQ
+  // sockets: only with keys required, or `insecure`.
+  std::string http_endpoint;
+  bool http_anonymous_read = false;   // GETs without a token, only when bound on loopback
+  std::filesystem::path http_tls_cert, http_tls_key;  // both: HTTPS
+  std::size_t http_max_body = 64 * 1024 * 1024;       // bytes; larger bodies get 413
+  int http_threads = 8;               // HTTP threads; half of them at most serve event streams
+  double http_io_timeout = 10;        // seconds a client may take to send a request or read a reply
+  double http_reply_timeout = 30;     // seconds to wait for the loop's answer before a 503
 };
 
 // Reads a YAML file over the defaults; throws std::runtime_error naming the

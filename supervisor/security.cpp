@@ -36,15 +36,6 @@ keys::KeyFile own_key(const std::filesystem::path& dir) {
   return key;
 }
 
-// Requests that only read: in them `user` is a filter (qb jobs --user bob), not
-// who asks, and is left alone. Every other request's `user` is its asker.
-bool is_read_only(const std::string& type) {
-  namespace p = proto;
-  static const std::set<std::string, std::less<>> reads{p::kJobs,      p::kShow,    p::kHosts,  p::kResources,
-                                                        p::kPing,      p::kHistory, p::kOutput, p::kKeys};
-  return reads.count(type) > 0;
-}
-
 KeyKind kind_of(const Json& body) { return get_bool(body, "worker") ? KeyKind::worker : KeyKind::user; }
 
 }  // namespace
@@ -78,6 +69,12 @@ std::optional<std::string> Security::authenticate_client(const std::string& user
   }
   const auto holder = keyring_->holder(user_id);
   if (!holder || holder->kind != KeyKind::user) return std::nullopt;
+  stamp_user(msg, holder->name);
+  return holder->name;
+}
+
+void Security::stamp_user(proto::Message& msg, const std::string& name) {
+  Json& body = msg.body;
   // A job that names the user its submitter claimed to be (qbsub's default, or
   // $QB_USER) is the key holder's; one that names another user is a submission
   // on someone's behalf, which the Farm allows to admins only.
@@ -85,10 +82,17 @@ std::optional<std::string> Security::authenticate_client(const std::string& user
     const std::string claimed = get_string(body, "user");
     for (Json& job : body["jobs"])
       if (job.is_object() && (!job.contains("user") || (job["user"].is_string() && job["user"] == claimed)))
-        job["user"] = holder->name;
+        job["user"] = name;
   }
-  if (body.is_object() && !is_read_only(msg.type)) body["user"] = holder->name;
-  return holder->name;
+  // Every other request's `user` is its asker.
+  if (body.is_object() && !is_read_only(msg.type)) body["user"] = name;
+}
+
+bool Security::is_read_only(const std::string& type) {
+  namespace p = proto;
+  static const std::set<std::string, std::less<>> reads{p::kJobs,      p::kShow,    p::kHosts,  p::kResources,
+                                                        p::kPing,      p::kHistory, p::kOutput, p::kKeys};
+  return reads.count(type) > 0;
 }
 
 bool Security::admit_worker(const std::string& rid, const std::string& user_id, const proto::Message& msg) {

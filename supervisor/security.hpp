@@ -35,6 +35,12 @@ class Security {
   // the key is no longer held; refuse it), and the request's user fields are
   // replaced by that name. Without keys, the name the request claims.
   std::optional<std::string> authenticate_client(const std::string& user_id, proto::Message& msg) const;
+  // Makes `msg` a request of `name`, as a key's holder: the user of a request
+  // that changes something, and of the jobs a submission names for its submitter.
+  // Also for the HTTP API, whose token holders are proven as a key's are.
+  static void stamp_user(proto::Message& msg, const std::string& name);
+  // Requests that only read: in them `user` is a filter (qb jobs --user bob), not who asks.
+  static bool is_read_only(const std::string& type);
   // Whether a worker's message may be handled: with keys, its key must be a
   // worker's, and a registration must be under the key's own name. Remembers
   // which key each worker connection uses, for revocation.

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "http/loop_link.hpp"
 #include "qube/codec.hpp"
 #include "qube/messages.hpp"
 #include "qube/transport.hpp"
@@ -101,13 +102,19 @@ Server::Server(Config config, const Clock& clock)
   runner_->set_supervisor_endpoint(transport::connectable(client_endpoint_));
   spdlog::info("qbsupervisor {} listening: workers {}, clients {}, data {}", kQubeVersion, workers_at,
                client_endpoint_, config_.data_dir.string());
+  tokens_ = std::make_unique<ApiTokens>(config_.data_dir / "api_tokens");
+  transport::configure(http_requests_);
+  http_requests_.set(zmq::sockopt::router_mandatory, 1);
+  http_requests_.bind(loop_link::kRequests);
+  http_events_.set(zmq::sockopt::linger, 0);
+  http_events_.bind(loop_link::kEvents);
+  if (!config_.http_endpoint.empty()) http_ = std::make_unique<HttpServer>(config_, ctx_, *tokens_);
   // For scripts and tests that bind port 0: the endpoints really bound.
-  std::ofstream(config_.data_dir / "endpoints.json")
-      << Json{{"workers", transport::connectable(workers_at)},
-              {"clients", transport::connectable(client_endpoint_)},
-              {"pid", ::getpid()}}
-             .dump()
-      << "\n";
+  Json endpoints{{"workers", transport::connectable(workers_at)},
+                 {"clients", transport::connectable(client_endpoint_)},
+                 {"pid", ::getpid()}};
+  if (http_) endpoints["http"] = http_->url();
+  std::ofstream(config_.data_dir / "endpoints.json") << endpoints.dump() << "\n";
 }
 
 void Server::run(const std::atomic<bool>& stop) {
@@ -121,6 +128,7 @@ void Server::run(const std::atomic<bool>& stop) {
     // While gathering, the workers' socket is left out of the poll altogether: in
     // it, even without ZMQ_POLLIN, every message arriving would wake this thread.
     zmq::pollitem_t items[] = {{clients_.handle(), 0, ZMQ_POLLIN, 0},
+                               {http_requests_.handle(), 0, ZMQ_POLLIN, 0},
                                {workers_.handle(), 0, ZMQ_POLLIN, 0}};
     const double until = gathering ? std::min(next_check, gather_until) : next_check;
     const auto wait_ms = std::max(0L, static_cast<long>(std::ceil((until - now) * 1000)));
@@ -133,7 +141,7 @@ void Server::run(const std::atomic<bool>& stop) {
     if (farm_.summaries_to_warm())
       longest = std::min(longest, static_cast<long>(std::ceil(std::max(0.0, warm_at - now) * 1000)));
     try {
-      zmq::poll(items, gathering ? 1 : 2, std::chrono::milliseconds(std::min(wait_ms, longest)));
+      zmq::poll(items, gathering ? 2 : 3, std::chrono::milliseconds(std::min(wait_ms, longest)));
     } catch (const zmq::error_t& e) {
       if (e.num() == EINTR) continue;
       throw;
@@ -141,7 +149,9 @@ void Server::run(const std::atomic<bool>& stop) {
     int heartbeats = 0, others = 0;
     receive_from_workers(heartbeats, others);
     receive_from_clients(others);
+    receive_from_http(others);
     if (clock_.steady().seconds >= next_check) {
+      publish_host_changes();
       farm_.check_heartbeats(heartbeat_timeout);
       farm_.release_due_retries();
       farm_.check_time_limits();
@@ -204,6 +214,77 @@ void Server::receive_from_clients(int& others) {
   }
 }
 
+void Server::receive_from_http(int& others) {
+  for (int n = 0; n < kBatch; ++n) {
+    auto in = transport::receive(http_requests_, true);
+    if (!in) break;
+    ++others;
+    if (!in->msg) {  // cannot happen: the HTTP side encodes what it sends
+      spdlog::warn("rejected a malformed HTTP request: {}", in->error);
+      continue;
+    }
+    // The HTTP thread checked the token: who asks is its holder, as a key's is.
+    const std::string who = loop_link::who_of(in->routing_id);
+    if (who.empty() && !Security::is_read_only(in->msg->type)) {
+      http_replies_.emplace_back(in->routing_id, proto::reply_error(*in->msg, "refused: an anonymous request may only read"));
+      continue;
+    }
+    Security::stamp_user(*in->msg, who);
+    http_replies_.emplace_back(in->routing_id, handle_client(*in->msg, who));
+  }
+}
+
+Json Server::handle_tokens(const proto::Message& msg, const std::string& who) {
+  const std::string name = get_string(msg.body, "name", who);
+  if (name != who && !admins_.count(who))
+    throw std::runtime_error("only an admin may issue or revoke another user's token; " +
+                             (who.empty() ? std::string("an unnamed user") : who) + " is not an admin");
+  if (msg.type == proto::kTokenIssue) {
+    const std::string token = tokens_->issue(name);
+    spdlog::info("http: {} issued an API token for {}", who, name);
+    return Json{{"name", name}, {"token", token}};
+  }
+  if (!tokens_->revoke(name)) throw std::runtime_error(name + " has no API token");
+  spdlog::info("http: {} revoked the API token of {}", who, name);
+  return Json{{"name", name}, {"revoked", true}};
+}
+
+void Server::publish_events(const std::vector<FarmEvent>& events) {
+  for (const auto& e : events) {
+    Json data = to_json(e);
+    const std::string kind = e.type == "work" ? "item" : e.type;
+    if (e.type == "job") {
+      data["id"] = e.job;
+      if (const JobState* js = farm_.job(e.job)) data["status"] = to_string(js->job.status);
+    }
+    publish(kind, data);
+  }
+}
+
+void Server::publish(const std::string& kind, const Json& data) {
+  const std::string text = data.dump(-1, ' ', false, Json::error_handler_t::replace);
+  // Never blocks: a PUB drops what a subscriber has no room for.
+  http_events_.send(zmq::buffer(kind), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+  http_events_.send(zmq::buffer(text), zmq::send_flags::dontwait);
+}
+
+// Host states are compared with the last published ones at each check (at most
+// once a second), and only while a stream is open.
+void Server::publish_host_changes() {
+  if (!http_ || !http_->has_event_listeners()) {
+    host_states_.clear();
+    return;
+  }
+  std::map<std::string, std::string> now;
+  for (const auto& h : get_array(farm_.list_hosts(), "hosts")) now[get_string(h, "name")] = get_string(h, "state");
+  for (const auto& [name, state] : now) {
+    const auto before = host_states_.find(name);
+    if (before != host_states_.end() && before->second == state) continue;
+    publish("host", Json{{"name", name}, {"state", state}});
+  }
+  host_states_ = std::move(now);
+}
+
 void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
   namespace p = proto;
   const Json& b = msg.body;
@@ -239,6 +320,7 @@ Server::ClientReply Server::handle_client(const proto::Message& msg, const std::
   try {
     const Json& b = msg.body;
     if (Security::is_keys_request(msg.type)) return p::reply_ok(msg, security_->handle_keys(msg, who, admins_));
+    if (msg.type == p::kTokenIssue || msg.type == p::kTokenRevoke) return p::reply_ok(msg, handle_tokens(msg, who));
     if (msg.type == p::kSubmit) return p::reply_ok(msg, farm_.submit(submission_from_json(b)));
     if (msg.type == p::kJobs) {
       p::Message reply = p::reply_ok(msg);
@@ -346,6 +428,7 @@ void Server::commit() {
       spdlog::error("could not record {} event(s) in the history: {}", fx.events.size(), e.what());
     }
   }
+  if (http_ && http_->has_event_listeners()) publish_events(fx.events);
   for (auto& run : fx.script_runs) runner_->submit(std::move(run));
   for (JobId id : fx.removed_jobs) {  // after the commit: rows first, then files
     logs_.remove(id);
@@ -388,11 +471,14 @@ void Server::send_to_worker(const Outgoing& out) {
 void Server::flush() {
   for (const auto& out : to_workers_) send_to_worker(out);
   to_workers_.clear();
-  for (auto& [rid, reply] : client_replies_) {
-    if (reply.encoded_body.empty()) transport::send(clients_, reply.msg, &rid);
-    else transport::send_encoded(clients_, reply.msg, reply.encoded_body, &rid);
+  // An HTTP thread that gave up waiting has closed its socket: its reply is dropped.
+  for (auto [socket, replies] : {std::pair{&clients_, &client_replies_}, std::pair{&http_requests_, &http_replies_}}) {
+    for (auto& [rid, reply] : *replies) {
+      if (reply.encoded_body.empty()) transport::send(*socket, reply.msg, &rid);
+      else transport::send_encoded(*socket, reply.msg, reply.encoded_body, &rid);
+    }
+    replies->clear();
   }
-  client_replies_.clear();
 }
 
 }  // namespace qube::supervisor

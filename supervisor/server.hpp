@@ -10,6 +10,8 @@
 #include "callback_runner.hpp"
 #include "config.hpp"
 #include "farm.hpp"
+#include "http/api_tokens.hpp"
+#include "http/http_server.hpp"
 #include "qube/clock.hpp"
 #include "logs.hpp"
 #include "security.hpp"
@@ -38,6 +40,14 @@ class Server {
   ClientReply handle_client(const proto::Message& msg, const std::string& who);
   void receive_from_workers(int& heartbeats, int& others);
   void receive_from_clients(int& others);
+  // Requests of the HTTP API's threads (http/loop_link.hpp), as ZeroMQ clients'.
+  void receive_from_http(int& others);
+  // qb keys token: issue or revoke an HTTP API token.
+  Json handle_tokens(const proto::Message& msg, const std::string& who);
+  // Job, item and host changes for /api/v1/events, only while a stream is open.
+  void publish_events(const std::vector<FarmEvent>& events);
+  void publish_host_changes();
+  void publish(const std::string& kind, const Json& data);
   // qb out / qb err: slices of instances' logs.
   Json read_output(const Json& body);
   // qb out ID --work ITEM [--attempt N]: that attempt's slice of its instance's log.
@@ -65,6 +75,13 @@ class Server {
   std::string client_endpoint_;  // as bound, for workers to pass to jobs
   std::vector<std::pair<std::string, ClientReply>> client_replies_;
   std::vector<Outgoing> to_workers_;  // committed: sent by flush()
+  std::unique_ptr<ApiTokens> tokens_;
+  zmq::socket_t http_requests_{ctx_, zmq::socket_type::router};  // the HTTP threads' requests
+  zmq::socket_t http_events_{ctx_, zmq::socket_type::pub};       // to /api/v1/events streams
+  std::vector<std::pair<std::string, ClientReply>> http_replies_;
+  std::map<std::string, std::string> host_states_;  // as last published
+  // Last: its threads stop before anything they use is gone.
+  std::unique_ptr<HttpServer> http_;
 };
 
 }  // namespace qube::supervisor

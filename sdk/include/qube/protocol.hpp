@@ -63,6 +63,10 @@ inline constexpr const char* kResources = "resources";  // {} -> {resources:[{na
 inline constexpr const char* kKeys = "keys";              // {} -> {keys:[{name, kind, key}], required}
 inline constexpr const char* kKeyAdd = "key_add";         // {name, key, worker, user} -> {name, kind, key}
 inline constexpr const char* kKeyRevoke = "key_revoke";   // {name, worker, user} -> {name, kind, key}
+// HTTP API tokens (docs/http-api.md): `name` defaults to the asker; only admins
+// issue or revoke other users' tokens. The token is shown once, and only its hash kept.
+inline constexpr const char* kTokenIssue = "token_issue";    // {name?, user} -> {name, token}
+inline constexpr const char* kTokenRevoke = "token_revoke";  // {name?, user} -> {name, revoked}
 inline constexpr const char* kResourceSet = "resource_set";  // {name, total, user} -> {resource}
 inline constexpr const char* kPing = "ping";       // {} -> {version, protocol, time}
 
