@@ -21,3 +21,7 @@ def test_imports_with_only_the_standard_library():
     out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "0"
+
+
+def test_every_public_name_exists():
+    assert [name for name in qb.__all__ if not hasattr(qb, name)] == []

@@ -25,8 +25,20 @@ from ._verbs import (block, blockwork, bottom, complete, completework, interrupt
                      modify, preempt, remove, requeue, requeuework, resume, retire, retirework, retry,
                      retrywork, suspend, top, unblock, unblockwork, workerlock)
 
+__all__ = [
+    "Callback", "Host", "Job", "QBObject", "Subjob", "Work", "error", "QB_TIME_EPOCH_OFFSET",
+    "QB_CLIENT_DEFAULT_CONF", "submit", "jobinfo", "hostinfo", "hist", "stdout", "stderr", "ping", "version",
+    "jobid", "subid", "setsupervisor", "getsupervisor", "settimeout", "gettimeout", "genframes", "genchunks",
+    "genpartitions", "rangesplit", "rangechunk", "rangepartition", "binarySort", "kill", "block", "unblock",
+    "suspend", "resume", "interrupt", "retry", "requeue", "complete", "retire", "preempt", "migrate", "remove",
+    "top", "bottom", "modify", "retrywork", "requeuework", "completework", "retirework", "killwork",
+    "blockwork", "unblockwork", "workretry", "workrequeue", "workkill", "workblock", "workunblock",
+    "workcomplete", "workerlock",
+]
+
 try:  # Qube!'s back-end API (job types written in Python), when installed beside this
-    from .backend import jobobj, requestwork, reportwork, reportjob  # noqa: F401
+    from .backend import jobobj, requestwork, reportwork, reportjob
+    __all__ += ["jobobj", "requestwork", "reportwork", "reportjob"]
 except ImportError:
     pass
 
