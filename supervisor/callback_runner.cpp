@@ -13,6 +13,7 @@
 
 #include "mail.hpp"
 #include "qube/launcher.hpp"
+#include "qube/paths.hpp"
 #include "qube/process.hpp"
 
 namespace qube::supervisor {
@@ -129,6 +130,11 @@ void CallbackRunner::set_supervisor_endpoint(std::string endpoint) {
   settings_.supervisor_endpoint = std::move(endpoint);
 }
 
+void CallbackRunner::set_api(ApiAccess api) {
+  std::lock_guard lock(mutex_);
+  api_ = std::move(api);
+}
+
 void CallbackRunner::submit(ScriptRun run) {
   {
     std::lock_guard lock(mutex_);
@@ -191,11 +197,37 @@ ScriptOutcome CallbackRunner::execute(const ScriptRun& run) {
   std::map<std::string, std::string> env = current_environment();
   for (const auto& [k, v] : run.env) env[k] = v;
   std::string endpoint;
+  ApiAccess api;
   {
     std::lock_guard lock(mutex_);
     endpoint = settings_.supervisor_endpoint;
+    api = api_;
   }
   if (!endpoint.empty()) env["QB_SUPERVISOR"] = endpoint;
+  // As in Qube!, `import qb` works in a callback and acts as the job's owner.
+  const std::string prefix = executable_dir().parent_path().string();
+  env["QBDIR"] = prefix;
+  const std::string python_dir = prefix + "/api/python";
+  env["PYTHONPATH"] = env.count("PYTHONPATH") && !env["PYTHONPATH"].empty() ? python_dir + ":" + env["PYTHONPATH"]
+                                                                            : python_dir;
+  std::string token;
+  if (!api.url.empty() && api.grant) {
+    try {
+      token = api.grant(run.owner);
+      env["QB_API_URL"] = api.url;
+      env["QB_TOKEN"] = token;
+    } catch (const std::exception& e) {
+      spdlog::warn("job {}: {} gets no API token: {}", run.job, script_name(run), e.what());
+    }
+  }
+  // Withdrawn however the run ends.
+  struct Withdraw {
+    const ApiAccess& api;
+    const std::string& token;
+    ~Withdraw() {
+      if (!token.empty() && api.withdraw) api.withdraw(token);
+    }
+  } const withdraw{api, token};
   const std::vector<std::string> argv = run.language == "python"
                                             ? std::vector<std::string>{settings_.python, "-c", run.code}
                                             : std::vector<std::string>{"/bin/sh", "-c", run.code};

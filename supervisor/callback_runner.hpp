@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -30,6 +31,14 @@ struct CallbackSettings {
   bool run_as_owner = false;
 };
 
+// How scripts reach the HTTP API as their owner (python callbacks use the qb
+// module through it): its URL, and a token granted for one run, withdrawn after.
+struct ApiAccess {
+  std::string url;
+  std::function<std::string(const std::string& user)> grant;
+  std::function<void(const std::string& token)> withdraw;
+};
+
 class CallbackRunner {
  public:
   // `clock`: what a script's time limit is measured by.
@@ -39,6 +48,7 @@ class CallbackRunner {
   CallbackRunner& operator=(const CallbackRunner&) = delete;
 
   void set_supervisor_endpoint(std::string endpoint);
+  void set_api(ApiAccess api);
   void submit(ScriptRun run);
   // What finished since the last call; never blocks.
   std::vector<ScriptOutcome> finished();
@@ -58,6 +68,7 @@ class CallbackRunner {
   std::condition_variable wake_;
   std::deque<ScriptRun> queue_;
   std::vector<ScriptOutcome> done_;
+  ApiAccess api_;  // url empty: the HTTP API is off
   std::size_t running_ = 0;
   bool stop_ = false;
   Account me_ = current_account();  // the supervisor's own

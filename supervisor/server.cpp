@@ -113,7 +113,11 @@ Server::Server(Config config, const Clock& clock)
   Json endpoints{{"workers", transport::connectable(workers_at)},
                  {"clients", transport::connectable(client_endpoint_)},
                  {"pid", ::getpid()}};
-  if (http_) endpoints["http"] = http_->url();
+  if (http_) {
+    endpoints["http"] = http_->url();
+    runner_->set_api(ApiAccess{http_->url(), [this](const std::string& user) { return tokens_->grant(user); },
+                               [this](const std::string& token) { tokens_->withdraw(token); }});
+  }
   std::ofstream(config_.data_dir / "endpoints.json") << endpoints.dump() << "\n";
 }
 

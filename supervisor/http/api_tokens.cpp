@@ -60,11 +60,32 @@ bool ApiTokens::valid_user(std::string_view user) {
   return true;
 }
 
-std::string ApiTokens::issue(const std::string& user) {
-  if (!valid_user(user)) throw std::runtime_error("cannot issue a token to '" + user + "': not a user name");
+namespace {
+
+std::string random_token(const std::string& user) {
+  if (!ApiTokens::valid_user(user)) throw std::runtime_error("cannot issue a token to '" + user + "': not a user name");
   unsigned char bytes[32];
   if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("no random bytes for a token");
-  const std::string token = hex(bytes, sizeof bytes);
+  return hex(bytes, sizeof bytes);
+}
+
+}  // namespace
+
+std::string ApiTokens::grant(const std::string& user) {
+  const std::string token = random_token(user);
+  std::lock_guard lock(mutex_);
+  granted_[sha256_hex(token)] = user;
+  return token;
+}
+
+void ApiTokens::withdraw(std::string_view token) {
+  const std::string hash = sha256_hex(token);
+  std::lock_guard lock(mutex_);
+  granted_.erase(hash);
+}
+
+std::string ApiTokens::issue(const std::string& user) {
+  const std::string token = random_token(user);
   std::lock_guard lock(mutex_);
   const auto before = hash_of_;
   if (auto old = hash_of_.find(user); old != hash_of_.end()) user_of_.erase(old->second);
@@ -96,9 +117,9 @@ std::optional<std::string> ApiTokens::user_of(std::string_view token) const {
   if (token.size() != 64) return std::nullopt;
   const std::string hash = sha256_hex(token);
   std::lock_guard lock(mutex_);
-  const auto it = user_of_.find(hash);
-  if (it == user_of_.end()) return std::nullopt;
-  return it->second;
+  if (const auto it = user_of_.find(hash); it != user_of_.end()) return it->second;
+  if (const auto it = granted_.find(hash); it != granted_.end()) return it->second;
+  return std::nullopt;
 }
 
 // Written to a temporary file created 0600 and renamed over the old one: a crash

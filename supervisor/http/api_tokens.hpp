@@ -25,6 +25,11 @@ class ApiTokens {
   // The user whose token this is.
   std::optional<std::string> user_of(std::string_view token) const;
 
+  // A token for one callback run as `user` (QB_TOKEN of a python callback), beside
+  // the user's own: kept in memory only, and withdrawn when the script ends.
+  std::string grant(const std::string& user);
+  void withdraw(std::string_view token);
+
   // Lowercase hex SHA-256 of `text`.
   static std::string sha256_hex(std::string_view text);
   // A user name a token may be issued to: printable, no spaces, at most 64 characters.
@@ -37,6 +42,7 @@ class ApiTokens {
   mutable std::mutex mutex_;
   std::map<std::string, std::string> hash_of_;  // user -> hash
   std::map<std::string, std::string> user_of_;  // hash -> user
+  std::map<std::string, std::string, std::less<>> granted_;  // hash -> user, callbacks' tokens
 };
 
 }  // namespace qube::supervisor

@@ -137,8 +137,6 @@ def test_ping_and_errors(farm):
     assert raised.value.status == 404
 
 
-@pytest.mark.skip(reason="the lead's integration step: python callbacks run with qb importable and the "
-                         "farm's API URL and a token in their environment")
 def test_python_callback_kills_the_rest_of_its_process_group(farm):
     code = ("import qb\n"
             "me = qb.jobid()\n"
