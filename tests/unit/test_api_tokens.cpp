@@ -24,6 +24,27 @@ TEST(ApiTokens, Sha256OfKnownText) {
   EXPECT_EQ(ApiTokens::sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+// A callback's token: the user's own stays valid beside it, and it is never written.
+TEST(ApiTokens, GrantedTokensLastUntilWithdrawnAndAreNeverStored) {
+  TempFile f;
+  std::string own, granted;
+  {
+    ApiTokens tokens(f.path);
+    own = tokens.issue("alice");
+    granted = tokens.grant("alice");
+    EXPECT_NE(own, granted);
+    EXPECT_EQ(tokens.user_of(granted), "alice");
+    EXPECT_EQ(tokens.user_of(own), "alice");
+    EXPECT_THROW(tokens.grant("not a user"), std::runtime_error);
+  }
+  ApiTokens reread(f.path);
+  EXPECT_EQ(reread.user_of(granted), std::nullopt);
+  const std::string again = reread.grant("bob");
+  reread.withdraw(again);
+  EXPECT_EQ(reread.user_of(again), std::nullopt);
+  EXPECT_EQ(reread.user_of(own), "alice");
+}
+
 TEST(ApiTokens, IssuedTokensIdentifyTheirUserAndSurviveRereading) {
   TempFile f;
   std::string alice, bob;
