@@ -29,6 +29,7 @@
 #include "effects.hpp"
 #include "farm_state.hpp"
 #include "host_admin.hpp"
+#include "metrics.hpp"
 #include "qube/clock.hpp"
 #include "qube/messages.hpp"
 #include "qube/protocol.hpp"
@@ -100,6 +101,8 @@ class Farm final : private Scheduler::Actions {
   Json set_host_facts(const HostChange& request) { return admin_.set_facts(request); }
   // qb resources / qb resource set (admins).
   Json list_resources() const { return admin_.list_resources(); }
+  // GET /metrics: the farm counted (farm_census.cpp).
+  FarmCensus census() const;
   Json set_resource(const ResourceTotal& request) { return admin_.set_resource(request); }
   // The verbs that steer jobs (kill, block, retry ...), typed: the server decodes
   // the request once (steering.hpp), and Qube-language callbacks call them too.

@@ -91,7 +91,8 @@ void Security::stamp_user(proto::Message& msg, const std::string& name) {
 bool Security::is_read_only(const std::string& type) {
   namespace p = proto;
   static const std::set<std::string, std::less<>> reads{p::kJobs,      p::kShow,    p::kHosts,  p::kResources,
-                                                        p::kPing,      p::kHistory, p::kOutput, p::kKeys};
+                                                        p::kPing,      p::kHistory, p::kOutput, p::kKeys,
+                                                        p::kMetrics};
   return reads.count(type) > 0;
 }
 

@@ -150,6 +150,7 @@ void Server::run(const std::atomic<bool>& stop) {
       if (e.num() == EINTR) continue;
       throw;
     }
+    round_start_ = clock_.steady().seconds;
     int heartbeats = 0, others = 0;
     receive_from_workers(heartbeats, others);
     receive_from_clients(others);
@@ -162,12 +163,17 @@ void Server::run(const std::atomic<bool>& stop) {
       for (const auto& rid : security_->revoked_workers()) farm_.disconnect_worker(rid, "its key was revoked");
       next_check = clock_.steady().seconds + std::min(1.0, config_.heartbeat_interval);
     }
-    for (const auto& outcome : runner_->finished()) farm_.script_finished(outcome);
+    for (const auto& outcome : runner_->finished()) {
+      ++metrics_.callbacks_run;
+      if (!outcome.succeeded) ++metrics_.callbacks_failed;
+      farm_.script_finished(outcome);
+    }
     farm_.settle();
     if (farm_.schedule_needed()) farm_.schedule();
     send_work();
     commit();
     flush();
+    metrics_.round_seconds.observe(clock_.steady().seconds - round_start_);
     if (heartbeats > 0 && others == 0) gather_until = clock_.steady().seconds + kHeartbeatGather;
     if (others > 0) last_busy = clock_.steady().seconds;
     // A few milliseconds of summaries at a time, so that a message arriving
@@ -338,6 +344,7 @@ Server::ClientReply Server::handle_client(const proto::Message& msg, const std::
     if (msg.type == p::kHostSet) return p::reply_ok(msg, farm_.set_host_facts(host_change_from_json(b)));
     if (msg.type == p::kResources) return p::reply_ok(msg, farm_.list_resources());
     if (msg.type == p::kResourceSet) return p::reply_ok(msg, farm_.set_resource(resource_total_from_json(b)));
+    if (msg.type == p::kMetrics) return p::reply_ok(msg, Json{{"text", render_metrics(metrics_, farm_.census())}});
     if (msg.type == p::kPing)
       return p::reply_ok(msg, Json{{"version", kQubeVersion}, {"protocol", kProtocolVersion},
                                    {"time", clock_.wall().seconds}});
@@ -423,6 +430,7 @@ Json Server::read_attempt_output(const JobState& js, const std::string& work, st
 void Server::commit() {
   farm_.settle();  // reactions to this round's events belong to this commit
   Effects fx = farm_.take_effects();
+  const double started = clock_.steady().seconds;
   if (fx.rows_to_store()) store_rows(fx);
   // History is written after the state it describes is durable.
   if (!fx.events.empty()) {
@@ -432,6 +440,9 @@ void Server::commit() {
       spdlog::error("could not record {} event(s) in the history: {}", fx.events.size(), e.what());
     }
   }
+  metrics_.commit_seconds.observe(clock_.steady().seconds - started);
+  for (const auto& e : fx.events)
+    if (e.type == "work") ++metrics_.work_events[e.name];
   if (http_ && http_->has_event_listeners()) publish_events(fx.events);
   for (auto& run : fx.script_runs) runner_->submit(std::move(run));
   for (JobId id : fx.removed_jobs) {  // after the commit: rows first, then files
@@ -468,6 +479,10 @@ void Server::send_work() {
 }
 
 void Server::send_to_worker(const Outgoing& out) {
+  if (out.msg.type == proto::kWork && !out.msg.body.value("done", false)) {
+    ++metrics_.items_dispatched;
+    metrics_.dispatch_seconds.observe(clock_.steady().seconds - round_start_);
+  }
   if (!transport::send(workers_, out.msg, &out.routing_id))
     spdlog::debug("worker gone before '{}' could be sent", out.msg.type);
 }

@@ -75,6 +75,8 @@ class Server {
   std::string client_endpoint_;  // as bound, for workers to pass to jobs
   std::vector<std::pair<std::string, ClientReply>> client_replies_;
   std::vector<Outgoing> to_workers_;  // committed: sent by flush()
+  LoopMetrics metrics_;               // GET /metrics (metrics.hpp)
+  double round_start_ = 0;            // when this round of the loop began (steady seconds)
   std::unique_ptr<ApiTokens> tokens_;
   zmq::socket_t http_requests_{ctx_, zmq::socket_type::router};  // the HTTP threads' requests
   zmq::socket_t http_events_{ctx_, zmq::socket_type::pub};       // to /api/v1/events streams

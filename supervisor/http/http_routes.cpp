@@ -311,6 +311,21 @@ void add_routes(httplib::Server& s, HttpContext& ctx) {
           only_params(req, {});
           return call_loop(ctx, who, p::kPing, Json::object());
         }));
+  // Prometheus scrapes text, with the token as its bearer credentials (or
+  // anonymously where anonymous reads are allowed).
+  s.Get("/metrics", [&ctx](const Request& req, Response& res) {
+    try {
+      only_params(req, {});
+      const std::string who = who_asks(ctx, req, true);
+      const Json reply = call_loop(ctx, who, p::kMetrics, Json::object());
+      res.status = 200;
+      res.set_content(reply.at("text").get<std::string>(), "text/plain; version=0.0.4; charset=utf-8");
+    } catch (const HttpError& e) {
+      send_error(res, e.status, e.what());
+    } catch (const std::exception& e) {
+      send_error(res, 400, e.what());
+    }
+  });
   add_job_routes(s, ctx);
   add_host_routes(s, ctx);
   s.Get("/api/v1/events", [&ctx](const Request& req, Response& res) { serve_events(ctx, req, res); });

@@ -149,6 +149,28 @@ TEST_F(HttpApi, RefusalsCarryTheirStatus) {
   EXPECT_EQ(get("/api/v1/ping", bob).status, 200);
 }
 
+// GET /metrics: Prometheus text, behind the same token as every read.
+TEST_F(HttpApi, MetricsCountJobsItemsWorkersAndTheLoop) {
+  start();
+  start_worker("w1", 2);
+  const std::string alice = token_for("alice");
+  const auto id = submit_http(alice, "true", "1-3");
+  ASSERT_TRUE(wait_until([&] { return status_of(id, alice) == "complete"; }));
+  auto c = client();
+  EXPECT_EQ(c.Get("/metrics")->status, 401);
+  const auto res = c.Get("/metrics", bearer(alice));
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("Content-Type").rfind("text/plain; version=0.0.4", 0), 0u);
+  const std::string& text = res->body;
+  for (const char* line : {"qube_jobs{status=\"complete\"} 1\n", "qube_items{status=\"complete\"} 3\n",
+                           "qube_workers{state=\"active\"} 1\n", "qube_slots_total 2\n",
+                           "qube_items_dispatched_total 3\n", "qube_item_events_total{event=\"complete\"} 3\n",
+                           "# TYPE qube_loop_round_seconds histogram\n", "qube_store_commit_seconds_bucket{le=\"+Inf\"} ",
+                           "qube_dispatch_latency_seconds_count 3\n"})
+    EXPECT_NE(text.find(line), std::string::npos) << line << " not in:\n" << text;
+}
+
 TEST_F(HttpApi, TokensOutliveARestart) {
   start();
   const std::string alice = token_for("alice");

@@ -69,6 +69,7 @@ inline constexpr const char* kTokenIssue = "token_issue";    // {name?, user} ->
 inline constexpr const char* kTokenRevoke = "token_revoke";  // {name?, user} -> {name, revoked}
 inline constexpr const char* kResourceSet = "resource_set";  // {name, total, user} -> {resource}
 inline constexpr const char* kPing = "ping";       // {} -> {version, protocol, time}
+inline constexpr const char* kMetrics = "metrics";  // {} -> {text}: Prometheus exposition (GET /metrics)
 
 // Worker <-> supervisor: each body below is a struct in qube/messages.hpp, with
 // its encoder (to_json) and checking decoder (decode_<type>).
