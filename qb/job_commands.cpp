@@ -100,9 +100,9 @@ std::pair<JobId, int> parse_job_ref(const std::string& text, bool allow_sub) {
 
 const std::vector<JobVerb>& job_verbs() {
   static const std::vector<JobVerb> verbs = {
-      {"kill", "killed", "kill jobs: running work is killed (qbkill)"},
-      {"block", "blocked", "hold jobs: running work goes back to pending (qbblock)"},
-      {"unblock", "unblocked", "release blocked jobs (qbunblock)"},
+      {"kill", "killed", "kill jobs: running work is killed (qbkill); with --work, only those items", true},
+      {"block", "blocked", "hold jobs: running work goes back to pending (qbblock); with --work, hold those items", true},
+      {"unblock", "unblocked", "release blocked jobs (qbunblock); with --work, release those blocked items", true},
       {"suspend", "suspended", "stop running processes where they are (SIGSTOP); slots stay held"},
       {"resume", "resumed", "continue suspended jobs (SIGCONT)"},
       {"interrupt", "interrupted", "kill running work now; its items go back to pending"},
