@@ -543,17 +543,6 @@ StepOutcome Farm::act_on_instances(const Steering& request, SteerVerb op, std::i
     std::vector<std::int32_t> running;
     for (const auto& [id, run] : js.running)
       if (subid < 0 || id == subid) running.push_back(id);
-    if (op == SteerVerb::retry && running.empty()) {
-      // An instance that ended: what it failed or had killed runs again.
-      Steering items = request;
-      items.subid = subid;
-      items.all_items = true;
-      StepOutcome retried = retry(items);
-      return retried.errors.empty() ? StepResult::done() : StepResult::failed(retried.errors.front());
-    }
-    if (running.empty())
-      return StepResult::failed("job " + std::to_string(js.job.id) + " has no running instance" +
-                                (subid < 0 ? "" : " " + std::to_string(js.job.id) + "." + std::to_string(subid)));
     for (std::int32_t id : running) {
       auto run = js.running.find(id);
       if (run == js.running.end()) continue;
@@ -568,6 +557,18 @@ StepOutcome Farm::act_on_instances(const Steering& request, SteerVerb op, std::i
         run->second.yielding = true;  // no item before it ends
       }
     }
+    bool retried = false;
+    if (op == SteerVerb::retry) {
+      // What the instance failed or had killed runs again, too.
+      Steering items = request;
+      items.subid = subid;
+      items.all_items = true;
+      retried = retry(items).errors.empty();
+    }
+    if (running.empty() && !retried)
+      return StepResult::failed("job " + std::to_string(js.job.id) + " has no running instance" +
+                                (subid < 0 ? "" : " " + std::to_string(js.job.id) + "." + std::to_string(subid)) +
+                                (op == SteerVerb::retry ? " and no failed item to retry" : ""));
     return StepResult::done();
   });
 }

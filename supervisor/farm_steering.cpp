@@ -65,8 +65,16 @@ bool may_hold(const AgendaItem& item) { return unfinished(item) && item.status !
 
 bool held(const AgendaItem& item) { return item.status == WorkStatus::blocked; }
 
-// The reason of a job whose remaining items are all held: it stays pending.
-constexpr std::string_view kItemsBlocked = "its remaining items are blocked";
+// Why a job that is not held itself runs nothing: every item left is held
+// (qb block --work). It stays pending; empty if something else is left.
+std::string items_blocked_reason(const JobState& js) {
+  const std::size_t held_items = js.items(WorkStatus::blocked);
+  const std::size_t ended = js.items(WorkStatus::complete) + js.items(WorkStatus::skipped) +
+                            js.items(WorkStatus::failed) + js.items(WorkStatus::killed);
+  if (held_items == 0 || held_items + ended != js.job.agenda.size()) return {};
+  return "its remaining " + std::to_string(held_items) + " item(s) are blocked (qb unblock " +
+         std::to_string(js.job.id) + " --work RANGE)";
+}
 
 std::string job_text(const JobState& js) { return "job " + std::to_string(js.job.id); }
 
@@ -124,6 +132,8 @@ Json Farm::show_job(const Json& body) const {
   Json out = to_json(js->job, true);
   // Why it waits, as of now: hosts and resources change between passes.
   if (js->indexed && js->running.empty()) out["reason"] = scheduler_.explain(*js);
+  if (js->job.status == JobStatus::pending)
+    if (std::string held_items = items_blocked_reason(*js); !held_items.empty()) out["reason"] = std::move(held_items);
   return Json{{"job", out}};
 }
 
@@ -497,7 +507,7 @@ StepOutcome Farm::fail_items(const Steering& request, const std::string& reason)
 }
 
 StepOutcome Farm::block_items(const Steering& request) {
-  StepOutcome outcome = act_on_items(
+  return act_on_items(
       request, SteerVerb::block, "items to block", may_hold, [&](JobState& js, std::size_t i, const std::string& who) {
         AgendaItem& item = js.job.agenda[i];
         const std::string reason = "blocked by " + who;
@@ -510,16 +520,6 @@ StepOutcome Farm::block_items(const Steering& request) {
         }
         emit_work(js, i, "blocked", "item " + item.name + " " + reason, true);
       });
-  // Nothing left to run until they are unblocked: the job stays pending and says why.
-  for (const auto& done : outcome.done) {
-    JobState* js = find_job(done.id);
-    if (!js || js->job.status == JobStatus::blocked) continue;
-    const std::size_t unheld = js->pending.size() + js->items(WorkStatus::running) + js->items(WorkStatus::waiting) +
-                               js->items(WorkStatus::retrying);
-    if (unheld == 0)
-      js->job.reason = std::string(kItemsBlocked) + " (qb unblock " + std::to_string(done.id) + " --work RANGE)";
-  }
-  return outcome;
 }
 
 StepOutcome Farm::unblock_items(const Steering& request) {
@@ -532,7 +532,6 @@ StepOutcome Farm::unblock_items(const Steering& request) {
   for (const auto& done : outcome.done) {
     JobState* js = find_job(done.id);
     if (!js) continue;
-    if (js->job.reason.rfind(kItemsBlocked, 0) == 0) js->job.reason.clear();
     // An item that waits for other jobs' frames waits again.
     refresh_dependencies(*js);
   }
