@@ -113,8 +113,16 @@ TEST_F(WorkVerbs, BlockUnblockAndKillItemsByWork) {
   EXPECT_NE(bad.code, 0) << bad.describe();
   EXPECT_FALSE(bad.err.empty());
 
-  // Released, item 2 runs; blocked while it runs, it stops and is held again.
-  const Json unblocked = verb_json({"unblock", id_text(job), "--work", "2"});
+  const RunResult two_ranges = run({"qb", "block", id_text(job) + ":2", id_text(job) + ":3"});
+  EXPECT_EQ(two_ranges.code, 2) << two_ranges.describe();
+  const RunResult not_items = run({"qb", "suspend", id_text(job) + ":2"});
+  EXPECT_EQ(not_items.code, 2) << not_items.describe();
+
+  // Released (Qube!'s qbunblockwork JOB:RANGE), item 2 runs; blocked while it
+  // runs, it stops and is held again.
+  const RunResult qube_form = run({"qbunblockwork", id_text(job) + ":2", "--json"});
+  ASSERT_EQ(qube_form.code, 0) << qube_form.describe();
+  const Json unblocked = Json::parse(qube_form.out);
   EXPECT_EQ(unblocked.at("unblocked").at(0).at("items"), 1) << unblocked.dump();
   const pid_t second = frame_pid("p", "2");
   verb_json({"block", id_text(job), "--work", "2"});
