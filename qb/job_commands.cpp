@@ -74,6 +74,29 @@ Json modify_request(const std::vector<ModifyField>& fields) {
   return set;
 }
 
+// Qube!'s work lists name items as JOB:RANGE ("12:1-5", as qbblockwork and the
+// Python module's blockwork take them): the ids, and the one range they name
+// (--work is the other spelling of it).
+std::pair<std::vector<JobId>, std::string> ids_and_work(const JobVerb& verb, const JobOptions& o) {
+  std::vector<std::string> ids;
+  std::string work = o.work;
+  for (const auto& text : o.ids) {
+    const auto colon = text.find(':');
+    if (colon == std::string::npos) {
+      ids.push_back(text);
+      continue;
+    }
+    if (!verb.work) throw UsageError(std::string(verb.name) + ": '" + text + "': only item verbs take JOB:RANGE");
+    const std::string range = text.substr(colon + 1);
+    if (range.empty()) throw UsageError("'" + text + "': no range after ':'");
+    if (!work.empty() && work != range)
+      throw UsageError("one range per command, not '" + work + "' and '" + range + "' (run it once for each)");
+    work = range;
+    ids.push_back(text.substr(0, colon));
+  }
+  return {parse_ids(ids), work};
+}
+
 void print_verb_reply(const JobVerb& verb, const Json& reply) {
   for (const auto& r : get_array(reply, verb.done)) {
     if (r.is_object()) std::cout << "job " << get_int(r, "id") << ": " << get_int(r, "items") << " item(s) " << verb.done << "\n";
@@ -100,9 +123,9 @@ std::pair<JobId, int> parse_job_ref(const std::string& text, bool allow_sub) {
 
 const std::vector<JobVerb>& job_verbs() {
   static const std::vector<JobVerb> verbs = {
-      {"kill", "killed", "kill jobs: running work is killed (qbkill)"},
-      {"block", "blocked", "hold jobs: running work goes back to pending (qbblock)"},
-      {"unblock", "unblocked", "release blocked jobs (qbunblock)"},
+      {"kill", "killed", "kill jobs: running work is killed (qbkill); with --work, only those items", true},
+      {"block", "blocked", "hold jobs: running work goes back to pending (qbblock); with --work, hold those items", true},
+      {"unblock", "unblocked", "release blocked jobs (qbunblock); with --work, release those blocked items", true},
       {"suspend", "suspended", "stop running processes where they are (SIGSTOP); slots stay held"},
       {"resume", "resumed", "continue suspended jobs (SIGCONT)"},
       {"interrupt", "interrupted", "kill running work now; its items go back to pending"},
@@ -195,12 +218,13 @@ int ping(Client& client, const JobOptions& o) {
 }
 
 int run_verb(Client& client, const JobVerb& verb, const JobOptions& o, const std::vector<ModifyField>* modify) {
-  Json body{{"ids", parse_ids(o.ids)}, {"user", current_user()}};
+  const auto [ids, work] = ids_and_work(verb, o);
+  Json body{{"ids", ids}, {"user", current_user()}};
   const Json filter = filter_of(o);
   if (!filter.empty()) body["filter"] = filter;
   if (o.ids.empty() && filter.empty())
     throw UsageError(std::string(verb.name) + ": give job ids or a filter (--user --name --status --pgrp)");
-  if (!o.work.empty()) body["work"] = o.work;
+  if (!work.empty()) body["work"] = work;
   if (modify) body["set"] = modify_request(*modify);
   if (!o.range.empty()) body["range"] = o.range;
   if (!o.items.empty()) body["agenda"] = o.items;

@@ -115,11 +115,20 @@ void add_other_commands(Cli& c) {
   }
 }
 
-// Qube's tool names map onto subcommands.
+// Qube's tool names map onto subcommands; its work tools (qbblockwork
+// qbkillwork ...) onto the item verbs, which take their JOB:RANGE arguments.
 std::vector<std::string> arguments(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   const std::string self = std::filesystem::path(argv[0]).filename().string();
-  if (self.size() > 2 && self.rfind("qb", 0) == 0) args.insert(args.begin(), self.substr(2));
+  if (self.size() <= 2 || self.rfind("qb", 0) != 0) return args;
+  std::string verb = self.substr(2);
+  constexpr std::string_view kWork = "work";
+  if (verb.size() > kWork.size() && verb.ends_with(kWork)) {
+    const std::string stem = verb.substr(0, verb.size() - kWork.size());
+    for (const auto& v : qb::job_verbs())
+      if (v.work && stem == v.name) verb = stem;
+  }
+  args.insert(args.begin(), verb);
   return args;
 }
 

@@ -259,8 +259,20 @@ class Farm final : private Scheduler::Actions {
   StepOutcome requeue(const Steering& request);
   StepOutcome remove(const Steering& request);
   StepOutcome satisfy(const Steering& request);
-  // A callback's fail-TARGET: the job fails with `reason`.
+  // A callback's fail-TARGET: the job fails with `reason`; with request.on_items()
+  // (fail-work-TARGET), only those items fail, for good.
   StepOutcome fail(const Steering& request, const std::string& reason);
+  // kill, block, unblock and fail of items (request.on_items(): --work RANGE, or
+  // a callback's VERB-work-TARGET). Killed and failed items end (a running one
+  // is stopped); blocked ones are held out of the pending set until unblocked.
+  StepOutcome kill_items(const Steering& request);
+  StepOutcome fail_items(const Steering& request, const std::string& reason);
+  StepOutcome block_items(const Steering& request);
+  StepOutcome unblock_items(const Steering& request);
+  // Stops one running item: its instance is killed and takes no further item.
+  void stop_item(JobState& js, std::size_t index, WorkStatus to, const std::string& reason);
+  // Ends an item (killed or failed) without a retry, stopping it if it runs.
+  void end_item(JobState& js, std::size_t index, WorkStatus to, const std::string& reason);
   static std::string summary_of(const JobState& js);  // encoded, as `jobs` lists it
 
   // Pipelines (farm_pipeline.cpp).
@@ -297,7 +309,17 @@ class Farm final : private Scheduler::Actions {
   void preexec_finished(const ScriptOutcome& outcome);
   // A job's --postexec, when `e` is its end.
   void run_postexec(const FarmEvent& e);
-  void run_qube_action(JobState& owner, const std::string& code, const FarmEvent& event);
+  void run_qube_action(JobState& owner, const CompiledCallback& cb, const FarmEvent& event);
+  // The callbacks' unblock-work-TARGET: held items are released, and a job that
+  // waits on dependencies is released from them (satisfy).
+  StepOutcome unblock_work(const Steering& request);
+  // The callbacks' VERB-subjob-TARGET on instance `subid` (-1: every running
+  // one): kill (its item is killed), interrupt (its item goes back to pending),
+  // retry (a running one is interrupted; an ended one's failed items run again).
+  StepOutcome act_on_instances(const Steering& request, SteerVerb op, std::int32_t subid, const std::string& by);
+  // mail-status: mails the job's status to its addresses, or says in its history
+  // that it has none.
+  void mail_status(const JobState& js, const CompiledCallback& cb, const FarmEvent& event);
 
   const Clock& clock_;
   Effects fx_;

@@ -46,54 +46,80 @@ class FarmStateQuery final : public StateQuery {
   const std::map<JobId, JobState>& jobs_;
 };
 
-// One internal action of a `qube` callback: VERB-TARGET or VERB-work-TARGET, where
-// TARGET is self, a job id or a label: "unblock-self", "kill-12", "retry-work-self".
+// One internal action of a `qube` callback: VERB-TARGET, VERB-work-TARGET or
+// VERB-subjob-TARGET, where TARGET is self, a job id or a label: "unblock-self",
+// "kill-12", "retry-work-self", "kill-subjob-self"; and "mail-status".
 struct QubeAction {
+  enum class Scope { job, work, subjob, mail };
   std::string verb;
-  bool work = false;
+  Scope scope = Scope::job;
   JobRef target;
   SteerVerb op = SteerVerb::kill;  // the farm operation it calls
 };
 
-// The actions on jobs, and on work (VERB-work-TARGET), and the farm operation
-// each calls. Unblocking work releases its frame-by-frame dependencies.
+// The actions on jobs, on work (VERB-work-TARGET) and on instances
+// (VERB-subjob-TARGET), and the farm operation each calls. Preempting or
+// migrating a job interrupts it: its items go back to pending and it runs again
+// wherever the scheduler places it. Unblocking work releases held items, and
+// frame-by-frame dependencies (satisfy).
 const std::map<std::string, SteerVerb>& job_verbs() {
   static const std::map<std::string, SteerVerb> v{
       {"unblock", SteerVerb::unblock}, {"block", SteerVerb::block},       {"kill", SteerVerb::kill},
       {"fail", SteerVerb::fail},       {"retry", SteerVerb::retry},       {"complete", SteerVerb::complete},
       {"interrupt", SteerVerb::interrupt}, {"suspend", SteerVerb::suspend}, {"resume", SteerVerb::resume},
-      {"satisfy", SteerVerb::satisfy}};
+      {"preempt", SteerVerb::interrupt}, {"migrate", SteerVerb::interrupt}, {"satisfy", SteerVerb::satisfy}};
   return v;
 }
 const std::map<std::string, SteerVerb>& work_verbs() {
   static const std::map<std::string, SteerVerb> v{
-      {"retry", SteerVerb::retry}, {"complete", SteerVerb::complete}, {"unblock", SteerVerb::satisfy}};
+      {"retry", SteerVerb::retry}, {"requeue", SteerVerb::requeue}, {"complete", SteerVerb::complete},
+      {"fail", SteerVerb::fail},   {"block", SteerVerb::block},     {"unblock", SteerVerb::unblock},
+      {"kill", SteerVerb::kill}};
+  return v;
+}
+const std::map<std::string, SteerVerb>& subjob_verbs() {
+  static const std::map<std::string, SteerVerb> v{
+      {"kill", SteerVerb::kill},          {"interrupt", SteerVerb::interrupt}, {"preempt", SteerVerb::interrupt},
+      {"migrate", SteerVerb::interrupt}, {"retry", SteerVerb::retry}};
   return v;
 }
 
 // Actions are separated by whitespace, ';' or newlines.
 std::vector<QubeAction> parse_qube_actions(const std::string& code) {
+  using Scope = QubeAction::Scope;
   std::vector<QubeAction> actions;
   std::string word;
   std::istringstream in(code);
   auto fail = [&](const std::string& why) -> std::runtime_error {
     return std::runtime_error("callback action '" + word + "': " + why +
-                              " (e.g. unblock-self, kill-12, retry-work-self, complete-work-render)");
+                              " (e.g. unblock-self, kill-12, retry-work-self, kill-subjob-self, mail-status)");
   };
   while (in >> word) {
     while (!word.empty() && word.back() == ';') word.pop_back();
     if (word.empty()) continue;
     QubeAction a;
+    if (word == "mail-status") {
+      a.verb = "mail";
+      a.scope = Scope::mail;
+      a.target.kind = JobRef::Kind::self;
+      actions.push_back(std::move(a));
+      continue;
+    }
     const auto dash = word.find('-');
     if (dash == std::string::npos) throw fail("needs a target");
     a.verb = word.substr(0, dash);
     std::string rest = word.substr(dash + 1);
-    a.work = rest.rfind("work-", 0) == 0;
-    if (a.work) rest = rest.substr(5);
-    const auto& verbs = a.work ? work_verbs() : job_verbs();
+    for (const auto& [prefix, scope] : {std::pair{"work-", Scope::work}, std::pair{"subjob-", Scope::subjob}})
+      if (rest.rfind(prefix, 0) == 0) {
+        a.scope = scope;
+        rest = rest.substr(std::string_view(prefix).size());
+      }
+    const auto& verbs = a.scope == Scope::work ? work_verbs() : a.scope == Scope::subjob ? subjob_verbs() : job_verbs();
     const auto op = verbs.find(a.verb);
     if (op == verbs.end())
-      throw fail(a.work ? "'" + a.verb + "' does not act on work" : "unknown action '" + a.verb + "'");
+      throw fail(a.scope == Scope::job ? "unknown action '" + a.verb + "'"
+                                       : "'" + a.verb + "' does not act on " +
+                                             (a.scope == Scope::work ? "work" : "instances (subjobs)"));
     a.op = op->second;
     if (rest == "self") {
       a.target.kind = JobRef::Kind::self;
@@ -418,7 +444,7 @@ void Farm::run_callbacks(const FarmEvent& e) {
     emit(*owner, "callback", "job",
          "callback '" + cb.callback.triggers + "' (" + lang + ") fired on " + e.text);
     if (lang == "qube") {
-      run_qube_action(*owner, cb.callback.code, e);
+      run_qube_action(*owner, cb, e);
       continue;
     }
     ScriptRun run = script_run(*owner, e);
@@ -447,10 +473,11 @@ ScriptRun Farm::script_run(const JobState& owner, const FarmEvent& e) const {
   return run;
 }
 
-void Farm::run_qube_action(JobState& owner, const std::string& code, const FarmEvent& e) {
+void Farm::run_qube_action(JobState& owner, const CompiledCallback& cb, const FarmEvent& e) {
+  using Scope = QubeAction::Scope;
   std::vector<QubeAction> actions;
   try {
-    actions = parse_qube_actions(code);
+    actions = parse_qube_actions(cb.callback.code);
   } catch (const std::exception& ex) {
     emit(owner, "callback", "job", std::string("callback failed: ") + ex.what());
     return;
@@ -459,6 +486,10 @@ void Farm::run_qube_action(JobState& owner, const std::string& code, const FarmE
   for (const auto& a : actions) {
     JobState* self = find_job(owner_id);
     if (!self) return;
+    if (a.scope == Scope::mail) {
+      mail_status(*self, cb, e);
+      continue;
+    }
     std::optional<JobId> target;
     if (a.target.kind == JobRef::Kind::self) target = owner_id;
     else if (a.target.kind == JobRef::Kind::id) target = a.target.id;
@@ -470,18 +501,96 @@ void Farm::run_qube_action(JobState& owner, const std::string& code, const FarmE
     Steering request;
     request.ids = {*target};
     request.who = self->job.spec.user;  // a callback acts with its owner's rights
-    // Work actions act on the event's item when the event is about that job's work.
-    if (a.work && e.type == "work" && e.job == *target) request.work = e.work;
+    const std::string by_callback = "by a callback of job " + std::to_string(owner_id);
+    // Work actions act on the event's item when the event is about that job's
+    // work, else on every item of it the verb applies to; instance actions on the
+    // event's instance, else on every instance.
+    const bool about_target = e.job == *target;
+    if (a.scope == Scope::work) {
+      if (about_target && e.type == "work") request.work = e.work;
+      else request.all_items = true;
+    }
+    const std::int32_t subid = about_target ? e.subid : -1;
     StepOutcome outcome;
     try {
-      outcome = a.op == SteerVerb::fail ? fail(request, "failed by a callback of job " + std::to_string(owner_id))
-                                        : steer(a.op, request);
+      if (a.scope == Scope::subjob) outcome = act_on_instances(request, a.op, subid, by_callback);
+      else if (a.op == SteerVerb::fail) outcome = fail(request, "failed " + by_callback);
+      else if (a.scope == Scope::work && a.op == SteerVerb::unblock) outcome = unblock_work(request);
+      else outcome = steer(a.op, request);
     } catch (const std::exception& ex) {
       outcome.errors.push_back(ex.what());
     }
     for (const auto& err : outcome.errors)
       if (JobState* s = find_job(owner_id)) emit(*s, "callback", "job", "callback action " + a.verb + ": " + err);
   }
+}
+
+// unblock-work: held items are released, and frame-by-frame dependencies too
+// (the meaning it had before items could be held).
+StepOutcome Farm::unblock_work(const Steering& request) {
+  StepOutcome outcome = unblock_items(request);
+  const JobState* js = job(request.ids.front());
+  if (!js || js->deps.empty()) return outcome;
+  StepOutcome released = satisfy(request);
+  if (!released.errors.empty()) return outcome;
+  outcome.done.insert(outcome.done.end(), released.done.begin(), released.done.end());
+  outcome.errors.clear();  // nothing was held, but it waited: released
+  return outcome;
+}
+
+StepOutcome Farm::act_on_instances(const Steering& request, SteerVerb op, std::int32_t subid, const std::string& by) {
+  return for_each_job(request, op, [&](JobState& js, const std::string&) {
+    std::vector<std::int32_t> running;
+    for (const auto& [id, run] : js.running)
+      if (subid < 0 || id == subid) running.push_back(id);
+    for (std::int32_t id : running) {
+      auto run = js.running.find(id);
+      if (run == js.running.end()) continue;
+      if (op != SteerVerb::kill) {
+        // Interrupted (or retried, preempted, migrated): its item runs again, not
+        // counted as a failed attempt.
+        evict(js, id, "instance interrupted " + by);
+      } else if (run->second.item) {
+        end_item(js, *run->second.item, WorkStatus::killed, "killed with its instance " + by);
+      } else {
+        kill_instance(js, id);
+        run->second.yielding = true;  // no item before it ends
+      }
+    }
+    bool retried = false;
+    if (op == SteerVerb::retry) {
+      // What the instance failed or had killed runs again, too.
+      Steering items = request;
+      items.subid = subid;
+      items.all_items = true;
+      retried = retry(items).errors.empty();
+    }
+    if (running.empty() && !retried)
+      return StepResult::failed("job " + std::to_string(js.job.id) + " has no running instance" +
+                                (subid < 0 ? "" : " " + std::to_string(js.job.id) + "." + std::to_string(subid)) +
+                                (op == SteerVerb::retry ? " and no failed item to retry" : ""));
+    return StepResult::done();
+  });
+}
+
+// mail-status: the job's status to its mail addresses (qbsub --mail), by the
+// mail runner like a mail callback.
+void Farm::mail_status(const JobState& js, const CompiledCallback& cb, const FarmEvent& e) {
+  if (js.job.spec.mail.empty()) {
+    emit(js, "callback", "job", "callback action mail-status: job " + std::to_string(js.job.id) +
+                                    " has no mail address (qbsub --mail); nothing sent");
+    return;
+  }
+  ScriptRun run = script_run(js, e);
+  run.language = "mail";
+  for (const auto& to : js.job.spec.mail) run.code += (run.code.empty() ? "" : ",") + to;
+  run.triggers = cb.callback.triggers;
+  // The mail tells of this job, whichever job's event fired it.
+  run.env["QBJOBID"] = std::to_string(js.job.id);
+  run.env["QBSTATUS"] = std::string(to_string(js.job.status));
+  run.env["QBJOBNAME"] = js.job.spec.name;
+  run.env["QBUSER"] = js.job.spec.user;
+  fx_.script_runs.push_back(std::move(run));
 }
 
 }  // namespace qube::supervisor

@@ -12,16 +12,18 @@ namespace qube::supervisor {
 
 namespace {
 
-// Which agenda items a `--work RANGE` names: those holding any of its frames.
-// Without a range, every item. Items not named as frames are never named.
+// Which agenda items a request names: with `--work RANGE`, those holding any of
+// its frames (items not named as frames are never named); with a subid, those
+// that instance ran last. Without either, every item.
 class WorkSelector {
  public:
-  explicit WorkSelector(const std::string& work) {
-    if (work.empty()) return;
-    const auto list = expand_range(work);  // throws RangeError: a clear message
+  explicit WorkSelector(const Steering& request) : subid_(request.subid) {
+    if (request.work.empty()) return;
+    const auto list = expand_range(request.work);  // throws RangeError: a clear message
     frames_.insert(list.begin(), list.end());
   }
   bool operator()(const AgendaItem& item) const {
+    if (subid_ >= 0 && item.subid != subid_) return false;
     if (frames_.empty()) return true;
     try {
       for (const auto& run : parse_range(item.name))
@@ -34,6 +36,7 @@ class WorkSelector {
 
  private:
   std::set<Frame> frames_;
+  std::int32_t subid_ = -1;
 };
 
 // The spec fields `qb modify` may change while a job lives. The agenda, type and
@@ -49,6 +52,28 @@ const std::set<std::string>& modifiable_fields() {
 
 bool failed_or_killed(const AgendaItem& item) {
   return item.status == WorkStatus::failed || item.status == WorkStatus::killed;
+}
+
+// Items that have yet to end: waiting their turn, held, or running.
+bool unfinished(const AgendaItem& item) {
+  return item.status == WorkStatus::pending || item.status == WorkStatus::waiting ||
+         item.status == WorkStatus::retrying || item.status == WorkStatus::blocked ||
+         item.status == WorkStatus::running;
+}
+
+bool may_hold(const AgendaItem& item) { return unfinished(item) && item.status != WorkStatus::blocked; }
+
+bool held(const AgendaItem& item) { return item.status == WorkStatus::blocked; }
+
+// Why a job that is not held itself runs nothing: every item left is held
+// (qb block --work). It stays pending; empty if something else is left.
+std::string items_blocked_reason(const JobState& js) {
+  const std::size_t held_items = js.items(WorkStatus::blocked);
+  const std::size_t ended = js.items(WorkStatus::complete) + js.items(WorkStatus::skipped) +
+                            js.items(WorkStatus::failed) + js.items(WorkStatus::killed);
+  if (held_items == 0 || held_items + ended != js.job.agenda.size()) return {};
+  return "its remaining " + std::to_string(held_items) + " item(s) are blocked (qb unblock " +
+         std::to_string(js.job.id) + " --work RANGE)";
 }
 
 std::string job_text(const JobState& js) { return "job " + std::to_string(js.job.id); }
@@ -107,6 +132,8 @@ Json Farm::show_job(const Json& body) const {
   Json out = to_json(js->job, true);
   // Why it waits, as of now: hosts and resources change between passes.
   if (js->indexed && js->running.empty()) out["reason"] = scheduler_.explain(*js);
+  if (js->job.status == JobStatus::pending)
+    if (std::string held_items = items_blocked_reason(*js); !held_items.empty()) out["reason"] = std::move(held_items);
   return Json{{"job", out}};
 }
 
@@ -190,6 +217,7 @@ StepOutcome Farm::for_each_job(const Steering& request, SteerVerb verb, const Jo
 }
 
 StepOutcome Farm::kill(const Steering& request) {
+  if (request.on_items()) return kill_items(request);
   return for_each_job(request, SteerVerb::kill, [&](JobState& js, const std::string& who) {
     stop_running(js, WorkStatus::killed, "killed by " + who);
     const std::vector<std::size_t> pending(js.pending.begin(), js.pending.end());
@@ -205,6 +233,7 @@ StepOutcome Farm::kill(const Steering& request) {
 
 // Only a callback fails a job on purpose ("fail-self"); an ended job is left as it is.
 StepOutcome Farm::fail(const Steering& request, const std::string& reason) {
+  if (request.on_items()) return fail_items(request, reason);
   return for_each_job(request, SteerVerb::fail, [&](JobState& js, const std::string&) {
     if (is_terminal(js.job.status)) return StepResult::done();
     stop_running(js, WorkStatus::failed, reason);
@@ -214,6 +243,7 @@ StepOutcome Farm::fail(const Steering& request, const std::string& reason) {
 }
 
 StepOutcome Farm::block(const Steering& request, bool block) {
+  if (request.on_items()) return block ? block_items(request) : unblock_items(request);
   return for_each_job(request, block ? SteerVerb::block : SteerVerb::unblock,
                       [&](JobState& js, const std::string& who) {
                         const bool blocked = js.job.status == JobStatus::blocked;
@@ -356,7 +386,7 @@ StepOutcome Farm::satisfy(const Steering& request) {
 
 StepOutcome Farm::act_on_items(const Steering& request, SteerVerb verb, const char* what,
                                const std::function<bool(const AgendaItem&)>& eligible, const ItemAction& act) {
-  const WorkSelector selected(request.work);
+  const WorkSelector selected(request);
   return for_each_job(request, verb, [&](JobState& js, const std::string& who) {
     std::size_t n = 0;
     for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
@@ -430,6 +460,80 @@ StepOutcome Farm::requeue(const Steering& request) {
     js->job.reason = "requeued by " + request.who + ": unblock it to run";
     set_status(*js, JobStatus::blocked, request.who);
     scheduler_.requeue(*js);
+  }
+  return outcome;
+}
+
+// A running item stops where it is: its instance is killed (the item's process
+// may be wedged in it, as for the item time limit) and takes no further item
+// before it ends; the item becomes `to`.
+void Farm::stop_item(JobState& js, std::size_t index, WorkStatus to, const std::string& reason) {
+  for (auto& [subid, run] : js.running) {
+    if (run.item != index) continue;
+    kill_instance(js, subid);
+    run.yielding = true;
+    release_item(js, index, to, reason);
+    run.item.reset();
+    return;
+  }
+}
+
+// Killed or failed on purpose: the item ends without (further) running, and no
+// retry follows. The job ends as it does when an attempt fails for good.
+void Farm::end_item(JobState& js, std::size_t index, WorkStatus to, const std::string& reason) {
+  AgendaItem& item = js.job.agenda[index];
+  if (item.status == WorkStatus::running) {
+    stop_item(js, index, to, reason);
+  } else {
+    set_item_status(js, index, to);
+    item.reason = reason;
+    item.timecomplete = now();
+  }
+  emit_work(js, index, std::string(to_string(to)), "item " + item.name + " " + reason, true);
+}
+
+StepOutcome Farm::kill_items(const Steering& request) {
+  return act_on_items(request, SteerVerb::kill, "items to kill", unfinished,
+                      [&](JobState& js, std::size_t i, const std::string& who) {
+                        end_item(js, i, WorkStatus::killed, "killed by " + who);
+                      });
+}
+
+StepOutcome Farm::fail_items(const Steering& request, const std::string& reason) {
+  return act_on_items(request, SteerVerb::fail, "items to fail", unfinished,
+                      [&](JobState& js, std::size_t i, const std::string&) {
+                        end_item(js, i, WorkStatus::failed, reason);
+                      });
+}
+
+StepOutcome Farm::block_items(const Steering& request) {
+  return act_on_items(
+      request, SteerVerb::block, "items to block", may_hold, [&](JobState& js, std::size_t i, const std::string& who) {
+        AgendaItem& item = js.job.agenda[i];
+        const std::string reason = "blocked by " + who;
+        if (item.status == WorkStatus::running) {
+          stop_item(js, i, WorkStatus::blocked, reason);
+          item.timecomplete.reset();  // held, not ended
+        } else {
+          set_item_status(js, i, WorkStatus::blocked);
+          item.reason = reason;
+        }
+        emit_work(js, i, "blocked", "item " + item.name + " " + reason, true);
+      });
+}
+
+StepOutcome Farm::unblock_items(const Steering& request) {
+  StepOutcome outcome =
+      act_on_items(request, SteerVerb::unblock, "blocked items", held, [&](JobState& js, std::size_t i, const std::string& who) {
+        js.job.agenda[i].reason.clear();
+        emit_work(js, i, "unblocked", "item " + js.job.agenda[i].name + " unblocked by " + who, true);
+        requeue_item(js, i);
+      });
+  for (const auto& done : outcome.done) {
+    JobState* js = find_job(done.id);
+    if (!js) continue;
+    // An item that waits for other jobs' frames waits again.
+    refresh_dependencies(*js);
   }
   return outcome;
 }

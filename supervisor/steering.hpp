@@ -4,6 +4,7 @@
 // Farm acts on that, and Qube-language callbacks build one directly instead of
 // a wire request. The outcome is typed too and encoded once for the reply.
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -53,7 +54,16 @@ struct Steering {
   std::vector<JobId> ids;  // with a filter, the filter narrows them
   JobFilter filter;
   std::string who = "unknown";  // who asks: only the job's owner or an admin may steer it
-  std::string work;             // a frame range: only items holding these frames (retry, complete, requeue)
+  // A frame range: only items holding these frames. The item verbs (retry,
+  // complete, requeue) take it, and so do kill, block and unblock, which then act
+  // on those items instead of the whole job.
+  std::string work;
+  // Act on items without a range: every item the verb applies to (the callbacks'
+  // VERB-work-TARGET codes when the event is about no item of that job).
+  bool all_items = false;
+  // Only the items last run by this instance (the callbacks' retry-subjob-self).
+  std::int32_t subid = -1;
+  bool on_items() const { return all_items || !work.empty() || subid >= 0; }
 };
 // Throws FormatError (ids that are not positive integers) or std::runtime_error.
 Steering steering_from_json(const Json& body);

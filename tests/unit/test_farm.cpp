@@ -585,6 +585,29 @@ TEST_F(FarmTest, KillPendingJobWithoutInstances) {
   EXPECT_TRUE(schedule().empty());
 }
 
+TEST_F(FarmTest, BlockingARunningItemStopsItsInstanceWhichTakesNoOtherItem) {
+  const JobId id = start_first_item(make_spec("held", 9999, "1-3"));
+  stored();
+  const Json reply = qube::supervisor::to_json(farm.steer(
+      qube::supervisor::SteerVerb::block,
+      qube::supervisor::steering_from_json(Json{{"ids", Json::array({id})}, {"user", "alice"}, {"work", "1-2"}})));
+  EXPECT_EQ(reply.at("blocked"), Json::array({Json{{"id", id}, {"items", 2}}})) << reply.dump();
+  int kills = 0;
+  for (const auto& o : drain()) kills += o.msg.type == proto::kKillInstance ? 1 : 0;
+  EXPECT_EQ(kills, 1);
+  EXPECT_EQ(item(id, 0).status, WorkStatus::blocked);
+  EXPECT_EQ(item(id, 1).status, WorkStatus::blocked);
+  EXPECT_EQ(item(id, 2).status, WorkStatus::pending);
+  expect_counts_match(js(id));
+  // Until its process is gone, the stopped instance gets no other item: the
+  // kill would take that one down with it.
+  EXPECT_TRUE(request("w1", id, 0).value("done", false));
+  EXPECT_EQ(item(id, 2).status, WorkStatus::pending);
+  done("w1", id, 0, "killed", "killed");
+  EXPECT_EQ(js(id).job.status, JobStatus::pending);
+  EXPECT_EQ(schedule().size(), 1u) << "item 3 runs on a new instance";
+}
+
 // ------------------------------------------------------------------ lost hosts
 
 TEST_F(FarmTest, MissedHeartbeatsRequeueRunningWork) {
