@@ -142,7 +142,7 @@ const std::set<std::string>& generic_types() {
 // The job verbs of POST /api/v1/jobs/{id}/{verb}, and the options each takes.
 const std::map<std::string, std::set<std::string>>& job_verbs() {
   static const std::map<std::string, std::set<std::string>> verbs{
-      {p::kKill, {}},           {p::kBlock, {}},          {p::kUnblock, {}},     {p::kInterrupt, {}},
+      {p::kKill, {"work"}},     {p::kBlock, {"work"}},    {p::kUnblock, {"work"}}, {p::kInterrupt, {}},
       {p::kRemove, {}},         {p::kSuspend, {}},        {p::kResume, {}},      {p::kTop, {}},
       {p::kBottom, {}},         {p::kSatisfy, {}},        {p::kRetry, {"work"}}, {p::kComplete, {"work"}},
       {p::kRequeue, {"work"}},  {p::kModify, {"set"}},    {p::kAppend, {"range", "chunk", "agenda"}}};

@@ -117,6 +117,20 @@ def test_retrywork_on_a_failed_frame(farm):
     assert [w["count"] for w in again["agenda"] if w["name"] == "2"] == [2]
 
 
+def test_blockwork_killwork_and_unblockwork(farm):
+    job = qb.Job(name="items", prototype="cmdrange", package={"cmdline": "sleep 30"}, agenda=qb.genframes("1-3"),
+                 status="blocked")
+    job_id = qb.submit(job)[0]["id"]
+    assert qb.blockwork("%d:2" % job_id) == ["%d:2" % job_id]
+    assert qb.killwork("%d:3" % job_id) == ["%d:3" % job_id]
+    items = {w["name"]: w["status"] for w in qb.jobinfo(id=job_id, agenda=True)[0]["agenda"]}
+    assert items == {"1": "pending", "2": "blocked", "3": "killed"}
+    assert qb.unblockwork("%d:2" % job_id) == ["%d:2" % job_id]
+    items = {w["name"]: w["status"] for w in qb.jobinfo(id=job_id, agenda=True)[0]["agenda"]}
+    assert items["2"] == "pending"
+    qb.kill(job_id)
+
+
 def test_hostinfo_and_workerlock(farm):
     hosts = qb.hostinfo()
     assert farm.worker_name in [h["name"] for h in hosts]

@@ -112,8 +112,9 @@ def test_work_verbs_group_ranges_by_job(fake):
     assert qb.requeuework("8:1") == [] and "no failed" in qb.error()
     with pytest.raises(qb.error, match="not a work id"):
         qb.retrywork("7")
-    with pytest.raises(qb.error, match="killwork is not supported"):
-        qb.killwork("7:1")
+    fake.replies["block"] = lambda body: {"blocked": [{"id": body["ids"][0], "items": 1}], "errors": []}
+    assert qb.blockwork("7:4") == ["7:4"]
+    assert fake.body("block") ["work"] == "4"
 
 
 def test_workerlock(fake):

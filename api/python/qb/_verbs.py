@@ -114,20 +114,12 @@ def _work_verb(verb, type_):
     return run
 
 
-def _unsupported_work_verb(verb):
-    def run(workid, *extraWorkids):
-        raise error("%s is not supported by this farm yet (it steers items with retrywork, "
-                    "requeuework and completework)" % verb)
-    run.__name__ = verb
-    return run
-
-
 retrywork = _work_verb("retrywork", "retry")
 requeuework = _work_verb("requeuework", "requeue")
 completework = retirework = _work_verb("completework", "complete")
-killwork = _unsupported_work_verb("killwork")
-blockwork = _unsupported_work_verb("blockwork")
-unblockwork = _unsupported_work_verb("unblockwork")
+killwork = _work_verb("killwork", "kill")
+blockwork = _work_verb("blockwork", "block")
+unblockwork = _work_verb("unblockwork", "unblock")
 
 
 def _locking(lockingString, lock, purge):
