@@ -163,3 +163,65 @@ def test_python_callback_kills_the_rest_of_its_process_group(farm):
     jobs = qb.submit([failing, sibling])
     assert wait_for_status(jobs[0]["id"])["status"] == "failed"
     assert wait_for_status(jobs[1]["id"])["status"] == "killed"
+
+
+def test_mail_and_qube_callbacks(farm):
+    """A mail callback with no code mails the job's mailaddress; a held job carries
+    complete-job-<id> with unblock-self, as Qube!'s examples chain jobs."""
+    first = qb.submit(qb.Job(name="first", prototype="cmdline", package={"cmdline": "sleep 1"},
+                             mailaddress="wrangler@example.com",
+                             callbacks=[{"triggers": "done-job-self", "language": "mail"}]))[0]
+    held = qb.Job(name="held", prototype="cmdline", package={"cmdline": "true"}, status="blocked",
+                  callbacks=[{"triggers": "complete-job-%d" % first["id"], "language": "qube",
+                              "code": "unblock-self"}])
+    held_id = qb.submit(held)[0]["id"]
+    assert qb.jobinfo(id=held_id)[0]["status"] == "blocked"
+    assert wait_for_status(held_id)["status"] == "complete"
+    callbacks = qb.jobinfo(id=first["id"], callbacks=True)[0]["callbacks"]
+    assert [(cb["language"], cb["code"]) for cb in callbacks] == [("mail", "wrangler@example.com")]
+    # This farm has no mail relay: the callback ran and says so (tests/integration
+    # test_pipelines delivers one to a local SMTP sink).
+    wait_until(lambda: [h for h in qb.hist(first["id"]) if h["comment"].startswith("mail callback")] or None,
+               30, "the mail callback's outcome in the history")
+
+
+LOCK_UNTIL_SIGTERM = r'''
+import os, signal, sys, time
+try:
+    import qb
+except ImportError:
+    sys.path.append(os.path.join(os.environ["QBDIR"], "api", "python"))
+    import qb
+
+name = sys.argv[1]
+qb.workerlock(name=name, lock=True)
+
+def unlock(signum, frame):
+    qb.workerlock(name=name, lock=False)
+    sys.exit(0)
+
+signal.signal(signal.SIGTERM, unlock)
+print("locked", flush=True)
+while True:
+    time.sleep(0.2)
+'''
+
+
+def test_a_script_locks_the_local_worker_until_sigterm(farm, tmp_path):
+    import signal
+    import subprocess
+    script = tmp_path / "lock_until_sigterm.py"
+    script.write_text(LOCK_UNTIL_SIGTERM)
+    env = dict(os.environ, QBDIR=os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(qb.__file__)))))
+    env.pop("PYTHONPATH", None)  # found through $QBDIR, as on a workstation
+    proc = subprocess.Popen([sys.executable, str(script), farm.worker_name], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        assert qb.hostinfo(name=farm.worker_name)[0]["state"] == "locked"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert qb.hostinfo(name=farm.worker_name)[0]["state"] == "active"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        qb.workerlock(name=farm.worker_name, lock=False)
