@@ -52,6 +52,8 @@ HostCommands::HostCommands(CLI::App& app, bool& json, std::string&) : json_(json
   lock_ = app.add_subcommand("lock", "hosts take no new work (qblock; admins)");
   lock_->add_option("hosts", names_, "host names")->required();
   lock_->add_flag("--purge", purge_, "also stop what runs there now (its items go back to pending)");
+  lock_->add_flag("--drain", drain_,
+                  "let the items running there finish, then end their instances (no new item, no new instance)");
   unlock_ = app.add_subcommand("unlock", "hosts take work again (qbunlock; admins)");
   unlock_->add_option("hosts", names_, "host names")->required();
   host_ = app.add_subcommand("host", "change a running worker's facts (admins)");
@@ -93,7 +95,7 @@ int HostCommands::run(Client& client) const {
   if (lock_->parsed() || unlock_->parsed()) {
     const bool lock = lock_->parsed();
     const Json reply = client.request(lock ? "lock" : "unlock",
-                                      Json{{"hosts", names_}, {"purge", purge_}, {"user", current_user()}});
+                                      Json{{"hosts", names_}, {"purge", purge_}, {"drain", drain_}, {"user", current_user()}});
     return print_outcome(reply, lock ? "locked" : "unlocked", json_);
   }
   if (host_set_->parsed()) {

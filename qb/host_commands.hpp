@@ -26,7 +26,7 @@ class HostCommands {
  private:
   bool& json_;
   CLI::App *hosts_, *lock_, *unlock_, *host_, *host_set_, *resources_, *resource_, *resource_set_;
-  bool long_ = false, purge_ = false;
+  bool long_ = false, purge_ = false, drain_ = false;
   std::vector<std::string> names_;
   std::string host_name_, cluster_, restrictions_, resource_name_;
   std::vector<std::string> groups_, properties_, resources_set_;

@@ -36,6 +36,8 @@ HostLock host_lock_from_json(const Json& body) {
   HostLock l;
   l.who = get_string(body, "user");
   l.purge = get_bool(body, "purge");
+  l.drain = get_bool(body, "drain");
+  if (l.purge && l.drain) throw std::runtime_error("--purge and --drain: give one (purge stops the work, drain lets it finish)");
   for (const auto& entry : get_array(body, "hosts")) {
     if (!entry.is_string()) throw std::runtime_error("hosts: expected host names");
     l.hosts.push_back(entry.get<std::string>());

@@ -41,6 +41,7 @@ struct SubmissionRecord {
 struct HostLock {
   std::vector<std::string> hosts;
   bool purge = false;  // lock only: stop what runs there
+  bool drain = false;  // lock only: running items finish, their instances take no other
   std::string who;
 };
 HostLock host_lock_from_json(const Json& body);

@@ -104,6 +104,8 @@ void Farm::on_work_request(const std::string& rid, const proto::WorkRequest& req
       emit(*js, "preempted", "subjob",
            "instance " + std::to_string(id) + "." + std::to_string(subid) + " yields its slot to waiting work (priority or fair share)");
     run.yielding = true;
+  } else if (const HostRecord* host = find_host_rid(rid); host && host->draining) {
+    // qb lock --drain: the item it just finished was its last; it ends.
   } else if (auto next = live && !run.item ? scheduler_.next_item(*js, subid) : std::nullopt) {
     reply.assignment = assign_item(*js, run, subid, *next);
   }

@@ -47,6 +47,7 @@ Json HostAdmin::list_hosts(const Json& body) const {
     // Beside the state, not a state of its own: a suspect host is active or locked.
     j["suspect"] = !h.suspect.empty();
     j["suspect_reason"] = h.suspect;
+    j["draining"] = h.draining;
     if (long_form) j["facts"] = facts_json(h.facts);
     out.push_back(std::move(j));
   }
@@ -66,12 +67,14 @@ Json HostAdmin::lock(const HostLock& request, bool lock, const Purge& purge_host
     }
     HostRecord& h = it->second;
     overrides_[name].locked = lock;
+    overrides_[name].draining = lock && request.drain;
     // An admin who unlocks a host has looked at it: it is no longer suspect.
     if (!lock) overrides_[name].suspect.clear();
     fx_.settings_changed = true;
     refresh(h);
     if (purge) purge_host(h, "purged: host " + name + " locked by " + who);
-    spdlog::info("host {} {} by {}{}", name, lock ? "locked" : "unlocked", who, purge ? " (purged)" : "");
+    spdlog::info("host {} {} by {}{}", name, lock ? "locked" : "unlocked", who,
+                 purge ? " (purged)" : lock && request.drain ? " (draining)" : "");
     done.push_back(name);
   }
   scheduler_.need();
@@ -159,7 +162,7 @@ Json HostAdmin::settings() const {
   Json hosts = Json::object(), resources = Json::object();
   for (const auto& [name, o] : overrides_)
     if (o.locked || !o.facts.empty() || !o.suspect.empty())
-      hosts[name] = Json{{"locked", o.locked}, {"facts", o.facts}, {"suspect", o.suspect}};
+      hosts[name] = Json{{"locked", o.locked}, {"draining", o.draining}, {"facts", o.facts}, {"suspect", o.suspect}};
   for (const auto& [name, r] : resource_overrides_)
     resources[name] = Json{{"total", r.total}, {"config", r.config ? Json(*r.config) : Json(nullptr)}};
   return Json{{"hosts", hosts}, {"resources", resources}};
@@ -172,6 +175,7 @@ void HostAdmin::restore(const Json& settings) {
     try {
       HostOverride o;
       o.locked = get_bool(entry, "locked");
+      o.draining = get_bool(entry, "draining");
       o.facts = get_object(entry, "facts");
       o.suspect = get_string(entry, "suspect");  // absent in settings stored before suspects existed
       overrides_[name] = std::move(o);
@@ -215,6 +219,7 @@ void HostAdmin::refresh(HostRecord& h) {
   }
   fresh.locked = o != overrides_.end() && o->second.locked;
   h.suspect = o != overrides_.end() ? o->second.suspect : std::string();
+  h.draining = fresh.locked && o->second.draining;
   scheduler_.occupy(fresh, h);
   h.facts = std::move(fresh);
   h.count_slots_used();

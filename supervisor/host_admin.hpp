@@ -61,6 +61,7 @@ class HostAdmin {
   struct HostOverride {
     Json facts = Json::object();  // groups, properties, resources ...
     bool locked = false;
+    bool draining = false;  // locked with --drain; cleared by qb unlock
     std::string suspect;  // why it is suspect; cleared by qb unlock
   };
   std::map<std::string, HostOverride> overrides_;

@@ -209,6 +209,31 @@ TEST_F(Placement, AnAdminChangesARunningWorkersFactsWithoutRestartingIt) {
   EXPECT_TRUE(process_alive(worker)) << "the worker was not restarted";
 }
 
+// qb lock --drain: the item running there finishes and is kept; its instance
+// takes no other and ends; nothing new starts until the host is unlocked.
+TEST_F(Placement, LockDrainLetsTheRunningItemFinishThenStops) {
+  start();
+  start_worker("w", 1);
+  const std::string gate = path("gate");
+  const auto job = submit({"--range", "1-3", "sh", "-c", "while [ ! -e " + gate + " ]; do sleep 0.05; done"});
+  ASSERT_TRUE(wait_until([&] { return show(job).value("status", "") == "running"; })) << show(job).dump();
+  const RunResult both = run({"qb", "lock", "w", "--drain", "--purge"}, admin());
+  EXPECT_EQ(both.code, 1) << both.describe();
+  ASSERT_EQ(run({"qb", "lock", "w", "--drain"}, admin()).code, 0);
+  EXPECT_EQ(host("w")->value("draining", false), true);
+  std::ofstream(gate).put('\n');
+  // Its item completes; the instance ends instead of taking item 2.
+  ASSERT_TRUE(wait_until([&] {
+    const Json j = show(job);
+    return j.at("progress").at("complete") == 1 && j.value("status", "") == "pending";
+  })) << show(job).dump();
+  const Json drained = show(job);
+  EXPECT_EQ(drained.at("progress").at("pending"), 2) << drained.dump();
+  ASSERT_EQ(run({"qb", "unlock", "w"}, admin()).code, 0);
+  EXPECT_EQ(host("w")->value("draining", true), false);
+  EXPECT_EQ(wait_terminal(job), "complete");
+}
+
 TEST_F(Placement, AnAdminsLocksHostChangesAndLicensesOutliveASupervisorRestart) {
   start();
   start_worker("w", 1);
