@@ -54,6 +54,8 @@ struct Config {
   bool suspect_host_lock = false;     // lock a suspect host too
   double max_failure_rate = 0;        // failed / finished attempts that block a job (0: off)
   int failure_rate_min_items = 10;    // finished attempts before the rate counts
+  // Ended jobs and their logs are removed this many days after they ended (0: kept forever).
+  double retention_days = 0;
 };
 
 // Reads a YAML file over the defaults; throws std::runtime_error naming the
