@@ -123,9 +123,13 @@ set(CPACK_DEBIAN_WORKER_PACKAGE_RECOMMENDS "qube-client")
 set(CPACK_DEBIAN_CLIENT_PACKAGE_SUGGESTS "bash-completion")
 include(CPack)
 
-# --check-config and the bash completion, against the built binaries (seconds).
+# --check-config, the bash completion and sd_notify, against the built binaries (seconds).
 # packaging/test-debs.sh, which builds and installs the packages, is run by hand.
 if(QUBE_BUILD_TESTS AND NOT QUBE_FUZZ)
   add_test(NAME packaging.service_cli
            COMMAND bash ${PROJECT_SOURCE_DIR}/packaging/test-service-cli.sh ${CMAKE_RUNTIME_OUTPUT_DIRECTORY})
+  if(QUBE_HAVE_SYSTEMD)
+    add_test(NAME packaging.sd_notify
+             COMMAND python3 ${PROJECT_SOURCE_DIR}/packaging/test-sd-notify.py ${CMAKE_RUNTIME_OUTPUT_DIRECTORY})
+  endif()
 endif()

@@ -8,7 +8,11 @@
 #ifdef QUBE_HAVE_SYSTEMD
 #include <spdlog/sinks/systemd_sink.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <string>
 #endif
 
 namespace qube::service {
@@ -36,8 +40,20 @@ void watchdog_ping() {
   sd_notify(0, "WATCHDOG=1");
 }
 
+namespace {
+// systemd's own test: $JOURNAL_STREAM names the device and inode of the stream
+// it connected stderr to. A daemon whose stderr was redirected since (or one
+// that inherited the variable) keeps writing to stderr.
+bool stderr_is_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  struct stat st{};
+  if (!stream || fstat(STDERR_FILENO, &st) != 0) return false;
+  return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino) == stream;
+}
+}  // namespace
+
 void log_to_journal_under_systemd(const char* ident) {
-  if (!under_systemd()) return;
+  if (!stderr_is_journal()) return;
   auto logger = std::make_shared<spdlog::logger>(ident, std::make_shared<spdlog::sinks::systemd_sink_mt>(ident));
   logger->set_level(spdlog::default_logger()->level());
   spdlog::set_default_logger(std::move(logger));
@@ -58,6 +74,5 @@ int report_valid_config(const char* daemon, const std::filesystem::path& file) {
   return 0;
 }
 
-bool under_systemd() { return std::getenv("JOURNAL_STREAM") != nullptr || std::getenv("INVOCATION_ID") != nullptr; }
 
 }  // namespace qube::service

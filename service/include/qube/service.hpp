@@ -26,13 +26,10 @@ void notify_stopping();
 // ping per quarter of the watchdog interval.
 void watchdog_ping();
 
-// True when stderr is connected to the journal or the process is a systemd
-// unit ($JOURNAL_STREAM, $INVOCATION_ID).
-bool under_systemd();
-
-// Under systemd (and with libsystemd), sends spdlog's default logger to the
-// journal with each message's priority and SYSLOG_IDENTIFIER=`ident`, instead
-// of stderr lines the journal would store without levels.
+// When stderr is the journal's stream ($JOURNAL_STREAM, as under systemd) and
+// Qube has libsystemd, sends spdlog's default logger to the journal with each
+// message's priority and SYSLOG_IDENTIFIER=`ident`, instead of stderr lines the
+// journal would store without levels.
 void log_to_journal_under_systemd(const char* ident);
 
 }  // namespace qube::service
