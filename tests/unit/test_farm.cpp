@@ -163,7 +163,7 @@ class FarmTest : public ::testing::Test {
     policy.wrangling.bad_host_threshold = threshold;
     farm.set_policy(policy);
     for (int h = 0; h < hosts; ++h)
-      reg("r" + std::to_string(h), make_host(std::string(1, static_cast<char>('a' + h)), 1));
+      reg(std::string("r").append(std::to_string(h)), make_host(std::string(1, static_cast<char>('a' + h)), 1));
     JobSpec spec = make_spec("flaky", 10, "1-10", 1);
     spec.retrywork = 50;
     const JobId id = submit(spec);
