@@ -102,7 +102,8 @@ set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 # Dependencies on Debian's libraries from the binaries (dpkg-shlibdeps);
 # libqube itself is found in the staging area and depended on by name below.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR})
+# dpkg-shlibdeps runs in each package's staging directory: libqube is in qube-common's.
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ../common${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR})
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(QUBE_COMMON_DEP "qube-common (= ${PROJECT_VERSION})")
 foreach(c common supervisor worker client dev)

@@ -24,7 +24,7 @@ say "building in $build"
 cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 rm -f "$build"/qube-*.deb
-(cd "$build" && cpack -G DEB >/dev/null)
+(cd "$build" && cpack -G DEB >/dev/null 2>&1) || { say "FAIL: cpack"; exit 1; }
 debs=("$build"/qube-*.deb)
 say "built ${#debs[@]} packages: $(cd "$build" && echo qube-*.deb)"
 [ ${#debs[@]} -eq 5 ] || { say "FAIL: expected 5 packages"; exit 1; }
@@ -44,7 +44,7 @@ dpkg -i "${debs[@]}" >/dev/null
 for f in /usr/bin/qbsupervisor /usr/bin/qbworker /usr/bin/qbinstance /usr/bin/qb /usr/bin/qbsub \
          /usr/lib/libqube.so.0 /usr/lib/qube/jobtypes/libqube_jobtype_cmdline.so /etc/qube/supervisor.yaml \
          /etc/qube/worker.yaml /etc/qube/client.yaml /etc/qube/jobtypes/cmdline.yaml \
-         /lib/systemd/system/qbsupervisor.service /lib/systemd/system/qbworker.service /etc/logrotate.d/qube \
+         /usr/lib/systemd/system/qbsupervisor.service /usr/lib/systemd/system/qbworker.service /etc/logrotate.d/qube \
          /usr/share/bash-completion/completions/qb /usr/include/qube/jobtype.hpp /usr/lib/cmake/Qube/QubeConfig.cmake; do
   [ -e "$f" ] || { say "FAIL: $f not installed"; exit 1; }
 done
@@ -67,7 +67,9 @@ wait_for() {
   done
 }
 
+worker=debtest
 if [ $systemd = yes ]; then
+  worker=$(hostname)
   say "starting the units"
   systemctl daemon-reload
   systemctl restart qbsupervisor qbworker
@@ -83,10 +85,10 @@ else
   wait_for 30 test -s /var/lib/qube/endpoints.json || { say "FAIL: the supervisor did not start"; exit 1; }
   endpoint() { python3 -c "import json,sys; print(json.load(open('/var/lib/qube/endpoints.json'))[sys.argv[1]])" "$1"; }
   export QB_SUPERVISOR; QB_SUPERVISOR=$(endpoint clients)
-  /usr/bin/qbworker --config /etc/qube/worker.yaml --supervisor "$(endpoint workers)" --name debtest &
+  /usr/bin/qbworker --config /etc/qube/worker.yaml --supervisor "$(endpoint workers)" --name "$worker" &
   pids+=($!)
 fi
-wait_for 30 bash -c '/usr/bin/qb hosts | grep -q .' || { say "FAIL: no worker registered"; exit 1; }
+wait_for 30 bash -c "/usr/bin/qb hosts | grep -qw '$worker'" || { say "FAIL: worker $worker did not register"; exit 1; }
 
 say "running a job through the installed qbsub"
 out=$(mktemp)
@@ -103,7 +105,7 @@ for p in "${pids[@]}"; do wait "$p" || true; done
 pids=()
 trap - EXIT
 dpkg --purge qube-dev qube-client qube-worker qube-supervisor qube-common >/dev/null
-for f in /usr/bin/qbsupervisor /etc/qube/supervisor.yaml /var/lib/qube /lib/systemd/system/qbworker.service; do
+for f in /usr/bin/qbsupervisor /etc/qube/supervisor.yaml /var/lib/qube /usr/lib/systemd/system/qbworker.service; do
   [ ! -e "$f" ] || { say "FAIL: $f left after purge"; exit 1; }
 done
 say "PASS"
