@@ -74,5 +74,4 @@ int report_valid_config(const char* daemon, const std::filesystem::path& file) {
   return 0;
 }
 
-
 }  // namespace qube::service
