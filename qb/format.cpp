@@ -93,7 +93,7 @@ std::string hint(const Json& a) {
 void print_host_facts(std::ostream& out, const Json& f) {
   auto list = [](const Json& a) {
     std::string s;
-    for (const auto& v : a) s += (s.empty() ? "" : ",") + (v.is_string() ? v.get<std::string>() : v.dump());
+    for (const auto& v : a) s.append(s.empty() ? "" : ",").append(v.is_string() ? v.get<std::string>() : v.dump());
     return s.empty() ? std::string("-") : s;
   };
   out << "    os " << text(f, "os") << "   cluster " << text(f, "cluster") << "   groups " << list(get_array(f, "groups"))
@@ -206,7 +206,7 @@ void print_hosts(std::ostream& out, const Json& hosts, bool long_form) {
       << "JOB TYPES\n";
   for (const auto& h : hosts) {
     std::string types;
-    for (const auto& t : get_array(h, "jobtypes")) types += (types.empty() ? "" : ",") + t.get<std::string>();
+    for (const auto& t : get_array(h, "jobtypes")) types.append(types.empty() ? "" : ",").append(t.get<std::string>());
     out << cell(text(h, "name"), 20) << cell(text(h, "state"), 8)
         << cell((std::to_string(get_int(h, "slots_used")) + "/" + std::to_string(get_int(h, "slots"))), 8)
         << cell((std::to_string(get_int(h, "memory_mb")) + "M"), 10) << cell(when(h, "last_heartbeat"), 18) << types;

@@ -71,6 +71,8 @@ Config load_config(const std::filesystem::path& file, Config c) {
   if (c.heartbeat_interval <= 0 || c.heartbeat_interval > 3600)
     throw std::runtime_error(file.string() + ": heartbeat_interval must be between 0 and 3600 seconds");
   if (c.heartbeat_misses < 1) throw std::runtime_error(file.string() + ": heartbeat_misses must be at least 1");
+  read_key(root, "retention_days", c.retention_days, file);
+  if (!(c.retention_days >= 0)) throw std::runtime_error(file.string() + ": retention_days must not be negative (0: keep forever)");
   return c;
 }
 

@@ -13,6 +13,7 @@
 //   farm_steering.cpp    the client verbs that list and steer jobs
 //   farm_pipeline.cpp    dependencies and callbacks
 //   farm_bad_hosts.cpp   bad hosts, suspect hosts and auto-wrangling
+//   farm_retention.cpp   removing ended jobs after the retention period
 //   host_admin.cpp       hosts, locks, resources and the admin's stored settings
 //                        (HostAdmin, a class of its own)
 //   scheduler.cpp        who gets a free slot (Scheduler, a class of its own: the policy)
@@ -152,6 +153,12 @@ class Farm final : private Scheduler::Actions {
   bool warm_summaries(double budget);
   bool summaries_to_warm() const { return !stale_summaries_.empty(); }
 
+  // --- Retention (farm_retention.cpp)
+  // Removes, as qb remove does (store rows, then logs and history), the jobs that
+  // ended more than `days` days ago; 0 keeps every job. Called every tick, it
+  // looks at the jobs at most once a minute. Returns how many it removed.
+  std::size_t expire_ended_jobs(double days);
+
   // --- Reading.
   // The item's current attempt as it stands: for a running one, its output so far.
   Attempt attempt_of(const JobState& js, const AgendaItem& item) const;
@@ -161,6 +168,8 @@ class Farm final : private Scheduler::Actions {
  private:
   double now() const { return clock_.wall().seconds; }
   JobState* find_job(JobId id);
+  // Forgets an ended job; the server deletes its rows, then its logs and history.
+  void drop_job(JobState& js);
   HostRecord* find_host_rid(const std::string& rid);
   void send_worker(const std::string& rid, proto::Message msg);
   void mark_item(JobId id, std::size_t index) { fx_.dirty_items.emplace(id, index); }
@@ -346,6 +355,7 @@ class Farm final : private Scheduler::Actions {
   // Recent exclusions of each host as a bad host: (time, job). Forgotten when
   // an admin unlocks the host.
   std::map<std::string, std::vector<std::pair<double, JobId>>> exclusions_;
+  SteadyTime next_expiry_{};  // expire_ended_jobs looks again after this
 };
 
 }  // namespace qube::supervisor

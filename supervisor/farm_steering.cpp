@@ -362,10 +362,7 @@ StepOutcome Farm::remove(const Steering& request) {
     if (!is_terminal(js.job.status))
       return StepResult::failed(job_text(js) + " is " + std::string(to_string(js.job.status)) +
                                 "; only ended jobs can be removed (kill it first)");
-    const JobId id = js.job.id;
-    scheduler_.unqueue(js);
-    jobs_.erase(id);
-    fx_.removed_jobs.insert(id);
+    drop_job(js);
     return StepResult::done();
   });
 }

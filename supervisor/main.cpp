@@ -7,6 +7,7 @@
 
 #include "config.hpp"
 #include "qube/config_file.hpp"
+#include "qube/service.hpp"
 #include "server.hpp"
 
 namespace {
@@ -17,7 +18,7 @@ void on_signal(int) { g_stop = true; }
 int main(int argc, char** argv) {
   CLI::App app{"qbsupervisor: the Qube supervisor daemon"};
   std::string config_file, data, workers, clients, log_level, keys, http;
-  bool keys_required = false, insecure = false;
+  bool keys_required = false, insecure = false, check_config = false;
   app.add_option("--config", config_file, "configuration file (default: <prefix>/etc/qube/supervisor.yaml)");
   app.add_option("--data", data, "directory for the store and logs");
   app.add_option("--workers", workers, "endpoint workers connect to, e.g. tcp://*:50001");
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   app.add_option("--keys", keys, "key directory (default: <prefix>/etc/qube/keys; docs/security.md)");
   app.add_flag("--keys-required", keys_required, "CURVE on both sockets; only known keys get in");
   app.add_flag("--insecure", insecure, "allow a non-loopback address without keys (anyone reaching it runs anything)");
+  app.add_flag("--check-config", check_config, "validate the configuration and exit: 0 when valid, 2 with the error");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -34,8 +36,9 @@ int main(int argc, char** argv) {
   }
   using namespace qube::supervisor;
   Config config;
+  std::filesystem::path file;
   try {
-    const auto file = qube::choose_config_file(config_file, "supervisor.yaml");
+    file = qube::choose_config_file(config_file, "supervisor.yaml");
     if (!file.empty()) config = load_config(file);
   } catch (const std::exception& e) {
     std::cerr << "qbsupervisor: " << e.what() << "\n";
@@ -55,13 +58,17 @@ int main(int argc, char** argv) {
               << "' (trace, debug, info, warn, error, critical, off)\n";
     return 2;
   }
+  if (check_config) return qube::service::report_valid_config("qbsupervisor", file);
+  qube::service::log_to_journal_under_systemd("qbsupervisor");
 
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
   try {
     Server server(config);
+    qube::service::notify_ready();  // bound and restored
     server.run(g_stop);
+    qube::service::notify_stopping();
   } catch (const std::exception& e) {
     spdlog::critical("qbsupervisor: {}", e.what());
     return 1;

@@ -9,6 +9,7 @@
 #include "http/loop_link.hpp"
 #include "qube/codec.hpp"
 #include "qube/messages.hpp"
+#include "qube/service.hpp"
 #include "qube/transport.hpp"
 #include "qube/version.hpp"
 
@@ -127,6 +128,7 @@ void Server::run(const std::atomic<bool>& stop) {
   double gather_until = 0;  // see kHeartbeatGather
   double last_busy = 0;     // when a round last had more than heartbeats
   while (!stop) {
+    service::watchdog_ping();  // a loop stalled for WatchdogSec gets the daemon restarted
     const double now = clock_.steady().seconds;
     const bool gathering = now < gather_until;
     // While gathering, the workers' socket is left out of the poll altogether: in
@@ -161,6 +163,7 @@ void Server::run(const std::atomic<bool>& stop) {
       farm_.release_due_retries();
       farm_.check_time_limits();
       for (const auto& rid : security_->revoked_workers()) farm_.disconnect_worker(rid, "its key was revoked");
+      farm_.expire_ended_jobs(config_.retention_days);  // docs/operations.md
       next_check = clock_.steady().seconds + std::min(1.0, config_.heartbeat_interval);
     }
     for (const auto& outcome : runner_->finished()) {

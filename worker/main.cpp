@@ -9,6 +9,7 @@
 #include "jobtype_registry.hpp"
 #include "qube/clock.hpp"
 #include "qube/config_file.hpp"
+#include "qube/service.hpp"
 #include "worker.hpp"
 
 namespace {
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   CLI::App app{"qbworker: the Qube worker daemon"};
   std::string config_file, supervisor, name, jobtypes, modules, log_level, keys;
   int slots = 0;
+  bool check_config = false;
   app.add_option("--config", config_file, "configuration file (default: <prefix>/etc/qube/worker.yaml)");
   app.add_option("--supervisor", supervisor, "the supervisor's worker endpoint, e.g. tcp://farm:50001");
   app.add_option("--name", name, "name to register under (default: host name)");
@@ -28,6 +30,7 @@ int main(int argc, char** argv) {
   app.add_option("--modules", modules, "directory where job-type modules named by file name are found");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
   app.add_option("--keys", keys, "key directory: worker.key_secret and supervisor.key (docs/security.md)");
+  app.add_flag("--check-config", check_config, "validate the configuration and exit: 0 when valid, 2 with the error");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -36,8 +39,9 @@ int main(int argc, char** argv) {
   using namespace qube::worker;
   Config config;
   Facts facts;
+  std::filesystem::path file;
   try {
-    const auto file = qube::choose_config_file(config_file, "worker.yaml");
+    file = qube::choose_config_file(config_file, "worker.yaml");
     if (!file.empty()) config = load_config(file);
     facts = load_facts(file);  // detection, then worker.yaml's groups, cluster, properties ...
   } catch (const std::exception& e) {
@@ -57,6 +61,8 @@ int main(int argc, char** argv) {
               << "' (trace, debug, info, warn, error, critical, off)\n";
     return 2;
   }
+  if (check_config) return qube::service::report_valid_config("qbworker", file);
+  qube::service::log_to_journal_under_systemd("qbworker");
 
   std::vector<std::string> problems;
   auto types = scan_jobtypes(config.jobtypes, config.modules, problems);
@@ -68,7 +74,9 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   try {
     Worker worker(qube::Clock::system(), config, std::move(types), std::move(facts));
+    qube::service::notify_ready();
     worker.run(g_stop);
+    qube::service::notify_stopping();
   } catch (const std::exception& e) {
     spdlog::critical("qbworker: {}", e.what());
     return 1;

@@ -17,6 +17,7 @@
 #include "qube/launcher.hpp"
 #include "qube/paths.hpp"
 #include "qube/process.hpp"
+#include "qube/service.hpp"
 #include "run_as.hpp"
 #include "qube/transport.hpp"
 
@@ -103,6 +104,7 @@ void Worker::run(const std::atomic<bool>& stop) {
                                                 : "'" + me_.name + "' (run_as: self)");
   register_now();
   while (!stop) {
+    service::watchdog_ping();  // a loop stalled for WatchdogSec gets the daemon restarted
     std::vector<zmq::pollitem_t> items{{socket_.handle(), 0, ZMQ_POLLIN, 0}, handshakes_->pollitem()};
     std::vector<pid_t> owners;
     for (auto& [pid, p] : instances_) {

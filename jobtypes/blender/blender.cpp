@@ -50,7 +50,7 @@ class BlenderInstance final : public plugin::AppInstance {
  private:
   std::vector<std::string> item_commands(const FrameRun& frames) override {
     std::string line = "render";
-    for (std::size_t i = 0; i < frames.count(); ++i) line += " " + std::to_string(frames.at(i));
+    for (std::size_t i = 0; i < frames.count(); ++i) line.append(" ").append(std::to_string(frames.at(i)));
     return {line};
   }
 };

@@ -59,7 +59,7 @@ class MayaInstance final : public plugin::AppInstance {
   explicit MayaInstance(const JobInfo& job) : AppInstance(job, maya_options(job)) {
     if (auto layer = plugin::package_string(job.package, "renderlayer"); !layer.empty())
       render_ += " -layer " + mel(layer);
-    if (auto camera = plugin::package_string(job.package, "camera"); !camera.empty()) render_ += " " + mel(camera);
+    if (auto camera = plugin::package_string(job.package, "camera"); !camera.empty()) render_.append(" ").append(mel(camera));
   }
 
  private:

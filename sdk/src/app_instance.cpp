@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "qube/json.hpp"
+#include "qube/paths.hpp"
 #include "qube/yaml_json.hpp"
 
 namespace qube {
@@ -26,7 +27,8 @@ namespace {
 std::filesystem::path config_file_for(const std::string& type, const std::filesystem::path& module_file) {
   if (const char* chosen = std::getenv("QB_JOBTYPE_CONFIG"); chosen && *chosen) return chosen;
   // <prefix>/lib/qube/jobtypes/<module> -> <prefix>/etc/qube/jobtypes/<type>.yaml
-  return (module_file.parent_path() / "../../../etc/qube/jobtypes" / (type + ".yaml")).lexically_normal();
+  const auto prefix = (module_file.parent_path() / "../../..").lexically_normal();
+  return config_dir_of_prefix(prefix.has_filename() ? prefix : prefix.parent_path()) / "jobtypes" / (type + ".yaml");
 }
 
 Seconds seconds_key(const Json& j, const char* key, Seconds fallback, const std::string& where) {

@@ -26,7 +26,7 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; 
 Dependency parse_one(std::string_view item, std::string_view whole, std::size_t offset) {
   constexpr const char* shape = "link-<complete|done|failed|killed>-<job|work|subjob>-<id|label>";
   if (item.substr(0, kPrefix.size()) != kPrefix)
-    fail(whole, "'" + std::string(item) + "' does not start with 'link-'", offset, shape);
+    fail(whole, std::string("'").append(item).append("' does not start with 'link-'"), offset, shape);
   const std::string_view rest = item.substr(kPrefix.size());
   const std::size_t rest_pos = offset + kPrefix.size();
   // The condition is checked here so the message lists the four a dependency allows.
@@ -122,7 +122,7 @@ std::vector<Dependency> parse_dependencies(std::string_view text) {
 
 std::string dependency_text(const std::vector<Dependency>& deps) {
   std::string s;
-  for (const auto& d : deps) s += (s.empty() ? "" : ",") + d.text();
+  for (const auto& d : deps) s.append(s.empty() ? "" : ",").append(d.text());
   return s;
 }
 

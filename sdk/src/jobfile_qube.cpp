@@ -40,7 +40,7 @@ void normalise_dependency(Json& job) {
   std::string joined;
   for (const auto& d : *it) {
     if (!d.is_string()) throw FormatError("field 'dependency' must be a string or a list of strings");
-    joined += (joined.empty() ? "" : ",") + d.get<std::string>();
+    joined.append(joined.empty() ? "" : ",").append(d.get<std::string>());
   }
   *it = joined;
 }

@@ -8,7 +8,11 @@ std::filesystem::path executable_dir() {
   return ec ? std::filesystem::current_path() : exe.parent_path();
 }
 
-std::filesystem::path default_config_dir() { return executable_dir().parent_path() / "etc/qube"; }
+std::filesystem::path config_dir_of_prefix(const std::filesystem::path& prefix) {
+  return prefix == "/usr" ? std::filesystem::path("/etc/qube") : prefix / "etc/qube";
+}
+
+std::filesystem::path default_config_dir() { return config_dir_of_prefix(executable_dir().parent_path()); }
 
 std::filesystem::path default_module_dir() {
   return executable_dir().parent_path() / "lib/qube/jobtypes";

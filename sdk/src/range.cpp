@@ -13,7 +13,7 @@ std::size_t FrameRun::count() const {
 std::string FrameRun::name() const {
   if (count() == 1) return std::to_string(first);
   std::string s = std::to_string(first) + "-" + std::to_string(last);
-  if (std::llabs(step) != 1) s += "x" + std::to_string(std::llabs(step));
+  if (std::llabs(step) != 1) s.append("x").append(std::to_string(std::llabs(step)));
   return s;
 }
 

@@ -120,7 +120,7 @@ class Parser {
     if (text_.compare(p, 2, "&&") == 0 || text_.compare(p, 2, "||") == 0) n = 2;
     else if (is_atom_char(text_[p]))
       while (p + n < text_.size() && is_atom_char(text_[p + n])) ++n;
-    return "'" + std::string(text_.substr(p, n)) + "'";
+    return std::string("'").append(text_.substr(p, n)).append("'");
   }
 
   // Consumes `op` ("&&" or "||") if it comes next; a lone '&' or '|' is an error.
@@ -236,7 +236,8 @@ std::string Expr::text() const {
     if (!s.empty()) s += op == Op::all ? " && " : " || ";
     // An || inside an && needs its parentheses; && inside || does not.
     const bool paren = op == Op::all && o.op == Op::any;
-    s += paren ? "(" + o.text() + ")" : o.text();
+    if (paren) s.append("(").append(o.text()).append(")");
+    else s += o.text();
   }
   return s;
 }

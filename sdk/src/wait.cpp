@@ -8,8 +8,9 @@ namespace {
 
 std::string bar(std::size_t done, std::size_t total, int width) {
   const int filled = total ? static_cast<int>(width * done / total) : width;
-  return "[" + std::string(static_cast<std::size_t>(filled), '#') +
-         std::string(static_cast<std::size_t>(width - filled), '.') + "]";
+  std::string s = "[";
+  s.append(static_cast<std::size_t>(filled), '#').append(static_cast<std::size_t>(width - filled), '.');
+  return s.append("]");
 }
 
 }  // namespace
@@ -33,8 +34,8 @@ bool wait_for_jobs(Client& client, const std::vector<JobId>& ids, std::ostream& 
       if (!line.empty()) line += "  ";
       line += "job " + std::to_string(get_int(j, "id")) + " " + status;
       if (total > 0) {
-        line += " " + std::to_string(done) + "/" + std::to_string(total);
-        if (options.progress_bar) line += " " + bar(done, total, 30);
+        line.append(" ").append(std::to_string(done)).append("/").append(std::to_string(total));
+        if (options.progress_bar) line.append(" ").append(bar(done, total, 30));
         if (get_int(p, "running") > 0) line += " (" + std::to_string(get_int(p, "running")) + " running)";
         if (get_int(p, "failed") > 0) line += " (" + std::to_string(get_int(p, "failed")) + " failed)";
       }

@@ -47,7 +47,7 @@ class ItemParser {
     const std::string_view quantity = trim(text.substr(eq + 1), qcol);
     const auto dot = name.find('.');
     if (dot == std::string_view::npos || !valid_part(name.substr(0, dot)) || !valid_part(name.substr(dot + 1)))
-      fail_at(field_, "'" + std::string(name) + "' is not scope.name (host.memory, license.nuke)", ncol);
+      fail_at(field_, std::string("'").append(name).append("' is not scope.name (host.memory, license.nuke)"), ncol);
     if (std::find(seen_.begin(), seen_.end(), name) != seen_.end())
       fail_at(field_, "'" + std::string(name) + "' reserved twice", ncol);
     seen_.push_back(std::string(name));

@@ -91,7 +91,7 @@ TEST_F(EndToEnd, HundredFramesRunExactlyOnceOnTwoInstances) {
   for (const auto& line : lines) seen[line] += 1;
   std::string wrong;
   for (int f = 1; f <= 100; ++f)
-    if (const int n = seen[std::to_string(f)]; n != 1) wrong += " " + std::to_string(f) + "x" + std::to_string(n);
+    if (const int n = seen[std::to_string(f)]; n != 1) wrong.append(" ").append(std::to_string(f)).append("x").append(std::to_string(n));
   EXPECT_TRUE(wrong.empty()) << "frames not written exactly once (frame x times):" << wrong;
   EXPECT_EQ(lines.size(), 100u) << "first lines of " << file << ": '" << (lines.size() > 0 ? lines[0] : "")
                                 << "', '" << (lines.size() > 1 ? lines[1] : "") << "'";

@@ -163,7 +163,7 @@ class FarmTest : public ::testing::Test {
     policy.wrangling.bad_host_threshold = threshold;
     farm.set_policy(policy);
     for (int h = 0; h < hosts; ++h)
-      reg("r" + std::to_string(h), make_host(std::string(1, static_cast<char>('a' + h)), 1));
+      reg(std::string("r").append(std::to_string(h)), make_host(std::string(1, static_cast<char>('a' + h)), 1));
     JobSpec spec = make_spec("flaky", 10, "1-10", 1);
     spec.retrywork = 50;
     const JobId id = submit(spec);
@@ -513,6 +513,39 @@ TEST_F(FarmTest, FailedItemFailsTheJobOnceAllItemsEnd) {
   done("w1", id, 0, "complete");
   EXPECT_EQ(js(id).job.status, JobStatus::failed);
   EXPECT_TRUE(schedule().empty());
+}
+
+// ------------------------------------------------------------------ retention
+
+// retention_days (docs/operations.md): ended jobs go, with their rows, logs and
+// history, once they ended that long ago; live jobs and recent ones stay.
+TEST_F(FarmTest, RetentionRemovesOnlyJobsThatEndedLongEnoughAgo) {
+  constexpr double kDay = 86400;
+  const JobId old_job = submit(make_spec("old"));
+  kill(Json{{"ids", Json::array({old_job})}, {"user", "alice"}});
+  clock.advance(kDay);
+  const JobId recent = submit(make_spec("recent"));
+  kill(Json{{"ids", Json::array({recent})}, {"user", "alice"}});
+  const JobId live = submit(make_spec("live"));
+  stored();
+  ASSERT_TRUE(qube::is_terminal(js(old_job).job.status));
+  ASSERT_TRUE(qube::is_terminal(js(recent).job.status));
+
+  EXPECT_EQ(farm.expire_ended_jobs(0), 0u) << "0 keeps every job";
+  clock.advance(0.6 * kDay);  // old ended 1.6 days ago, recent 0.6
+  EXPECT_EQ(farm.expire_ended_jobs(1.5), 1u);
+  EXPECT_EQ(farm.job(old_job), nullptr);
+  EXPECT_NE(farm.job(recent), nullptr);
+  EXPECT_NE(farm.job(live), nullptr);
+  EXPECT_EQ(farm.effects().removed_jobs, std::set<JobId>{old_job}) << "the server deletes its rows and logs";
+
+  // Looked at again only a minute later, however often the loop ticks.
+  clock.advance(30);
+  EXPECT_EQ(farm.expire_ended_jobs(0.5), 0u) << "recent is due, but the farm was walked 30 s ago";
+  clock.advance(30);
+  EXPECT_EQ(farm.expire_ended_jobs(0.5), 1u);
+  EXPECT_EQ(farm.job(recent), nullptr);
+  EXPECT_NE(farm.job(live), nullptr) << "a job that never ended is never expired";
 }
 
 // ------------------------------------------------------------------ kill

@@ -685,7 +685,8 @@ std::string run_pass(const PassCase& c) {
       const JobPlacement& p = *pick->job->placement;
       placer.started(p, pick->allocation, h, 1000);
       auto& where = placed[p.facts.id];
-      where.push_back(h.name + (pick->allocation.slots != 1 ? "*" + std::to_string(pick->allocation.slots) : ""));
+      where.push_back(h.name);
+      if (pick->allocation.slots != 1) where.back().append("*").append(std::to_string(pick->allocation.slots));
       const int running = static_cast<int>(where.size());
       const int cpus = p.facts.cpus, most = std::max(p.max_cpus, cpus);
       if (running >= most) placer.pending().remove(p.facts.id);

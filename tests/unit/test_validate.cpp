@@ -171,7 +171,7 @@ TEST(Validate, BadEnvName) {
 TEST(Validate, TooManyEnvEntries) {
   JobSpec s = valid_spec();
   s.env.clear();
-  for (std::size_t i = 0; i <= qube::kMaxEnvEntries; ++i) s.env["V" + std::to_string(i)] = "x";
+  for (std::size_t i = 0; i <= qube::kMaxEnvEntries; ++i) s.env.emplace(std::string("V").append(std::to_string(i)), "x");
   EXPECT_TRUE(rejects_only(s, "env"));
 }
 

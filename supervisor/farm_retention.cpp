@@ -1,0 +1,36 @@
+// Retention (docs/operations.md, "Log retention"): ended jobs and their logs are
+// removed `retention_days` after they ended, so that a farm running for years
+// keeps a bounded store and log directory without a wrangler's qb remove.
+#include <spdlog/spdlog.h>
+
+#include "farm.hpp"
+
+namespace qube::supervisor {
+
+namespace {
+// Jobs end at a human pace and retention counts in days: a minute late is fine,
+// and the farm is not walked every tick.
+constexpr double kExpiryInterval = 60;
+}  // namespace
+
+void Farm::drop_job(JobState& js) {
+  const JobId id = js.job.id;
+  scheduler_.unqueue(js);
+  fx_.removed_jobs.insert(id);
+  jobs_.erase(id);
+}
+
+std::size_t Farm::expire_ended_jobs(double days) {
+  if (days <= 0 || clock_.steady() < next_expiry_) return 0;
+  next_expiry_ = clock_.steady() + kExpiryInterval;
+  const double cutoff = now() - days * 86400;
+  std::vector<JobId> expired;
+  for (const auto& [id, js] : jobs_)
+    if (is_terminal(js.job.status) && js.job.timecomplete && *js.job.timecomplete < cutoff) expired.push_back(id);
+  for (JobId id : expired) drop_job(jobs_.at(id));
+  if (!expired.empty())
+    spdlog::info("retention: removed {} job(s) that ended more than {} day(s) ago", expired.size(), days);
+  return expired.size();
+}
+
+}  // namespace qube::supervisor
