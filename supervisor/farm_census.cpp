@@ -27,7 +27,8 @@ FarmCensus Farm::census() const {
     c.slots_total += static_cast<std::uint64_t>(std::max(0, h.slots));
     c.slots_used += static_cast<std::uint64_t>(std::max(0, h.slots_used));
   }
-  for (const auto& r : list_resources().at("resources"))
+  const Json resources = list_resources();  // named: a range-for over a temporary's member reads freed memory
+  for (const auto& r : resources.at("resources"))
     c.resources.push_back(FarmCensus::Resource{r.at("name").get<std::string>(), r.at("total").get<std::int64_t>(),
                                                r.at("used").get<std::int64_t>()});
   return c;
