@@ -79,12 +79,7 @@ ScriptProcess::~ScriptProcess() {
 }
 
 bool ScriptProcess::try_reap() {
-  if (status_) return true;
-  int status = 0;
-  pid_t r;
-  while ((r = waitpid(pid_, &status, WNOHANG)) < 0 && errno == EINTR) {
-  }
-  if (r == pid_) status_ = status;
+  if (!status_) status_ = reap_if_ended(pid_);
   return status_.has_value();
 }
 

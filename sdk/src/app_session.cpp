@@ -190,12 +190,7 @@ struct AppSession::Impl {
   }
 
   bool try_reap() {
-    if (wait_status) return true;
-    int status = 0;
-    pid_t r;
-    while ((r = waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR) {
-    }
-    if (r == pid) wait_status = status;
+    if (!wait_status) wait_status = qube::reap_if_ended(pid);
     return wait_status.has_value();
   }
 

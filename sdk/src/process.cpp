@@ -190,4 +190,13 @@ bool read_available(int& fd, const std::function<void(std::string_view)>& take) 
   return false;
 }
 
+std::optional<int> reap_if_ended(int pid) {
+  int status = 0;
+  pid_t r;
+  while ((r = waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR) {
+  }
+  if (r == pid) return status;
+  return std::nullopt;
+}
+
 }  // namespace qube

@@ -53,5 +53,7 @@ void set_nonblocking(int fd);
 // Reads what the non-blocking `fd` holds now, handing each chunk to `take`.
 // False at end of stream or on an error, when fd is closed (-1).
 bool read_available(int& fd, const std::function<void(std::string_view)>& take);
+// The wait status of child `pid` if it has ended (reaping it), else nullopt; never blocks.
+std::optional<int> reap_if_ended(int pid);
 
 }  // namespace qube
