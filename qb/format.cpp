@@ -108,6 +108,9 @@ void print_host_facts(std::ostream& out, const Json& f) {
   if (const std::string r = get_string(f, "restrictions"); !r.empty()) out << "    restrictions " << r << "\n";
 }
 
+void print_instances(std::ostream& out, const Json& j);
+void print_agenda_summary(std::ostream& out, const Json& j);
+
 }  // namespace
 
 void print_jobs(std::ostream& out, const Json& jobs) {
@@ -142,6 +145,12 @@ void print_job(std::ostream& out, const Json& j) {
         << text(j, "domain") << "\n";
   for (const auto& e : get_array(j, "excluded_hosts"))
     out << "  reason    host " << get_string(e, "host") << " excluded: " << get_string(e, "reason") << "\n";
+  // A big agenda came as its first page: the summary, not a table of a million rows.
+  if (j.contains("agenda_next")) {
+    print_agenda_summary(out, j);
+    print_instances(out, j);
+    return;
+  }
   const Json& agenda = get_array(j, "agenda");
   if (!agenda.empty()) {
     out << "\n  " << std::left << std::setw(14) << "ITEM" << std::setw(10) << "STATUS" << std::setw(16) << "HOST"
@@ -186,6 +195,12 @@ void print_job(std::ostream& out, const Json& j) {
       out << "  " << cell(text(i, "name"), 14) << path.get<std::string>() << "\n";
     }
   }
+  print_instances(out, j);
+}
+
+namespace {
+
+void print_instances(std::ostream& out, const Json& j) {
   const Json& instances = get_array(j, "instances");
   if (!instances.empty()) {
     out << "\n  " << std::left << std::setw(10) << "INSTANCE" << std::setw(10) << "STATUS" << std::setw(16) << "HOST"
@@ -199,6 +214,30 @@ void print_job(std::ostream& out, const Json& j) {
           << get_string(s, "reason") << "\n";
   }
 }
+
+void print_agenda_summary(std::ostream& out, const Json& j) {
+  const Json& summary = get_object(j, "agenda_summary");
+  out << "  agenda    " << get_int(summary, "total") << " items:";
+  for (const auto& [status, n] : get_object(summary, "by_status").items()) out << " " << n.dump() << " " << status;
+  out << "\n";
+  const Json& running = get_array(summary, "running");
+  if (!running.empty()) {
+    out << "\n  RUNNING NOW\n";
+    for (const auto& i : running)
+      out << "  " << cell(text(i, "name"), 14) << cell(text(i, "host"), 16) << when(i, "timestart") << "\n";
+  }
+  const Json& failures = get_array(summary, "failures");
+  if (!failures.empty()) {
+    out << "\n  FIRST FAILURES\n";
+    for (const auto& i : failures)
+      out << "  " << cell(text(i, "name"), 14) << cell(text(i, "status"), 10) << cell(text(i, "host"), 16)
+          << cell(text(i, "exitcode"), 6) << get_string(i, "reason") << "\n";
+  }
+  out << "\n  (" << get_int(summary, "total") << " items: `qb show " << get_int(j, "id")
+      << " --work RANGE` lists some, `--json` all, `--failed` the failures)\n";
+}
+
+}  // namespace
 
 void print_hosts(std::ostream& out, const Json& hosts, bool long_form) {
   out << std::left << std::setw(20) << "NAME" << std::setw(8) << "STATE" << std::setw(8) << "SLOTS" << std::setw(10)

@@ -182,12 +182,90 @@ int list_jobs(Client& client, const JobOptions& o) {
   return 0;
 }
 
+namespace {
+
+// One page of a job's agenda (farm_show.cpp): the job, `agenda` holding at most a
+// page of the selected items, and `agenda_next` while more remain.
+Json show_page(Client& client, JobId id, const JobOptions& o, std::size_t from, std::size_t count = 10000) {
+  Json body{{"id", id}, {"from", from}, {"count", count}};
+  if (!o.work.empty()) body["work"] = o.work;
+  if (o.failed_only) body["failed"] = true;
+  return get_object(client.request("show", body), "job");
+}
+
+// The job with every selected item, page after page: for a selection (--work,
+// --failed), whose size the user chose.
+Json show_selection(Client& client, JobId id, const JobOptions& o) {
+  Json job = show_page(client, id, o, 0);
+  while (job.contains("agenda_next")) {
+    Json next = show_page(client, id, o, static_cast<std::size_t>(get_int(job, "agenda_next")));
+    auto& agenda = job["agenda"];
+    for (auto& item : next["agenda"]) agenda.push_back(std::move(item));
+    if (next.contains("agenda_next")) job["agenda_next"] = next["agenda_next"];
+    else job.erase("agenda_next");
+  }
+  return job;
+}
+
+// `value.dump(2)` as it reads nested `depth` levels deep in a dump(2).
+std::string dump_at(const Json& value, int depth) {
+  std::string text = value.dump(2, ' ', false, Json::error_handler_t::replace), out;
+  const std::string indent(static_cast<std::size_t>(depth) * 2, ' ');
+  for (char c : text) {
+    out += c;
+    if (c == '\n') out += indent;
+  }
+  return out;
+}
+
+// The job as `job.dump(2)` would print it, its agenda fetched and printed a page at
+// a time: bounded memory on both sides, whatever the agenda's size.
+void stream_job_json(Client& client, JobId id, const JobOptions& o, std::ostream& out) {
+  Json job = show_page(client, id, o, 0);
+  out << "{";
+  bool first = true;
+  for (auto it = job.begin(); it != job.end(); ++it) {
+    if (it.key() == "agenda_next") continue;
+    out << (first ? "\n" : ",\n") << "  " << Json(it.key()).dump() << ": ";
+    first = false;
+    if (it.key() != "agenda") {
+      out << dump_at(it.value(), 1);
+      continue;
+    }
+    Json page = std::move(it.value());
+    bool first_item = true;
+    out << "[";
+    for (;;) {
+      for (const auto& item : page) {
+        out << (first_item ? "\n" : ",\n") << "    " << dump_at(item, 2);
+        first_item = false;
+      }
+      if (!job.contains("agenda_next")) break;
+      Json next = show_page(client, id, o, static_cast<std::size_t>(get_int(job, "agenda_next")));
+      page = std::move(next["agenda"]);
+      if (next.contains("agenda_next")) job["agenda_next"] = next["agenda_next"];
+      else job.erase("agenda_next");
+    }
+    out << (first_item ? "]" : "\n  ]");
+  }
+  out << (first ? "}" : "\n}") << "\n";
+}
+
+}  // namespace
+
 int show_job(Client& client, const JobOptions& o) {
-  const Json reply = client.request("show", Json{{"id", parse_job_ref(o.ref, false).first}});
-  const Json& job = get_object(reply, "job");
+  const JobId id = parse_job_ref(o.ref, false).first;
+  if (o.json && !o.failed_only) {
+    stream_job_json(client, id, o, std::cout);
+    return 0;
+  }
+  // A selection comes whole; a plain `qb show` prints the table of up to
+  // kTableItems items, and the summary of a bigger agenda.
+  constexpr std::size_t kTableItems = 1000;
+  const Json job =
+      o.failed_only || !o.work.empty() ? show_selection(client, id, o) : show_page(client, id, o, 0, kTableItems);
   if (o.failed_only && o.json) std::cout << failure_summary(job).dump(2) << "\n";
   else if (o.failed_only) print_failures(std::cout, job);
-  else if (o.json) std::cout << job.dump(2) << "\n";
   else print_job(std::cout, job);
   return 0;
 }

@@ -58,6 +58,7 @@ void add_reading_commands(Cli& c) {
   c.show = c.app.add_subcommand("show", "a job with its agenda and instances");
   c.show->add_option("id", o.ref, "job id")->required();
   c.show->add_flag("--failed", o.failed_only, "group the failed attempts by host and by exit code");
+  c.show->add_option("--work", o.work, "only items holding frames of this range, e.g. 100-120");
   c.out = c.app.add_subcommand("out", "a job's standard output (qbout)");
   c.err = c.app.add_subcommand("err", "a job's standard error (qberr)");
   for (auto* stream : {c.out, c.err}) {

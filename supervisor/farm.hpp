@@ -91,7 +91,8 @@ class Farm final : private Scheduler::Actions {
   // summary is encoded once and kept until the job changes: a listing of 10,000
   // jobs rebuilt every summary's Json tree every time (docs/performance.md).
   std::string list_jobs(const Json& body);
-  Json show_job(const Json& body) const;
+  // The job, a page of its agenda, and (first page) its summary: encoded (farm_show.cpp).
+  std::string show_job(const Json& body) const;
   // qb hosts; with body.long the placement facts of each host too.
   Json list_hosts(const Json& body = Json::object()) const { return admin_.list_hosts(body); }
   // qb lock / qb unlock (admins): a locked host takes no new work; with

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "farm.hpp"
+#include "work_selector.hpp"
 #include "qube/codec.hpp"
 #include "qube/range.hpp"
 #include "qube/validate.hpp"
@@ -11,33 +12,6 @@
 namespace qube::supervisor {
 
 namespace {
-
-// Which agenda items a request names: with `--work RANGE`, those holding any of
-// its frames (items not named as frames are never named); with a subid, those
-// that instance ran last. Without either, every item.
-class WorkSelector {
- public:
-  explicit WorkSelector(const Steering& request) : subid_(request.subid) {
-    if (request.work.empty()) return;
-    const auto list = expand_range(request.work);  // throws RangeError: a clear message
-    frames_.insert(list.begin(), list.end());
-  }
-  bool operator()(const AgendaItem& item) const {
-    if (subid_ >= 0 && item.subid != subid_) return false;
-    if (frames_.empty()) return true;
-    try {
-      for (const auto& run : parse_range(item.name))
-        for (std::size_t i = 0; i < run.count(); ++i)
-          if (frames_.count(run.at(i))) return true;
-    } catch (const RangeError&) {
-    }
-    return false;
-  }
-
- private:
-  std::set<Frame> frames_;
-  std::int32_t subid_ = -1;
-};
 
 // The spec fields `qb modify` may change while a job lives. The agenda, type and
 // package are what the job is; changing them would be a different job.
@@ -64,17 +38,6 @@ bool unfinished(const AgendaItem& item) {
 bool may_hold(const AgendaItem& item) { return unfinished(item) && item.status != WorkStatus::blocked; }
 
 bool held(const AgendaItem& item) { return item.status == WorkStatus::blocked; }
-
-// Why a job that is not held itself runs nothing: every item left is held
-// (qb block --work). It stays pending; empty if something else is left.
-std::string items_blocked_reason(const JobState& js) {
-  const std::size_t held_items = js.items(WorkStatus::blocked);
-  const std::size_t ended = js.items(WorkStatus::complete) + js.items(WorkStatus::skipped) +
-                            js.items(WorkStatus::failed) + js.items(WorkStatus::killed);
-  if (held_items == 0 || held_items + ended != js.job.agenda.size()) return {};
-  return "its remaining " + std::to_string(held_items) + " item(s) are blocked (qb unblock " +
-         std::to_string(js.job.id) + " --work RANGE)";
-}
 
 std::string job_text(const JobState& js) { return "job " + std::to_string(js.job.id); }
 
@@ -123,18 +86,6 @@ bool Farm::warm_summaries(double budget) {
     if (n % 16 == 0 && clock_.steady() >= until) break;
   }
   return !stale_summaries_.empty();
-}
-
-Json Farm::show_job(const Json& body) const {
-  const auto id = static_cast<JobId>(get_int(body, "id"));
-  const JobState* js = job(id);
-  if (!js) throw std::runtime_error("no job " + std::to_string(id));
-  Json out = to_json(js->job, true);
-  // Why it waits, as of now: hosts and resources change between passes.
-  if (js->indexed && js->running.empty()) out["reason"] = scheduler_.explain(*js);
-  if (js->job.status == JobStatus::pending)
-    if (std::string held_items = items_blocked_reason(*js); !held_items.empty()) out["reason"] = std::move(held_items);
-  return Json{{"job", out}};
 }
 
 // ---------------------------------------------------------------- steering
@@ -383,7 +334,7 @@ StepOutcome Farm::satisfy(const Steering& request) {
 
 StepOutcome Farm::act_on_items(const Steering& request, SteerVerb verb, const char* what,
                                const std::function<bool(const AgendaItem&)>& eligible, const ItemAction& act) {
-  const WorkSelector selected(request);
+  const WorkSelector selected(request.work, request.subid);
   return for_each_job(request, verb, [&](JobState& js, const std::string& who) {
     std::size_t n = 0;
     for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {

@@ -340,7 +340,11 @@ Server::ClientReply Server::handle_client(const proto::Message& msg, const std::
       std::string body = encode_with_field(reply.body, "jobs", farm_.list_jobs(b));
       return ClientReply(std::move(reply), std::move(body));
     }
-    if (msg.type == p::kShow) return p::reply_ok(msg, farm_.show_job(b));
+    if (msg.type == p::kShow) {
+      p::Message reply = p::reply_ok(msg);
+      std::string body = encode_with_field(reply.body, "job", farm_.show_job(b));
+      return ClientReply(std::move(reply), std::move(body));
+    }
     if (msg.type == p::kHosts) return p::reply_ok(msg, farm_.list_hosts(b));
     if (msg.type == p::kLock) return p::reply_ok(msg, farm_.lock_hosts(host_lock_from_json(b), true));
     if (msg.type == p::kUnlock) return p::reply_ok(msg, farm_.lock_hosts(host_lock_from_json(b), false));

@@ -5,6 +5,8 @@
 
 #include <msgpack.hpp>
 
+#include "item_fields.hpp"
+
 namespace qube {
 
 namespace {
@@ -52,6 +54,11 @@ void pack(Packer& pk, const Json& v) {
       break;
     case Json::value_t::discarded: pk.pack_nil(); break;
   }
+}
+
+void pack_text(Packer& pk, std::string_view s) {
+  pk.pack_str(static_cast<std::uint32_t>(s.size()));
+  pk.pack_str_body(s.data(), static_cast<std::uint32_t>(s.size()));
 }
 
 Json unpack(const msgpack::object& o, std::size_t depth) {
@@ -312,6 +319,34 @@ DecodedWithText decode_with_text(std::string_view bytes, std::string_view key, i
       fields.insert_or_assign(std::string(str_of(kv.key)), unpack(kv.val, 1));
     }
   }
+  return out;
+}
+
+std::string encode_item(const AgendaItem& item) {
+  std::string out;
+  out.reserve(160);
+  StringWriter writer{out};
+  Packer pk(writer);
+  pk.pack_map(detail::kItemFieldCount);
+  detail::item_fields(item, [&pk](const char* key, const auto& value) {
+    using T = std::decay_t<decltype(value)>;
+    pack_text(pk, key);
+    if constexpr (std::is_same_v<T, std::vector<Attempt>>) {
+      if (value.empty()) pk.pack_array(0);
+      else pack(pk, attempts_json(value));
+    } else if constexpr (std::is_same_v<T, Json>) {
+      if (value.is_null()) pk.pack_map(0);
+      else pack(pk, value);
+    } else if constexpr (std::is_same_v<T, std::string_view>) {
+      pack_text(pk, value);
+    } else if constexpr (requires { value.has_value(); }) {
+      if (!value) pk.pack_nil();
+      else if constexpr (std::is_same_v<T, std::optional<std::string_view>>) pack_text(pk, *value);
+      else pk.pack(*value);
+    } else {
+      pk.pack(value);
+    }
+  });
   return out;
 }
 

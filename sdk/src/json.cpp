@@ -1,5 +1,7 @@
 #include "qube/json.hpp"
 
+#include "item_fields.hpp"
+
 #include <cstdint>
 
 namespace qube {
@@ -67,11 +69,15 @@ Json attempt_json(const Attempt& a) {
               {"log", Json{{"out", {a.out_begin, a.out_end}}, {"err", {a.err_begin, a.err_end}}}}};
 }
 
+}  // namespace
+
 Json attempts_json(const std::vector<Attempt>& history) {
   Json out = Json::array();
   for (const auto& a : history) out.push_back(attempt_json(a));
   return out;
 }
+
+namespace {
 
 Attempt attempt_from_json(const Json& j) {
   require_object(j, "attempt");
@@ -167,23 +173,17 @@ const Json& get_array(const Json& j, const char* key) {
 }
 
 Json to_json(const AgendaItem& i) {
-  return Json{{"name", i.name},
-              {"status", to_string(i.status)},
-              {"attempts", i.attempts},
-              {"failures", i.failures},
-              {"attempt_id", i.attempt_id},
-              {"host", i.host.empty() ? Json(nullptr) : Json(i.host)},
-              {"subid", i.subid},
-              {"exitcode", opt_json(i.exitcode)},
-              {"signal", opt_json(i.signal)},
-              {"timestart", opt_json(i.timestart)},
-              {"timecomplete", opt_json(i.timecomplete)},
-              {"walltime", i.walltime},
-              {"cputime", i.cputime},
-              {"peak_rss_kb", i.peak_rss_kb},
-              {"reason", i.reason},
-              {"resultpackage", i.resultpackage.is_null() ? Json::object() : i.resultpackage},
-              {"history", attempts_json(i.history)}};
+  Json j = Json::object();
+  detail::item_fields(i, [&j](const char* key, const auto& value) {
+    using T = std::decay_t<decltype(value)>;
+    if constexpr (std::is_same_v<T, std::vector<Attempt>>) j[key] = attempts_json(value);
+    else if constexpr (std::is_same_v<T, Json>) j[key] = value.is_null() ? Json::object() : value;
+    else if constexpr (std::is_same_v<T, std::string_view>) j[key] = std::string(value);
+    else if constexpr (std::is_same_v<T, std::optional<std::string_view>>) j[key] = value ? Json(std::string(*value)) : Json(nullptr);
+    else if constexpr (requires { value.has_value(); }) j[key] = opt_json(value);
+    else j[key] = value;
+  });
+  return j;
 }
 
 AgendaItem item_from_json(const Json& j) {
@@ -344,6 +344,25 @@ JobSpec spec_from_json(const Json& j) {
   return s;
 }
 
+namespace {
+// The instances, and the excluded hosts: always in a full record; in a summary (and
+// the stored document) only when there are some, so that a listing of many jobs
+// does not grow for nothing.
+void add_full_record_fields(Json& j, const Job& job, bool full) {
+  if (full) {
+    Json instances = Json::array();
+    for (const auto& s : job.instances) instances.push_back(to_json(s));
+    j["instances"] = std::move(instances);
+  }
+  if (full || !job.excluded_hosts.empty()) {
+    Json excluded = Json::array();
+    for (const auto& e : job.excluded_hosts)
+      excluded.push_back(Json{{"host", e.host}, {"reason", e.reason}, {"since", opt_json(e.since)}});
+    j["excluded_hosts"] = std::move(excluded);
+  }
+}
+}  // namespace
+
 Json to_json(const Job& job, bool with_agenda) { return to_json(job, with_agenda, progress_of(job)); }
 
 Json to_json(const Job& job, bool with_agenda, const Progress& p) {
@@ -366,19 +385,15 @@ Json to_json(const Job& job, bool with_agenda, const Progress& p) {
   if (with_agenda) {
     Json agenda = Json::array();
     for (const auto& i : job.agenda) agenda.push_back(to_json(i));
-    Json instances = Json::array();
-    for (const auto& s : job.instances) instances.push_back(to_json(s));
     j["agenda"] = std::move(agenda);
-    j["instances"] = std::move(instances);
   }
-  // Always in a full record; in a summary (and the stored document) only when
-  // there are some, so that a listing of many jobs does not grow for nothing.
-  if (with_agenda || !job.excluded_hosts.empty()) {
-    Json excluded = Json::array();
-    for (const auto& e : job.excluded_hosts)
-      excluded.push_back(Json{{"host", e.host}, {"reason", e.reason}, {"since", opt_json(e.since)}});
-    j["excluded_hosts"] = std::move(excluded);
-  }
+  add_full_record_fields(j, job, with_agenda);
+  return j;
+}
+
+Json to_json_without_agenda(const Job& job, const Progress& progress) {
+  Json j = to_json(job, false, progress);
+  add_full_record_fields(j, job, true);
   return j;
 }
 

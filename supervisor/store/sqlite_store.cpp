@@ -44,7 +44,7 @@ class SqliteStore final : public Store {
   void put_item(JobId job, std::size_t index, const AgendaItem& item) override {
     put_item_.bind(1, static_cast<std::int64_t>(job))
         .bind(2, static_cast<std::int64_t>(index))
-        .bind_blob(3, encode(to_json(item)))
+        .bind_blob(3, encode_item(item))
         .run();
   }
 

@@ -13,6 +13,8 @@ struct FormatError : std::runtime_error {
 };
 
 Json to_json(const AgendaItem& item);
+// An item's ended attempts, oldest first, as its record's "history" holds them.
+Json attempts_json(const std::vector<Attempt>& history);
 Json to_json(const Instance& inst);
 Json to_json(const Callback& cb);
 Json to_json(const JobSpec& spec);
@@ -20,6 +22,9 @@ Json to_json(const JobSpec& spec);
 Json to_json(const Job& job, bool with_agenda = true);
 // The same with the job's progress already counted (the supervisor keeps counts).
 Json to_json(const Job& job, bool with_agenda, const Progress& progress);
+// A full record (instances, excluded hosts) without its "agenda": for `show`,
+// which pages through a big agenda.
+Json to_json_without_agenda(const Job& job, const Progress& progress);
 Json to_json(const Host& host);
 
 AgendaItem item_from_json(const Json& j);
