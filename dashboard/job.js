@@ -141,7 +141,7 @@ export function jobView(root, id) {
     tick();
   }
 
-  const later = debounce(() => { loadSummary(); loadHistory(); }, 400);
+  const later = debounce(async () => { await loadSummary(); loadHistory(); loadDeps(); }, 400);
   const laterFailures = debounce(loadFailures, 1500);
   const unsubscribe = onEvent((kind, e) => {
     if (kind === 'item' && e.job === id) {

@@ -92,8 +92,6 @@ def test_dashboard_watches_steers_and_refuses(farm, browser):
     alice, bob = token(farm, "alice"), token(farm, "bob")
     frames = qbsub(farm, "alice", "--name", "frames", "--range", "1-6",
                    "sh", "-c", "sleep 0.7; echo rendered frame QB_FRAME_NUMBER")
-    sleeper = qbsub(farm, "alice", "--name", "sleeper", "sleep", "60")
-    bobs = qbsub(farm, "bob", "--name", "bobs-job", "sleep", "60")
 
     # Sign in with alice's token.
     browser.get(farm.api_url + "/ui/")
@@ -101,7 +99,8 @@ def test_dashboard_watches_steers_and_refuses(farm, browser):
     browser.find_element(By.ID, "token").send_keys(alice)
     browser.find_element(By.ID, "login-button").click()
     until(browser, "document.getElementById('whoami').textContent.includes('alice')", "signed in as alice")
-    until(browser, "document.querySelectorAll('#jobs-table tbody tr[data-id]').length === 3", "the three jobs listed")
+    assert not browser.find_element(By.ID, "login").is_displayed()
+    until(browser, "document.querySelectorAll('#jobs-table tbody tr[data-id]').length === 1", "the job listed")
 
     # The job's page: the grid starts with frames not yet done and turns green
     # from the event stream alone (the marker proves the page never reloads).
@@ -124,7 +123,12 @@ def test_dashboard_watches_steers_and_refuses(farm, browser):
     until(browser, "document.querySelector('.item table tbody tr td:nth-child(3)')?.textContent === 'pyfarm-w1'",
           "the attempt's host")
     until(browser, "document.querySelector('#fail-h') && document.querySelector('#hist-h + table')", "history shown")
+    until(browser, "document.getElementById('job-status')?.textContent === 'complete'", "the job's status, live")
     screenshot(browser, "dashboard-job.png")
+
+    # Two jobs that keep the worker's two slots: alice's and bob's.
+    sleeper = qbsub(farm, "alice", "--name", "sleeper", "sleep", "60")
+    bobs = qbsub(farm, "bob", "--name", "bobs-job", "sleep", "60")
 
     # Block alice's sleeper from the jobs view.
     browser.get(farm.api_url + "/ui/#/jobs")
