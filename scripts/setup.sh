@@ -9,7 +9,8 @@ PACKAGES=(cmake ninja-build g++ pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx
           blender   # the blender job type's tests render with the real Blender
           python3-aiosmtpd jq  # a local SMTP sink for the mail callback test; bench/run_suite.sh
           libcpp-httplib-dev python3-pytest  # the HTTP API; the Python qb module's tests
-          libsystemd-dev help2man)  # sd_notify and the journal (optional); man pages (packaging/)
+          libsystemd-dev help2man  # sd_notify and the journal (optional); man pages (packaging/)
+          chromium chromium-driver python3-selenium)  # the dashboard's browser tests (tests/browser/)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -54,6 +54,7 @@ Config load_config(const std::filesystem::path& file, Config c) {
   read_key(root, "http_threads", c.http_threads, file);
   read_key(root, "http_io_timeout", c.http_io_timeout, file);
   read_key(root, "http_reply_timeout", c.http_reply_timeout, file);
+  relative_to_file("dashboard_dir", c.dashboard_dir);
   if (c.http_threads < 2 || c.http_threads > 1024)
     throw std::runtime_error(file.string() + ": http_threads must be between 2 and 1024");
   if (!(c.http_io_timeout > 0) || !(c.http_reply_timeout > 0) || c.http_max_body == 0)

@@ -64,6 +64,7 @@ struct Config {
   int http_threads = 8;               // HTTP threads; half of them at most serve event streams
   double http_io_timeout = 10;        // seconds a client may take to send a request or read a reply
   double http_reply_timeout = 30;     // seconds to wait for the loop's answer before a 503
+  std::filesystem::path dashboard_dir;  // the web dashboard's files; empty: <prefix>/share/qube/dashboard
   // Ended jobs and their logs are removed this many days after they ended (0: kept forever).
   double retention_days = 0;
 };

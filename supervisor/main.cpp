@@ -17,13 +17,14 @@ void on_signal(int) { g_stop = true; }
 
 int main(int argc, char** argv) {
   CLI::App app{"qbsupervisor: the Qube supervisor daemon"};
-  std::string config_file, data, workers, clients, log_level, keys, http;
+  std::string config_file, data, workers, clients, log_level, keys, http, dashboard_dir;
   bool keys_required = false, insecure = false, check_config = false;
   app.add_option("--config", config_file, "configuration file (default: <prefix>/etc/qube/supervisor.yaml)");
   app.add_option("--data", data, "directory for the store and logs");
   app.add_option("--workers", workers, "endpoint workers connect to, e.g. tcp://*:50001");
   app.add_option("--clients", clients, "endpoint qbsub and qb connect to, e.g. tcp://*:50002");
   app.add_option("--http", http, "serve the HTTP/JSON API at HOST:PORT, e.g. 127.0.0.1:50080 (docs/http-api.md)");
+  app.add_option("--dashboard-dir", dashboard_dir, "the web dashboard's files (default: <prefix>/share/qube/dashboard; docs/dashboard.md)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
   app.add_option("--keys", keys, "key directory (default: <prefix>/etc/qube/keys; docs/security.md)");
   app.add_flag("--keys-required", keys_required, "CURVE on both sockets; only known keys get in");
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
   if (!workers.empty()) config.workers_endpoint = workers;
   if (!clients.empty()) config.clients_endpoint = clients;
   if (!http.empty()) config.http_endpoint = http;
+  if (!dashboard_dir.empty()) config.dashboard_dir = std::filesystem::absolute(dashboard_dir);
   if (!log_level.empty()) config.log_level = log_level;
   if (!keys.empty()) config.keys_dir = std::filesystem::absolute(keys);
   if (keys_required) config.keys_required = true;

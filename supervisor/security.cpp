@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agenda_grid.hpp"
 #include "qube/curve.hpp"
 #include "qube/keys.hpp"
 #include "qube/messages.hpp"
@@ -92,7 +93,7 @@ bool Security::is_read_only(const std::string& type) {
   namespace p = proto;
   static const std::set<std::string, std::less<>> reads{p::kJobs,      p::kShow,    p::kHosts,  p::kResources,
                                                         p::kPing,      p::kHistory, p::kOutput, p::kKeys,
-                                                        p::kMetrics};
+                                                        p::kMetrics,   kAgendaGrid};
   return reads.count(type) > 0;
 }
 

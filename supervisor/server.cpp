@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "agenda_grid.hpp"
 #include "http/loop_link.hpp"
 #include "qube/codec.hpp"
 #include "qube/messages.hpp"
@@ -345,6 +346,7 @@ Server::ClientReply Server::handle_client(const proto::Message& msg, const std::
       std::string body = encode_with_field(reply.body, "job", farm_.show_job(b));
       return ClientReply(std::move(reply), std::move(body));
     }
+    if (msg.type == kAgendaGrid) return p::reply_ok(msg, agenda_grid(farm_, b));
     if (msg.type == p::kHosts) return p::reply_ok(msg, farm_.list_hosts(b));
     if (msg.type == p::kLock) return p::reply_ok(msg, farm_.lock_hosts(host_lock_from_json(b), true));
     if (msg.type == p::kUnlock) return p::reply_ok(msg, farm_.lock_hosts(host_lock_from_json(b), false));
@@ -353,8 +355,10 @@ Server::ClientReply Server::handle_client(const proto::Message& msg, const std::
     if (msg.type == p::kResourceSet) return p::reply_ok(msg, farm_.set_resource(resource_total_from_json(b)));
     if (msg.type == p::kMetrics) return p::reply_ok(msg, Json{{"text", render_metrics(metrics_, farm_.census())}});
     if (msg.type == p::kPing)
+      // Who asks, as the supervisor sees it: the dashboard's "signed in as".
       return p::reply_ok(msg, Json{{"version", kQubeVersion}, {"protocol", kProtocolVersion},
-                                   {"time", clock_.wall().seconds}});
+                                   {"time", clock_.wall().seconds}, {"user", who},
+                                   {"admin", admins_.count(who) > 0}});
     if (msg.type == p::kAppend) return p::reply_ok(msg, to_json(farm_.append(steering_from_json(b), b)));
     if (msg.type == p::kModify) return p::reply_ok(msg, to_json(farm_.modify(steering_from_json(b), get_object(b, "set"))));
     if (const auto verb = steering_verbs().find(msg.type); verb != steering_verbs().end())

@@ -9,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "agenda_grid.hpp"
 #include "http_errors.hpp"
 #include "loop_link.hpp"
 #include "qube/json.hpp"
@@ -135,7 +136,8 @@ const std::set<std::string>& generic_types() {
       p::kSubmit,  p::kJobs,    p::kShow,      p::kHosts,  p::kKill,    p::kBlock,   p::kUnblock,
       p::kRetry,   p::kInterrupt, p::kComplete, p::kRemove, p::kSuspend, p::kResume,  p::kModify,
       p::kTop,     p::kBottom,  p::kRequeue,   p::kAppend, p::kSatisfy, p::kHistory, p::kOutput,
-      p::kLock,    p::kUnlock,  p::kHostSet,   p::kResources, p::kResourceSet, p::kKeys, p::kPing};
+      p::kLock,    p::kUnlock,  p::kHostSet,   p::kResources, p::kResourceSet, p::kKeys, p::kPing,
+      kAgendaGrid};
   return types;
 }
 
@@ -260,6 +262,14 @@ void add_job_routes(httplib::Server& s, HttpContext& ctx) {
           params_into(req, body, {"limit"}, {});
           return call_loop(ctx, who, p::kHistory, body);
         }));
+  s.Get(R"(/api/v1/jobs/(\d+)/grid)", route(ctx, true, [&ctx](const Request& req, const std::string& who) {
+          only_params(req, {"from", "to", "buckets", "items"});
+          Json body{{"id", id_of(req)}};
+          params_into(req, body, {"from", "to", "buckets"}, {});
+          const std::string items = req.get_param_value("items");
+          body["items"] = items == "1" || items == "true";
+          return call_loop(ctx, who, kAgendaGrid, body);
+        }));
   s.Get(R"(/api/v1/jobs/(\d+)/(stdout|stderr))", route(ctx, true, [&ctx](const Request& req, const std::string& who) {
           only_params(req, {"offset", "subid", "work", "attempt"});
           Json body{{"id", id_of(req)}, {"stream", req.matches[2] == "stdout" ? "out" : "err"}};
@@ -287,7 +297,7 @@ void add_host_routes(httplib::Server& s, HttpContext& ctx) {
                                                                               const std::string& who) {
            const bool lock = req.matches[2] == "lock";
            Json body = parse_body(req);
-           only_fields(body, lock ? std::set<std::string>{"purge"} : std::set<std::string>{});
+           only_fields(body, lock ? std::set<std::string>{"purge", "drain"} : std::set<std::string>{});
            body["hosts"] = Json::array({req.matches[1].str()});
            return refuse_on_error(call_loop(ctx, who, lock ? p::kLock : p::kUnlock, body));
          }));

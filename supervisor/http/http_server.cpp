@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "dashboard_files.hpp"
 #include "http_routes.hpp"
 #include "qube/curve.hpp"
 
@@ -80,6 +81,7 @@ HttpServer::HttpServer(const Config& config, zmq::context_t& ctx, const ApiToken
   server_->set_keep_alive_timeout(5);
   server_->set_payload_max_length(config.http_max_body);
   add_routes(*server_, *context_);
+  add_dashboard(*server_, config.dashboard_dir.empty() ? default_dashboard_dir() : config.dashboard_dir);
   const int port = hp.port == 0 ? server_->bind_to_any_port(hp.host)
                                 : (server_->bind_to_port(hp.host, hp.port) ? hp.port : -1);
   if (port <= 0) throw std::runtime_error("cannot bind the HTTP API to " + hp.host + ":" + std::to_string(hp.port));

@@ -226,5 +226,101 @@ TEST_F(HttpApi, EventStreamReportsAJobsCompletion) {
   EXPECT_NE(received.find("event: item\n"), std::string::npos) << received;
 }
 
+// The dashboard's frame grid (docs/dashboard.md): an agenda's items counted by
+// status in buckets, and a short range's items in full.
+TEST_F(HttpApi, GridCountsAnAgendaInBuckets) {
+  start();  // no worker: the items stay where they are put
+  const std::string alice = token_for("alice");
+  const auto id = submit_http(alice, "true", "1-10");
+  const std::string grid = "/api/v1/jobs/" + std::to_string(id) + "/grid";
+  // `complete` on items marks them skipped (qbcomplete): done without running.
+  ASSERT_EQ(post("/api/v1/jobs/" + std::to_string(id) + "/complete", alice, R"({"work": "1-4"})").status, 200);
+
+  const Answer all = get(grid + "?buckets=3", alice);
+  ASSERT_EQ(all.status, 200) << all.body.dump();
+  EXPECT_EQ(all.body["total"], 10);
+  EXPECT_EQ(all.body["counts"], Json::parse(R"({"pending": 6, "skipped": 4})"));
+  ASSERT_EQ(all.body["buckets"].size(), 3u);
+  EXPECT_EQ(all.body["buckets"][0], Json::parse(R"({"from": 0, "to": 3, "counts": {"skipped": 3}})"));
+  EXPECT_EQ(all.body["buckets"][1], Json::parse(R"({"from": 3, "to": 6, "counts": {"pending": 2, "skipped": 1}})"));
+  EXPECT_EQ(all.body["buckets"][2]["to"], 10);
+  EXPECT_FALSE(all.body.contains("items"));
+
+  // A range: never more buckets than items; its items with their attempts.
+  const Answer some = get(grid + "?from=3&to=5&buckets=100&items=1", alice);
+  ASSERT_EQ(some.status, 200) << some.body.dump();
+  EXPECT_EQ(some.body["buckets"].size(), 2u);
+  ASSERT_EQ(some.body["items"].size(), 2u);
+  EXPECT_EQ(some.body["items"][0]["name"], "4");
+  EXPECT_EQ(some.body["items"][0]["index"], 3);
+  EXPECT_EQ(some.body["items"][0]["status"], "skipped");
+  EXPECT_TRUE(some.body["items"][1].contains("history"));
+
+  // The same over the generic route, as a protocol request.
+  const Answer generic = post("/api/v1/request", alice,
+                              R"({"type": "agenda_grid", "body": {"id": )" + std::to_string(id) + R"(, "buckets": 1}})");
+  ASSERT_EQ(generic.status, 200) << generic.body.dump();
+  EXPECT_EQ(generic.body["buckets"][0]["counts"]["pending"], 6);
+
+  EXPECT_EQ(get(grid + "?to=11", alice).status, 400);
+  EXPECT_EQ(get(grid + "?from=5&to=4", alice).status, 400);
+  EXPECT_EQ(get(grid + "?buckets=0", alice).status, 400);
+  EXPECT_EQ(get(grid + "?zoom=2", alice).status, 400);
+  EXPECT_EQ(get("/api/v1/jobs/999999/grid", alice).status, 404);
+  EXPECT_EQ(get(grid, "").status, 401);
+}
+
+// Who the token is, for the dashboard's "signed in as"; a host locked to drain.
+TEST_F(HttpApi, PingNamesTheUserAndLockDrains) {
+  SupervisorOptions options;
+  options.extra_args = {"--http", "127.0.0.1:0"};
+  options.extra_config = "admins: [root_admin]\n";
+  start_supervisor(options);
+  start_worker("w1", 1);
+  const std::string admin = token_for("root_admin");
+  const std::string alice = token_for("alice");
+  const Answer ping = get("/api/v1/ping", alice);
+  EXPECT_EQ(ping.body["user"], "alice");
+  EXPECT_EQ(ping.body["admin"], false);
+  EXPECT_EQ(get("/api/v1/ping", admin).body["admin"], true);
+
+  EXPECT_EQ(post("/api/v1/hosts/w1/lock", alice, R"({"drain": true})").status, 403);
+  const Answer drained = post("/api/v1/hosts/w1/lock", admin, R"({"drain": true})");
+  ASSERT_EQ(drained.status, 200) << drained.body.dump();
+  const Answer hosts = get("/api/v1/hosts", admin);
+  EXPECT_EQ(hosts.body["hosts"][0]["state"], "locked");
+  EXPECT_EQ(hosts.body["hosts"][0]["draining"], true);
+  EXPECT_EQ(post("/api/v1/hosts/w1/lock", admin, R"({"drain": true, "purge": true})").status, 400);
+}
+
+// The dashboard's files at /ui/, typed, and nothing outside their directory.
+TEST_F(HttpApi, ServesTheDashboard) {
+  start();
+  auto c = client();
+  const auto root = c.Get("/");
+  ASSERT_TRUE(root);
+  EXPECT_EQ(root->status, 302);
+  EXPECT_EQ(root->get_header_value("Location"), "/ui/");
+  const auto index = c.Get("/ui/");
+  ASSERT_TRUE(index);
+  ASSERT_EQ(index->status, 200);
+  EXPECT_NE(index->get_header_value("Content-Type").find("text/html"), std::string::npos);
+  EXPECT_NE(index->body.find("app.js"), std::string::npos);
+  EXPECT_FALSE(index->get_header_value("Content-Security-Policy").empty());
+  const auto script = c.Get("/ui/app.js");
+  ASSERT_TRUE(script);
+  EXPECT_EQ(script->status, 200);
+  EXPECT_NE(script->get_header_value("Content-Type").find("javascript"), std::string::npos);
+  const auto css = c.Get("/ui/style.css");
+  ASSERT_TRUE(css);
+  EXPECT_NE(css->get_header_value("Content-Type").find("text/css"), std::string::npos);
+  for (const char* escape : {"/ui/../../../CMakeCache.txt", "/ui/..%2f..%2f..%2fCMakeCache.txt", "/ui/..%2fCMakeCache.txt", "/ui/%2e%2e/CMakeCache.txt",
+                             "/ui/../../etc/passwd", "/ui/nothing-here.js"}) {
+    const auto res = c.Get(escape);
+    ASSERT_TRUE(res) << escape;
+    EXPECT_NE(res->status, 200) << escape << ": " << res->body.substr(0, 200);
+  }
+}
+
 }  // namespace
 }  // namespace qube_it

@@ -1,0 +1,164 @@
+"""The web dashboard (docs/dashboard.md) in a real headless Chromium, on a real
+farm (tests/python/farm.py): jobs submitted through qbsub, the frame grid turning
+green live, a job blocked from the page, an item's log, and one user refused
+another's job. QUBE_SCREENSHOTS=DIR saves the docs' screenshots there."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from farm import Farm, bin_dir, supervisor_has_http, wait_until  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+try:
+    from selenium import webdriver
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.chrome.service import Service
+    HAVE_SELENIUM = True
+except ImportError:
+    HAVE_SELENIUM = False
+
+pytestmark = [
+    pytest.mark.skipif(not HAVE_SELENIUM, reason="python3-selenium is not installed (apt install python3-selenium)"),
+    pytest.mark.skipif(not CHROMIUM or not DRIVER,
+                       reason="chromium and chromedriver are not installed (apt install chromium chromium-driver)"),
+    pytest.mark.skipif(not supervisor_has_http(bin_dir()), reason="no qbsupervisor with --http in QUBE_BIN"),
+]
+
+
+@pytest.fixture
+def farm():
+    with tempfile.TemporaryDirectory(prefix="qube-dash-") as d:
+        f = Farm(bin_dir(), d).start()
+        try:
+            yield f
+        finally:
+            f.stop()
+
+
+@pytest.fixture
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--disable-gpu", "--window-size=1280,860", "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    if os.geteuid() == 0:
+        options.add_argument("--no-sandbox")  # Chromium refuses to run as root with its sandbox
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_script_timeout(20)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def as_user(farm, user, *argv):
+    env = dict(farm.env, QB_USER=user)
+    out = subprocess.run(list(argv), capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, "%s: %s" % (" ".join(argv), out.stderr)
+    return out.stdout
+
+
+def qbsub(farm, user, *args):
+    return int(as_user(farm, user, os.path.join(farm.bin, "qbsub"), *args).split()[0])
+
+
+def token(farm, user):
+    return json.loads(as_user(farm, user, os.path.join(farm.bin, "qb"), "keys", "token", "--json"))["token"]
+
+
+def status(farm, job):
+    return json.loads(farm.qb("show", str(job), "--json"))["status"]
+
+
+def screenshot(driver, name):
+    directory = os.environ.get("QUBE_SCREENSHOTS")
+    if directory:
+        driver.save_screenshot(os.path.join(directory, name))
+
+
+def until(driver, script, what, timeout=20):
+    """Waits for a JavaScript expression in the page to be true; its value."""
+    return wait_until(lambda: driver.execute_script("return " + script), timeout=timeout, what=what)
+
+
+def test_dashboard_watches_steers_and_refuses(farm, browser):
+    alice, bob = token(farm, "alice"), token(farm, "bob")
+    frames = qbsub(farm, "alice", "--name", "frames", "--range", "1-6",
+                   "sh", "-c", "sleep 0.7; echo rendered frame QB_FRAME_NUMBER")
+
+    # Sign in with alice's token.
+    browser.get(farm.api_url + "/ui/")
+    until(browser, "!document.getElementById('login').hidden", "the sign-in form")
+    browser.find_element(By.ID, "token").send_keys(alice)
+    browser.find_element(By.ID, "login-button").click()
+    until(browser, "document.getElementById('whoami').textContent.includes('alice')", "signed in as alice")
+    assert not browser.find_element(By.ID, "login").is_displayed()
+    until(browser, "document.querySelectorAll('#jobs-table tbody tr[data-id]').length === 1", "the job listed")
+
+    # The job's page: the grid starts with frames not yet done and turns green
+    # from the event stream alone (the marker proves the page never reloads).
+    browser.get(farm.api_url + "/ui/#/job/%d" % frames)
+    browser.execute_script("window.__stayed = true")
+    until(browser, "document.querySelectorAll('.cells.items .cell').length === 6", "six frame cells")
+    assert browser.execute_script(
+        "return document.querySelectorAll('.cells.items .cell:not(.status-complete)').length") > 0, \
+        "every frame was already complete before the page looked"
+    until(browser, "document.querySelectorAll('.cells.items .cell.status-complete').length === 6",
+          "every frame cell green", timeout=30)
+    assert browser.execute_script("return window.__stayed === true"), "the page reloaded"
+    green = browser.execute_script(
+        "return getComputedStyle(document.querySelector('.cell.status-complete')).backgroundColor")
+    assert green == "rgb(46, 158, 68)", green
+
+    # An item's attempts and its log.
+    browser.find_element(By.CSS_SELECTOR, ".cell[data-work='3']").click()
+    until(browser, "(document.getElementById('log') || {}).textContent?.includes('rendered frame 3')", "frame 3's log")
+    until(browser, "document.querySelector('.item table tbody tr td:nth-child(3)')?.textContent === 'pyfarm-w1'",
+          "the attempt's host")
+    until(browser, "document.querySelector('#fail-h') && document.querySelector('#hist-h + table')", "history shown")
+    until(browser, "document.getElementById('job-status')?.textContent === 'complete'", "the job's status, live")
+    screenshot(browser, "dashboard-job.png")
+
+    # Two jobs that keep the worker's two slots: alice's and bob's.
+    sleeper = qbsub(farm, "alice", "--name", "sleeper", "sleep", "60")
+    bobs = qbsub(farm, "bob", "--name", "bobs-job", "sleep", "60")
+
+    # Block alice's sleeper from the jobs view.
+    browser.get(farm.api_url + "/ui/#/jobs")
+    until(browser, "document.querySelector('#jobs-table tr[data-id=\"%d\"]')" % sleeper, "the sleeper's row")
+    browser.find_element(By.CSS_SELECTOR, "tr[data-id='%d'] input[type=checkbox]" % sleeper).click()
+    browser.find_element(By.CSS_SELECTOR, "button[data-verb='block']").click()
+    wait_until(lambda: status(farm, sleeper) == "blocked", timeout=15, what="the sleeper blocked")
+    until(browser, "document.querySelector('tr[data-id=\"%d\"] .badge')?.textContent === 'blocked'" % sleeper,
+          "the row showing blocked")
+    screenshot(browser, "dashboard-jobs.png")
+
+    # Alice cannot kill bob's job from the page: refused, and it still runs.
+    browser.find_element(By.CSS_SELECTOR, "tr[data-id='%d'] input[type=checkbox]" % sleeper).click()
+    browser.find_element(By.CSS_SELECTOR, "tr[data-id='%d'] input[type=checkbox]" % bobs).click()
+    browser.find_element(By.CSS_SELECTOR, "button[data-verb='kill']").click()
+    browser.switch_to.alert.accept()  # "kill 1 job(s)?"
+    message = until(browser, "document.querySelector('.result.error')?.textContent", "the refusal")
+    assert "refused" in message and str(bobs) in message, message
+    assert status(farm, bobs) in ("running", "pending"), status(farm, bobs)
+    # ... and the same holds on the job's own page.
+    browser.get(farm.api_url + "/ui/#/job/%d" % bobs)
+    until(browser, "document.querySelector('button[data-verb=\"kill\"]')", "bob's job page")
+    browser.find_element(By.CSS_SELECTOR, "button[data-verb='kill']").click()
+    message = until(browser, "document.querySelector('.result.error')?.textContent", "the refusal")
+    assert "kill" in message, message
+    assert status(farm, bobs) in ("running", "pending"), status(farm, bobs)
+
+    # Hosts: the worker, its slots, and what runs there.
+    browser.get(farm.api_url + "/ui/#/hosts")
+    until(browser, "document.querySelector('#hosts-table tr[data-host=\"pyfarm-w1\"]')?.textContent.includes('/2')",
+          "the worker's row")
+    screenshot(browser, "dashboard-hosts.png")
+    assert bob  # bob's token exists: the refusal above is about ownership, not an unknown user
