@@ -5,6 +5,7 @@ set -euo pipefail
 PACKAGES=(cmake ninja-build g++ pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libboost-dev
           libboost-filesystem-dev libyaml-cpp-dev libspdlog-dev libgtest-dev libcli11-dev
           libsqlite3-dev nlohmann-json3-dev
+          libpqxx-dev postgresql  # the PostgreSQL store (optional at build time) and its tests' throwaway server
           clang libclang-rt-14-dev llvm  # fuzz/: libFuzzer and its sanitizers; llvm-symbolizer for reports
           blender   # the blender job type's tests render with the real Blender
           python3-aiosmtpd jq  # a local SMTP sink for the mail callback test; bench/run_suite.sh

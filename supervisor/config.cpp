@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "qube/config_file.hpp"
+#include "store/open_store.hpp"
 
 namespace qube::supervisor {
 
@@ -17,6 +18,9 @@ Config load_config(const std::filesystem::path& file, Config c) {
   };
   relative_to_file("data", c.data_dir);
   relative_to_file("keys", c.keys_dir);
+  read_key(root, "store", c.store, file);
+  if (!is_store_setting(c.store))
+    throw std::runtime_error(file.string() + ": store must be sqlite or a postgresql:// URI");
   read_key(root, "keys_required", c.keys_required, file);
   read_key(root, "insecure", c.insecure, file);
   read_key(root, "heartbeat_interval", c.heartbeat_interval, file);

@@ -21,6 +21,9 @@ struct Config {
   // Lets the daemon bind a non-loopback address without keys (a warning at every start).
   bool insecure = false;
   std::filesystem::path data_dir = "qube-data";
+  // Where jobs are stored: "sqlite" (files in data_dir; also when empty) or a
+  // postgresql:// URI (docs/high-availability.md). Logs stay in data_dir.
+  std::string store;
   double heartbeat_interval = 2.0;  // seconds between worker heartbeats
   int heartbeat_misses = 3;         // missed heartbeats before a worker is down
   std::string log_level = "info";

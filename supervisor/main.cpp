@@ -9,6 +9,7 @@
 #include "qube/config_file.hpp"
 #include "qube/service.hpp"
 #include "server.hpp"
+#include "store/open_store.hpp"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -17,10 +18,11 @@ void on_signal(int) { g_stop = true; }
 
 int main(int argc, char** argv) {
   CLI::App app{"qbsupervisor: the Qube supervisor daemon"};
-  std::string config_file, data, workers, clients, log_level, keys, http, dashboard_dir;
+  std::string config_file, data, store, workers, clients, log_level, keys, http, dashboard_dir;
   bool keys_required = false, insecure = false, check_config = false;
   app.add_option("--config", config_file, "configuration file (default: <prefix>/etc/qube/supervisor.yaml)");
   app.add_option("--data", data, "directory for the store and logs");
+  app.add_option("--store", store, "where jobs are stored: sqlite (default) or a postgresql:// URI");
   app.add_option("--workers", workers, "endpoint workers connect to, e.g. tcp://*:50001");
   app.add_option("--clients", clients, "endpoint qbsub and qb connect to, e.g. tcp://*:50002");
   app.add_option("--http", http, "serve the HTTP/JSON API at HOST:PORT, e.g. 127.0.0.1:50080 (docs/http-api.md)");
@@ -47,6 +49,11 @@ int main(int argc, char** argv) {
   }
   if (const char* d = std::getenv("QB_DATA"); d && data.empty()) data = d;
   if (!data.empty()) config.data_dir = data;
+  if (!store.empty()) config.store = store;
+  if (!qube::supervisor::is_store_setting(config.store)) {
+    std::cerr << "qbsupervisor: --store must be sqlite or a postgresql:// URI, not '" << config.store << "'\n";
+    return 2;
+  }
   if (!workers.empty()) config.workers_endpoint = workers;
   if (!clients.empty()) config.clients_endpoint = clients;
   if (!http.empty()) config.http_endpoint = http;

@@ -13,6 +13,7 @@
 #include "qube/service.hpp"
 #include "qube/transport.hpp"
 #include "qube/version.hpp"
+#include "store/open_store.hpp"
 
 namespace qube::supervisor {
 
@@ -53,8 +54,9 @@ const std::map<std::string, SteerVerb, std::less<>>& steering_verbs() {
 Server::Server(Config config, const Clock& clock)
     : config_(std::move(config)), clock_(clock), logs_(config_.data_dir / "logs"), farm_(clock) {
   std::filesystem::create_directories(config_.data_dir);
-  store_ = open_sqlite_store((config_.data_dir / "qube.db").string());
-  events_ = open_event_log((config_.data_dir / "events.db").string());
+  auto opened = open_store(config_.store, config_.data_dir);
+  store_ = std::move(opened.store);
+  events_ = std::move(opened.events);
   FarmPolicy policy;
   admins_ = std::set<std::string>(config_.admins.begin(), config_.admins.end());
   policy.admins = admins_;
@@ -102,8 +104,8 @@ Server::Server(Config config, const Clock& clock)
   const std::string workers_at = workers_.get(zmq::sockopt::last_endpoint);
   client_endpoint_ = clients_.get(zmq::sockopt::last_endpoint);
   runner_->set_supervisor_endpoint(transport::connectable(client_endpoint_));
-  spdlog::info("qbsupervisor {} listening: workers {}, clients {}, data {}", kQubeVersion, workers_at,
-               client_endpoint_, config_.data_dir.string());
+  spdlog::info("qbsupervisor {} listening: workers {}, clients {}, data {}, store {}", kQubeVersion, workers_at,
+               client_endpoint_, config_.data_dir.string(), printable_store_setting(config_.store));
   tokens_ = std::make_unique<ApiTokens>(config_.data_dir / "api_tokens");
   transport::configure(http_requests_);
   http_requests_.set(zmq::sockopt::router_mandatory, 1);
@@ -130,6 +132,12 @@ void Server::run(const std::atomic<bool>& stop) {
   double last_busy = 0;     // when a round last had more than heartbeats
   while (!stop) {
     service::watchdog_ping();  // a loop stalled for WatchdogSec gets the daemon restarted
+    if (unstored_) {
+      wait_for_store();
+      // Heartbeats waited in the socket meanwhile: read them before judging anyone.
+      next_check = clock_.steady().seconds + config_.heartbeat_interval;
+      continue;
+    }
     const double now = clock_.steady().seconds;
     const bool gathering = now < gather_until;
     // While gathering, the workers' socket is left out of the poll altogether: in
@@ -439,10 +447,18 @@ Json Server::read_attempt_output(const JobState& js, const std::string& work, st
 }
 
 void Server::commit() {
+  if (unstored_) return;  // an earlier round's rows go first (wait_for_store)
   farm_.settle();  // reactions to this round's events belong to this commit
   Effects fx = farm_.take_effects();
   const double started = clock_.steady().seconds;
-  if (fx.rows_to_store()) store_rows(fx);
+  if (fx.rows_to_store() && !store_rows(fx)) {
+    unstored_ = std::move(fx);
+    return;
+  }
+  after_store(fx, started);
+}
+
+void Server::after_store(Effects& fx, double started) {
   // History is written after the state it describes is durable.
   if (!fx.events.empty()) {
     try {
@@ -463,19 +479,62 @@ void Server::commit() {
   std::move(fx.outbox.begin(), fx.outbox.end(), std::back_inserter(to_workers_));
 }
 
-void Server::store_rows(const Effects& fx) {
-  store_->begin();
-  if (fx.settings_changed) store_->put_farm_settings(farm_.farm_settings());
-  for (const auto& made : fx.submissions) store_->put_submission(made);  // before removals: none outlives its job
-  for (JobId id : fx.removed_jobs) store_->remove_job(id);
-  for (JobId id : fx.dirty_jobs)
-    if (const JobState* js = farm_.job(id)) store_->put_job(js->job, js->progress());
-  for (const auto& [id, index] : fx.dirty_items)
-    if (const JobState* js = farm_.job(id)) store_->put_item(id, index, js->job.agenda[index]);
-  for (const auto& [id, subid] : fx.dirty_instances)
-    if (const JobState* js = farm_.job(id))
-      store_->put_instance(id, js->job.instances[static_cast<std::size_t>(subid)]);
-  store_->commit();
+bool Server::store_rows(const Effects& fx) {
+  try {
+    store_->begin();
+    if (fx.settings_changed) store_->put_farm_settings(farm_.farm_settings());
+    for (const auto& made : fx.submissions) store_->put_submission(made);  // before removals: none outlives its job
+    for (JobId id : fx.removed_jobs) store_->remove_job(id);
+    for (JobId id : fx.dirty_jobs)
+      if (const JobState* js = farm_.job(id)) store_->put_job(js->job, js->progress());
+    for (const auto& [id, index] : fx.dirty_items)
+      if (const JobState* js = farm_.job(id)) store_->put_item(id, index, js->job.agenda[index]);
+    for (const auto& [id, subid] : fx.dirty_instances)
+      if (const JobState* js = farm_.job(id))
+        store_->put_instance(id, js->job.instances[static_cast<std::size_t>(subid)]);
+    store_->commit();
+  } catch (const StoreUnavailable& e) {
+    if (store_away_.empty())
+      spdlog::error("{}: holding this round's replies and refusing requests until it is back", e.what());
+    store_away_ = e.what();
+    return false;
+  }
+  if (!store_away_.empty()) spdlog::info("the store is back: carrying on");
+  store_away_.clear();
+  return true;
+}
+
+void Server::wait_for_store() {
+  zmq::pollitem_t items[] = {{clients_.handle(), 0, ZMQ_POLLIN, 0}, {http_requests_.handle(), 0, ZMQ_POLLIN, 0}};
+  try {
+    zmq::poll(items, 2, std::chrono::milliseconds(100));
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;
+  }
+  refuse_while_store_away();
+  // The farm has not moved since (nothing was taken in), so the rows are written
+  // as they were; the store's own backoff decides when it really tries again.
+  const double started = clock_.steady().seconds;
+  if (!store_rows(*unstored_)) return;
+  Effects fx = std::move(*unstored_);
+  unstored_.reset();
+  after_store(fx, started);
+  commit();  // what the rest of that round changed, before its replies go
+  if (!unstored_) flush();
+}
+
+void Server::refuse_while_store_away() {
+  const std::string why = "refused: the supervisor's job store is unavailable (" + store_away_ +
+                          "); nothing was changed: try again when it is back";
+  for (auto* socket : {&clients_, &http_requests_}) {
+    for (int n = 0; n < kBatch; ++n) {
+      auto in = transport::receive(*socket, true);
+      if (!in) break;
+      const proto::Message reply = in->msg ? proto::reply_error(*in->msg, why)
+                                           : proto::Message{proto::kReply, 0, Json{{"ok", false}, {"error", why}}};
+      transport::send(*socket, reply, &in->routing_id);
+    }
+  }
 }
 
 void Server::send_work() {

@@ -4,6 +4,7 @@
 // transaction, and only then sends replies and dispatches.
 #include <atomic>
 #include <memory>
+#include <optional>
 
 #include <zmq.hpp>
 
@@ -54,7 +55,13 @@ class Server {
   Json read_attempt_output(const JobState& js, const std::string& work, std::int64_t attempt_id, bool err,
                            std::uint64_t offset);
   void commit();
-  void store_rows(const Effects& fx);
+  // false when the store is unavailable (StoreUnavailable): nothing was written.
+  bool store_rows(const Effects& fx);
+  // What follows a round's rows being durable: history, callbacks, replies queued.
+  void after_store(Effects& fx, double started);
+  // While a round's rows wait for the store (unstored_): refuse clients, retry.
+  void wait_for_store();
+  void refuse_while_store_away();
   void send_work();  // before the commit: see there
   void send_to_worker(const Outgoing& out);
   void flush();
@@ -75,6 +82,10 @@ class Server {
   std::string client_endpoint_;  // as bound, for workers to pass to jobs
   std::vector<std::pair<std::string, ClientReply>> client_replies_;
   std::vector<Outgoing> to_workers_;  // committed: sent by flush()
+  // A round whose rows the store could not take (it is away): nothing of it
+  // is acknowledged until they are written; meanwhile nothing new is taken in.
+  std::optional<Effects> unstored_;
+  std::string store_away_;  // why, while it is away
   LoopMetrics metrics_;               // GET /metrics (metrics.hpp)
   double round_start_ = 0;            // when this round of the loop began (steady seconds)
   std::unique_ptr<ApiTokens> tokens_;

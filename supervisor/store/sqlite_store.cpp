@@ -1,5 +1,6 @@
 #include "qube/codec.hpp"
 #include "sqlite_db.hpp"
+#include "sqlite_schema.hpp"
 #include "store.hpp"
 #include "store_loading.hpp"
 
@@ -16,7 +17,7 @@ class SqliteStore final : public Store {
   // event log never did).
   explicit SqliteStore(const std::string& path)
       : db_(path, {.what = "store", .prefix = "sqlite", .busy_timeout_ms = 5000}),
-        put_job_(schema(db_), "INSERT OR REPLACE INTO jobs(id, doc) VALUES(?, ?)"),
+        put_job_(schema(db_, path), "INSERT OR REPLACE INTO jobs(id, doc) VALUES(?, ?)"),
         put_item_(db_, "INSERT OR REPLACE INTO items(job, idx, doc) VALUES(?, ?, ?)"),
         put_inst_(db_, "INSERT OR REPLACE INTO instances(job, subid, doc) VALUES(?, ?, ?)"),
         raise_job_mark_(db_, "UPDATE counters SET value = ? WHERE name = 'job_id' AND value < ?"),
@@ -111,9 +112,17 @@ class SqliteStore final : public Store {
   }
 
  private:
-  // Creates the tables if needed; returns `db` so that the constructor can run
-  // this before it prepares statements on them.
-  static sqlite::Database& schema(sqlite::Database& db) {
+  // Brings the schema up to date (sqlite_schema.hpp); returns `db` so that the
+  // constructor can run this before it prepares statements on the tables.
+  static sqlite::Database& schema(sqlite::Database& db, const std::string& path) {
+    static constexpr sqlite::Migration kMigrations[] = {baseline};
+    sqlite::migrate(db, "store " + path, kMigrations);
+    return db;
+  }
+
+  // Version 1: the schema as it stood before versions were kept, IF NOT EXISTS
+  // throughout so that such a file is upgraded by creating what it lacks.
+  static void baseline(sqlite::Database& db) {
     db.exec("CREATE TABLE IF NOT EXISTS jobs(id INTEGER PRIMARY KEY, doc BLOB NOT NULL)");
     db.exec("CREATE TABLE IF NOT EXISTS items(job INTEGER NOT NULL, idx INTEGER NOT NULL, doc BLOB NOT NULL,"
             " PRIMARY KEY(job, idx)) WITHOUT ROWID");
@@ -126,7 +135,6 @@ class SqliteStore final : public Store {
     db.exec("INSERT OR IGNORE INTO counters(name, value) SELECT 'job_id', COALESCE(MAX(id), 0) FROM jobs");
     db.exec("CREATE TABLE IF NOT EXISTS submissions(job INTEGER PRIMARY KEY, user TEXT NOT NULL,"
             " token TEXT NOT NULL)");
-    return db;
   }
 
   JobId read_job_mark() {

@@ -1,24 +1,29 @@
 // The supervisor's stores: what every Store and EventLog promises, run against
-// the SQLite ones and the in-memory ones alike (jobs, agenda items, instances
+// the SQLite, PostgreSQL and in-memory ones alike (jobs, agenda items, instances
 // survive a reopen; what was not committed does not); what only the SQLite store
-// does with its file (unreadable rows are reported and skipped); the file-based
-// LogStore.
+// does with its file (unreadable rows are reported and skipped); schema
+// versions; a PostgreSQL server that goes away; the file-based LogStore.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "farm.hpp"
 #include "logs.hpp"
+#include "pg_cluster.hpp"
 #include "qube/codec.hpp"
 #include "qube/json.hpp"
 #include "store/event_log.hpp"
 #include "store/memory_store.hpp"
+#include "store/open_store.hpp"
+#include "store/schema_migrations.hpp"
 #include "store/store.hpp"
 
 namespace {
@@ -41,7 +46,11 @@ using qube::supervisor::open_event_log;
 using qube::supervisor::open_memory_event_log;
 using qube::supervisor::open_memory_store;
 using qube::supervisor::open_sqlite_store;
+using qube::supervisor::open_store;
+using qube::supervisor::SchemaTooNew;
 using qube::supervisor::Store;
+using qube::supervisor::StoreUnavailable;
+using qube::testing::PgCluster;
 using qube::supervisor::SubmissionRecord;
 
 // A fresh directory per test, removed afterwards.
@@ -122,21 +131,43 @@ class StoreTest : public StoreTestBase {
   }
 };
 
-enum class Backend { sqlite, memory };
+enum class Backend { sqlite, memory, postgresql };
 
 std::string backend_name(const ::testing::TestParamInfo<Backend>& info) {
-  return info.param == Backend::sqlite ? "sqlite" : "memory";
+  return info.param == Backend::sqlite ? "sqlite" : info.param == Backend::memory ? "memory" : "postgresql";
 }
+
+// A fresh database on the test binary's one PostgreSQL server (pg_cluster.hpp),
+// or the test skipped, saying why.
+#define QUBE_NEW_PG_DATABASE(name_var)                                                             \
+  do {                                                                                             \
+    if (!qube::supervisor::postgresql_built_in()) GTEST_SKIP() << "built without libpqxx";         \
+    std::string why_not;                                                                           \
+    pg_ = PgCluster::shared(&why_not);                                                             \
+    if (!pg_) GTEST_SKIP() << "no PostgreSQL server for this test: " << why_not;                   \
+    name_var = pg_->create_database();                                                             \
+  } while (false)
 
 // What every Store promises (store.hpp), against each implementation. "Reopen"
 // is closing the store and opening another on the same file (for the memory
-// store, the same MemoryStoreFile).
+// store, the same MemoryStoreFile; for PostgreSQL, the same database).
 class StoreContract : public StoreTestBase, public ::testing::WithParamInterface<Backend> {
  protected:
+  void SetUp() override {
+    StoreTestBase::SetUp();
+    if (GetParam() == Backend::postgresql) QUBE_NEW_PG_DATABASE(pg_database_);
+  }
   std::unique_ptr<Store> open() override {
-    return GetParam() == Backend::sqlite ? open_sqlite_store(db()) : open_memory_store(memory_file_);
+    switch (GetParam()) {
+      case Backend::sqlite: return open_sqlite_store(db());
+      case Backend::memory: return open_memory_store(memory_file_);
+      case Backend::postgresql: break;
+    }
+    return open_store(pg_->uri(pg_database_), dir_).store;
   }
   std::shared_ptr<MemoryStoreFile> memory_file_ = new_memory_store_file();
+  PgCluster* pg_ = nullptr;
+  std::string pg_database_;
 };
 
 Job sample_job(JobId id) {
@@ -296,7 +327,8 @@ void expect_job_eq(const Job& a, const Job& b) {
 
 // ------------------------------------------------------------------ every store
 
-INSTANTIATE_TEST_SUITE_P(Store, StoreContract, ::testing::Values(Backend::sqlite, Backend::memory), backend_name);
+INSTANTIATE_TEST_SUITE_P(Store, StoreContract, ::testing::Values(Backend::sqlite, Backend::memory, Backend::postgresql),
+                         backend_name);
 
 TEST_P(StoreContract, EmptyStoreLoadsNothing) {
   EXPECT_TRUE(reload().empty());
@@ -609,7 +641,9 @@ TEST_F(StoreTest, AStoreFromBeforeTheJobIdMarkStartsItFromItsJobs) {
   }
   raw_sql("DROP TABLE counters");
   raw_sql("DROP TABLE submissions");
+  raw_sql("DROP TABLE schema_version");  // such a store predates versions too
   EXPECT_EQ(open()->max_job_id(), 4u);
+  EXPECT_EQ(count("SELECT MAX(version) FROM schema_version"), 1) << "upgraded to version 1";
   {
     auto store = open();  // migrated: from now on the mark is kept
     store->remove_job(4);
@@ -716,6 +750,146 @@ TEST_F(StoreTest, OpeningAnImpossiblePathThrows) {
   EXPECT_THROW(open_sqlite_store((dir_ / "missing" / "dir" / "qube.db").string()), std::runtime_error);
 }
 
+// ------------------------------------------------------------------ schema versions
+
+TEST(SchemaUpgrade, RunsEachNewerVersionInOrderAndRefusesANewerStore) {
+  std::vector<int> ran;
+  qube::supervisor::upgrade_schema("store x", 0, 3, [&](int v) { ran.push_back(v); });
+  EXPECT_EQ(ran, (std::vector<int>{1, 2, 3}));
+  ran.clear();
+  qube::supervisor::upgrade_schema("store x", 2, 3, [&](int v) { ran.push_back(v); });
+  EXPECT_EQ(ran, (std::vector<int>{3}));
+  ran.clear();
+  qube::supervisor::upgrade_schema("store x", 3, 3, [&](int v) { ran.push_back(v); });
+  EXPECT_TRUE(ran.empty());
+  try {
+    qube::supervisor::upgrade_schema("store x", 4, 3, [&](int v) { ran.push_back(v); });
+    ADD_FAILURE() << "a newer schema was accepted";
+  } catch (const SchemaTooNew& e) {
+    EXPECT_NE(std::string(e.what()).find("store x has schema version 4, newer than the 3"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(ran.empty());
+}
+
+// Schema versions as each real store keeps them (table schema_version).
+class SchemaVersions : public StoreTestBase, public ::testing::WithParamInterface<Backend> {
+ protected:
+  void SetUp() override {
+    StoreTestBase::SetUp();
+    if (GetParam() == Backend::postgresql) QUBE_NEW_PG_DATABASE(pg_database_);
+  }
+  std::unique_ptr<Store> open() override {
+    return open_store(GetParam() == Backend::sqlite ? "sqlite" : pg_->uri(pg_database_), dir_).store;
+  }
+  // The one value `sql` selects, as text.
+  std::string value(const std::string& sql) {
+    if (GetParam() == Backend::postgresql) return pg_->psql(pg_database_, sql).value_or("(psql failed)");
+    sqlite3* h = nullptr;
+    EXPECT_EQ(sqlite3_open(db().c_str(), &h), SQLITE_OK);
+    std::string out = "(no row)";
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    else if (!st)
+      out = sqlite3_errmsg(h);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return out;
+  }
+  PgCluster* pg_ = nullptr;
+  std::string pg_database_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Store, SchemaVersions, ::testing::Values(Backend::sqlite, Backend::postgresql), backend_name);
+
+TEST_P(SchemaVersions, ANewStoreIsAtTheLatestVersionAndReopeningUpgradesNothing) {
+  open()->put_job(sample_job(1));
+  EXPECT_EQ(value("SELECT MAX(version) FROM schema_version"), "1");
+  const std::string rows = value("SELECT COUNT(*) FROM schema_version");
+  EXPECT_EQ(reload().size(), 1u);
+  EXPECT_EQ(value("SELECT COUNT(*) FROM schema_version"), rows);
+}
+
+TEST_P(SchemaVersions, AStoreOfANewerVersionIsRefusedUntouched) {
+  open()->put_job(sample_job(1));
+  const std::string insert = GetParam() == Backend::sqlite
+                                 ? "INSERT INTO schema_version(version, applied) VALUES(99, 0)"
+                                 : "INSERT INTO schema_version(version) VALUES(99)";
+  if (GetParam() == Backend::postgresql) ASSERT_TRUE(pg_->psql(pg_database_, insert));
+  else value(insert + " RETURNING version");
+  ASSERT_EQ(value("SELECT MAX(version) FROM schema_version"), "99");
+  try {
+    open();
+    ADD_FAILURE() << "a store of version 99 was opened";
+  } catch (const SchemaTooNew& e) {
+    EXPECT_NE(std::string(e.what()).find("has schema version 99, newer than the 1 this qbsupervisor knows"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(value("SELECT COUNT(*) FROM jobs"), "1");
+}
+
+// ------------------------------------------------------------------ a PostgreSQL server that goes away
+
+class PgStoreTest : public TempDirTest {
+ protected:
+  void SetUp() override {
+    TempDirTest::SetUp();
+    QUBE_NEW_PG_DATABASE(database_);
+  }
+  void TearDown() override {
+    if (pg_) pg_->start();  // for the binary's next test, should this one fail halfway
+    TempDirTest::TearDown();
+  }
+  PgCluster* pg_ = nullptr;
+  std::string database_;
+};
+
+TEST_F(PgStoreTest, ACommitWhileTheServerIsAwayIsNotKeptAndTheStoreReconnects) {
+  auto store = open_store(pg_->uri(database_), dir_).store;
+  store->begin();
+  put_all(*store, sample_job(1));
+  store->commit();
+  ASSERT_TRUE(pg_->stop());
+  // The round that cannot be written: beginning or committing it says why.
+  const auto write_round = [&] {
+    store->begin();
+    put_all(*store, sample_job(2));
+    store->commit();
+  };
+  EXPECT_THROW(write_round(), StoreUnavailable);
+  EXPECT_THROW(store->max_job_id(), StoreUnavailable) << "still away";
+  ASSERT_TRUE(pg_->start());
+  // The same round again, as the supervisor does, until the store has reconnected.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  bool written = false;
+  while (!written && std::chrono::steady_clock::now() < deadline) {
+    try {
+      write_round();
+      written = true;
+    } catch (const StoreUnavailable&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the store's backoff decides; this only polls
+    }
+  }
+  ASSERT_TRUE(written) << "the store did not reconnect within 20 s";
+  auto reopened = open_store(pg_->uri(database_), dir_).store;
+  const auto jobs = reopened->load([](const std::string& m) { ADD_FAILURE() << m; });
+  ASSERT_EQ(jobs.size(), 2u);
+  expect_job_eq(jobs[1], sample_job(2));
+  EXPECT_EQ(reopened->max_job_id(), 2u);
+}
+
+TEST_F(PgStoreTest, AServerThatCannotBeReachedAtOpenIsAnError) {
+  try {
+    open_store("postgresql://qube@127.0.0.1:1/nowhere", dir_);
+    ADD_FAILURE() << "opened a store on a closed port";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot open store postgresql://qube@127.0.0.1:1/nowhere"), std::string::npos)
+        << e.what();
+  }
+}
+
 // ------------------------------------------------------------------ every event log
 
 FarmEvent event(JobId job, double time, const std::string& name, bool history = true) {
@@ -732,13 +906,24 @@ FarmEvent event(JobId job, double time, const std::string& name, bool history = 
 // What every EventLog promises (event_log.hpp), against each implementation.
 class EventLogContract : public TempDirTest, public ::testing::WithParamInterface<Backend> {
  protected:
-  std::unique_ptr<EventLog> open() {
-    return GetParam() == Backend::sqlite ? open_event_log((dir_ / "events.db").string()) : open_memory_event_log();
+  void SetUp() override {
+    TempDirTest::SetUp();
+    if (GetParam() == Backend::postgresql) QUBE_NEW_PG_DATABASE(pg_database_);
   }
+  std::unique_ptr<EventLog> open() {
+    switch (GetParam()) {
+      case Backend::sqlite: return open_event_log((dir_ / "events.db").string());
+      case Backend::memory: return open_memory_event_log();
+      case Backend::postgresql: break;
+    }
+    return open_store(pg_->uri(pg_database_), dir_).events;
+  }
+  PgCluster* pg_ = nullptr;
+  std::string pg_database_;
 };
 
-INSTANTIATE_TEST_SUITE_P(EventLog, EventLogContract, ::testing::Values(Backend::sqlite, Backend::memory),
-                         backend_name);
+INSTANTIATE_TEST_SUITE_P(EventLog, EventLogContract,
+                         ::testing::Values(Backend::sqlite, Backend::memory, Backend::postgresql), backend_name);
 
 TEST_P(EventLogContract, KeepsEachJobsHistoryEventsOldestFirst) {
   auto log = open();

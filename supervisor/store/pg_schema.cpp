@@ -1,0 +1,31 @@
+#include "pg_schema.hpp"
+
+#include "pg_db.hpp"
+
+namespace qube::supervisor::pg {
+
+namespace {
+
+// Version 1: the rows of the SQLite store, table for table, documents as the
+// same MessagePack bytes; and the event log, which SQLite keeps in a file of
+// its own. (A standby supervisor's lease and epoch would be a later version.)
+void version_1(pqxx::work& txn) {
+  txn.exec("CREATE TABLE jobs(id bigint PRIMARY KEY, doc bytea NOT NULL)");
+  txn.exec("CREATE TABLE items(job bigint NOT NULL, idx bigint NOT NULL, doc bytea NOT NULL, PRIMARY KEY(job, idx))");
+  txn.exec("CREATE TABLE instances(job bigint NOT NULL, subid bigint NOT NULL, doc bytea NOT NULL,"
+           " PRIMARY KEY(job, subid))");
+  txn.exec("CREATE TABLE settings(name text PRIMARY KEY, doc bytea NOT NULL)");
+  txn.exec("CREATE TABLE counters(name text PRIMARY KEY, value bigint NOT NULL)");
+  txn.exec("INSERT INTO counters(name, value) VALUES('job_id', 0)");
+  txn.exec("CREATE TABLE submissions(job bigint PRIMARY KEY, \"user\" text NOT NULL, token text NOT NULL)");
+  txn.exec("CREATE TABLE events(seq bigserial PRIMARY KEY, job bigint NOT NULL, doc text NOT NULL)");
+  txn.exec("CREATE INDEX events_job ON events(job, seq)");
+}
+
+constexpr Migration kMigrations[] = {version_1};
+
+}  // namespace
+
+void migrate_store_schema(pqxx::connection& conn, const std::string& what) { migrate(conn, what, kMigrations); }
+
+}  // namespace qube::supervisor::pg
