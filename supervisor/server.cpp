@@ -50,7 +50,11 @@ const std::map<std::string, SteerVerb, std::less<>>& steering_verbs() {
 }  // namespace
 
 Server::Server(Config config, const Clock& clock)
-    : config_(std::move(config)), clock_(clock), logs_(config_.data_dir / "logs"), farm_(clock) {
+    : config_(std::move(config)),
+      clock_(clock),
+      logs_(config_.data_dir / "logs"),
+      farm_(clock),
+      outage_(config_.data_dir.string()) {
   std::filesystem::create_directories(config_.data_dir);
   store_ = open_sqlite_store((config_.data_dir / "qube.db").string());
   events_ = open_event_log((config_.data_dir / "events.db").string());
@@ -172,7 +176,8 @@ void Server::run(const std::atomic<bool>& stop) {
       farm_.script_finished(outcome);
     }
     farm_.settle();
-    if (farm_.schedule_needed()) farm_.schedule();
+    // No instance starts while nothing can be stored (it stays needed meanwhile).
+    if (farm_.schedule_needed() && !outage_.active()) farm_.schedule();
     send_work();
     commit();
     flush();
@@ -182,6 +187,13 @@ void Server::run(const std::atomic<bool>& stop) {
     // A few milliseconds of summaries at a time, so that a message arriving
     // meanwhile waits at most that long.
     if (warming && others == 0) farm_.warm_summaries(kWarmSlice);
+  }
+  // Each round ends committed; only what a store outage holds is left to try.
+  if (outage_.active()) {
+    commit();
+    flush();
+    if (outage_.active())
+      spdlog::critical("qbsupervisor stopping with changes it could not store: their work runs again after a restart");
   }
   spdlog::info("qbsupervisor stopping");
 }
@@ -319,6 +331,8 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
     farm_.on_work_result(rid, p::decode_work_result(b));
   } else if (msg.type == p::kInstanceDone) {
     farm_.on_instance_done(rid, p::decode_instance_done(b));
+  } else if (msg.type == p::kWorkerStopping) {
+    farm_.on_worker_stopping(rid, p::decode_worker_stopping(b));
   } else if (msg.type == p::kLog) {
     const p::LogReport report = p::decode_log(b);
     if (!farm_.owns_instance(rid, report.instance.job, report.instance.subid)) return;
@@ -332,6 +346,7 @@ Server::ClientReply Server::handle_client(const proto::Message& msg, const std::
   namespace p = proto;
   try {
     const Json& b = msg.body;
+    if (outage_.active() && !Security::is_read_only(msg.type)) return p::reply_error(msg, outage_.refusal());
     if (Security::is_keys_request(msg.type)) return p::reply_ok(msg, security_->handle_keys(msg, who, admins_));
     if (msg.type == p::kTokenIssue || msg.type == p::kTokenRevoke) return p::reply_ok(msg, handle_tokens(msg, who));
     if (msg.type == p::kSubmit) return p::reply_ok(msg, farm_.submit(submission_from_json(b)));
@@ -434,7 +449,24 @@ void Server::commit() {
   farm_.settle();  // reactions to this round's events belong to this commit
   Effects fx = farm_.take_effects();
   const double started = clock_.steady().seconds;
-  if (fx.rows_to_store()) store_rows(fx);
+  if (outage_.active()) {
+    held_.absorb(std::move(fx));
+    fx = std::exchange(held_, Effects{});
+    for (auto& out : fx.take_session()) to_workers_.push_back(std::move(out));
+  }
+  if (fx.rows_to_store() && (!outage_.due(started) || !store_rows(fx))) {
+    // Nothing of it is acted on or acknowledged before it is stored.
+    held_ = std::move(fx);
+    return;
+  }
+  if (outage_.active()) {
+    outage_.recovered(clock_.steady().seconds);
+    for (auto [held, replies] : {std::pair{&held_client_replies_, &client_replies_},
+                                 std::pair{&held_http_replies_, &http_replies_}}) {
+      std::move(replies->begin(), replies->end(), std::back_inserter(*held));
+      *replies = std::exchange(*held, {});
+    }
+  }
   // History is written after the state it describes is durable.
   if (!fx.events.empty()) {
     try {
@@ -455,7 +487,28 @@ void Server::commit() {
   std::move(fx.outbox.begin(), fx.outbox.end(), std::back_inserter(to_workers_));
 }
 
-void Server::store_rows(const Effects& fx) {
+bool Server::store_rows(const Effects& fx) {
+  try {
+    write_rows(fx);
+    return true;
+  } catch (const std::exception& e) {
+    try {
+      store_->rollback();
+    } catch (const std::exception& again) {
+      spdlog::debug("store: rollback after a failed write: {}", again.what());
+    }
+    if (outage_.failed(clock_.steady().seconds, e.what())) {
+      // Replies given this round may acknowledge what was just not stored.
+      std::move(client_replies_.begin(), client_replies_.end(), std::back_inserter(held_client_replies_));
+      std::move(http_replies_.begin(), http_replies_.end(), std::back_inserter(held_http_replies_));
+      client_replies_.clear();
+      http_replies_.clear();
+    }
+    return false;
+  }
+}
+
+void Server::write_rows(const Effects& fx) {
   store_->begin();
   if (fx.settings_changed) store_->put_farm_settings(farm_.farm_settings());
   for (const auto& made : fx.submissions) store_->put_submission(made);  // before removals: none outlives its job
@@ -478,6 +531,9 @@ void Server::send_work() {
   // the worker, registering with the next supervisor, ends the instance that held it.
   // Everything else waits for the commit: a started instance must be on disk before
   // its worker hears of it, and a client is answered only with what is durable.
+  // While the store cannot write, the next item waits too: the instance holds
+  // its result unacknowledged, and nothing more runs on rows that are not stored.
+  if (outage_.active()) return;
   for (const auto& out : farm_.effects().take_work()) send_to_worker(out);
 }
 

@@ -57,6 +57,12 @@ class MemoryStore final : public Store {
     pending_.clear();
     in_transaction_ = false;
   }
+  void rollback() override {
+    if (!in_transaction_) return;
+    pending_.clear();
+    working_ = file_->tables;
+    in_transaction_ = false;
+  }
 
   using Store::put_job;
   // `progress` is a figure for displays, derived from the agenda: not a fact to keep.

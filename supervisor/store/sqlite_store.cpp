@@ -1,3 +1,5 @@
+#include <sqlite3.h>
+
 #include "qube/codec.hpp"
 #include "sqlite_db.hpp"
 #include "store.hpp"
@@ -25,6 +27,9 @@ class SqliteStore final : public Store {
 
   void begin() override { db_.begin(); }
   void commit() override { db_.commit(); }
+  void rollback() override {
+    if (!sqlite3_get_autocommit(db_.handle())) db_.rollback();
+  }
 
   using Store::put_job;
   void put_job(const Job& job, const Progress& progress) override {

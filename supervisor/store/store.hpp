@@ -17,6 +17,10 @@ class Store {
   virtual ~Store() = default;
   virtual void begin() = 0;
   virtual void commit() = 0;
+  // Ends the open transaction without its writes, after a write or commit
+  // failed (a full disk); nothing when none is open (SQLite may have rolled it
+  // back itself). The next begin() starts afresh.
+  virtual void rollback() = 0;
   // Writes the job's own fields (not agenda or instances) and raises the job id
   // high-water mark to its id, in the same transaction. `progress` is the job's
   // (the supervisor keeps it counted rather than scan the agenda for every write).

@@ -82,6 +82,10 @@ inline constexpr const char* kWorkResult = "work_result";    // {job, subid, ind
                                                              //  resultpackage}
 inline constexpr const char* kLog = "log";                   // {job, subid, stream, data}
 inline constexpr const char* kInstanceDone = "instance_done";  // {job, subid, status, exitcode?, reason}
+// The worker is stopping (SIGTERM): finishing: true, it lets its running items
+// finish and takes nothing new; false, it is gone and its running items go back
+// to pending at once (docs/daemons.md, "Stopping a worker").
+inline constexpr const char* kWorkerStopping = "worker_stopping";  // {finishing}
 
 // Supervisor -> worker.
 inline constexpr const char* kRegistered = "registered";  // {heartbeat_interval, client_endpoint}
