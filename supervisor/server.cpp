@@ -89,7 +89,9 @@ Server::Server(Config config, const Clock& clock)
   // With keys, a job's owner is authenticated: its callbacks run as that user.
   callbacks.run_as_owner = config_.callbacks_run_as_owner || config_.keys_required;
   runner_ = std::make_unique<CallbackRunner>(callbacks);
-  const auto on_bad_row = [](const std::string& bad) { spdlog::error("store: skipping unreadable row ({})", bad); };
+  const auto on_bad_row = [](const std::string& bad) {
+    spdlog::error("store: quarantined an unusable row ({}); the rest loads (qb admin quarantine)", bad);
+  };
   farm_.restore_farm_settings(store_->load_farm_settings(on_bad_row));
   farm_.restore(store_->load(on_bad_row), store_->max_job_id());
   farm_.restore_submissions(store_->load_submissions());
@@ -370,6 +372,14 @@ Server::ClientReply Server::handle_client(const proto::Message& msg, const std::
     if (msg.type == p::kModify) return p::reply_ok(msg, to_json(farm_.modify(steering_from_json(b), get_object(b, "set"))));
     if (const auto verb = steering_verbs().find(msg.type); verb != steering_verbs().end())
       return p::reply_ok(msg, to_json(farm_.steer(verb->second, steering_from_json(b))));
+    if (msg.type == p::kQuarantine) {
+      if (config_.keys_required && !admins_.count(who))
+        throw std::runtime_error("only an admin may list quarantined rows; " + who + " is not an admin");
+      Json rows = Json::array();
+      for (const auto& r : store_->quarantined())
+        rows.push_back(Json{{"table", r.table}, {"key", r.key}, {"raw", r.raw}, {"reason", r.reason}, {"time", r.time}});
+      return p::reply_ok(msg, Json{{"rows", rows}});
+    }
     if (msg.type == p::kHistory) {
       const auto id = static_cast<JobId>(get_int(b, "id"));
       if (!farm_.job(id)) throw std::runtime_error("no job " + std::to_string(id));

@@ -69,6 +69,8 @@ inline constexpr const char* kTokenIssue = "token_issue";    // {name?, user} ->
 inline constexpr const char* kTokenRevoke = "token_revoke";  // {name?, user} -> {name, revoked}
 inline constexpr const char* kResourceSet = "resource_set";  // {name, total, user} -> {resource}
 inline constexpr const char* kPing = "ping";       // {} -> {version, protocol, time}
+// Stored rows the supervisor could not load, moved aside (admins only when keys are on).
+inline constexpr const char* kQuarantine = "quarantine";  // {user} -> {rows:[{table, key, raw, reason, time}]}
 inline constexpr const char* kMetrics = "metrics";  // {} -> {text}: Prometheus exposition (GET /metrics)
 
 // Worker <-> supervisor: each body below is a struct in qube/messages.hpp, with
