@@ -166,7 +166,9 @@ class SqliteStore final : public Store {
   // that contradict the loaded ones: a submission of no stored job, a job id
   // mark that is not a number.
   void quarantine_bad(const JobAssembler& jobs, const BadRowReport& on_bad_row) {
-    sqlite::Transaction tx(db_);
+    // Within the caller's transaction if one is open (a load before its commit).
+    std::optional<sqlite::Transaction> tx;
+    if (sqlite3_get_autocommit(db_.handle())) tx.emplace(db_);
     for (const auto& bad : jobs.bad_rows()) {
       if (bad.table == "jobs") move_rows("jobs", "id", "doc", "id = ?1", bad.reason, bad.job);
       else if (bad.table == "items")
@@ -197,7 +199,7 @@ class SqliteStore final : public Store {
         job_mark_ = read_job_mark();
       }
     }
-    tx.commit();
+    if (tx) tx->commit();
   }
   static constexpr const char* kSubmissionRaw = "'user ' || quote(user) || ', token ' || quote(token)";
 
