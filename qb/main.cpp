@@ -13,6 +13,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "admin_commands.hpp"
 #include "host_commands.hpp"
 #include "job_commands.hpp"
 #include "key_commands.hpp"
@@ -40,6 +41,7 @@ struct Cli {
   std::vector<CLI::Option*> modify_options;  // one for each of modify_fields
   std::optional<qb::HostCommands> hosts;
   std::optional<qb::KeyCommands> keys;
+  std::optional<qb::AdminCommands> admin;
 };
 
 // jobs, show, out and err.
@@ -105,10 +107,12 @@ void add_other_commands(Cli& c) {
   c.wait->add_option("--timeout", o.timeout, "give up after this many seconds (exit 1)");
   c.hosts.emplace(c.app, o.json, c.supervisor);
   c.keys.emplace(c.app, o.json);
+  c.admin.emplace(c.app, o.json);
   c.ping = c.app.add_subcommand("ping", "is the supervisor there? (qbping)");
   std::vector<CLI::App*> all{c.jobs, c.show, c.out, c.err, c.history, c.wait, c.ping};
   for (auto* h : c.hosts->commands()) all.push_back(h);
   for (auto* k : c.keys->commands()) all.push_back(k);
+  for (auto* a : c.admin->commands()) all.push_back(a);
   all.insert(all.end(), c.verbs.begin(), c.verbs.end());
   for (auto* sub : all) {
     sub->add_flag("--json", o.json, "print JSON");
@@ -168,6 +172,7 @@ int dispatch(Cli& c, Client& client) {
     if (c.verbs[i]->parsed()) return run_verb(c, client, i);
   if (c.hosts->parsed()) return c.hosts->run(client);
   if (c.keys->parsed()) return c.keys->run(client);
+  if (c.admin->parsed()) return c.admin->run(client);
   if (*c.ping) return qb::ping(client, c.o);
   return 0;
 }

@@ -4,6 +4,8 @@
 // callbacks, scripts to run. The Farm never touches a socket or the store; the
 // server commits the rows, then records the events, starts the scripts and
 // sends the messages, so nothing is acted on before it is durable.
+#include <algorithm>
+#include <iterator>
 #include <set>
 #include <string>
 #include <utility>
@@ -39,6 +41,30 @@ struct Effects {
     return !dirty_jobs.empty() || !dirty_items.empty() || !dirty_instances.empty() || !removed_jobs.empty() ||
            !events.empty() || settings_changed ||
            !submissions.empty();
+  }
+  // A later round's effects after these: while the store cannot write, each
+  // round's wait with the earlier ones (StoreOutage). Rows are written from the
+  // farm's current state, so a row dirty in both rounds is written once.
+  void absorb(Effects&& later) {
+    dirty_jobs.merge(later.dirty_jobs);
+    dirty_items.merge(later.dirty_items);
+    dirty_instances.merge(later.dirty_instances);
+    removed_jobs.merge(later.removed_jobs);
+    settings_changed = settings_changed || later.settings_changed;
+    std::move(later.submissions.begin(), later.submissions.end(), std::back_inserter(submissions));
+    std::move(later.events.begin(), later.events.end(), std::back_inserter(events));
+    std::move(later.script_runs.begin(), later.script_runs.end(), std::back_inserter(script_runs));
+    std::move(later.outbox.begin(), later.outbox.end(), std::back_inserter(outbox));
+  }
+  // Messages that only keep a worker's session (registered, heartbeat_ack):
+  // they acknowledge nothing stored, so they go out even while the store cannot write.
+  std::vector<Outgoing> take_session() {
+    std::vector<Outgoing> session, rest;
+    for (auto& out : outbox)
+      (out.msg.type == proto::kRegistered || out.msg.type == proto::kHeartbeatAck ? session : rest)
+          .push_back(std::move(out));
+    outbox = std::move(rest);
+    return session;
   }
   // The `work` messages, taken out of the outbox: they may go before the commit
   // (Server::send_work says why); everything else waits for it.

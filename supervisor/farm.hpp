@@ -123,6 +123,9 @@ class Farm final : private Scheduler::Actions {
   void on_work_request(const std::string& rid, const proto::WorkRequest& request);
   void on_work_result(const std::string& rid, const proto::WorkResultReport& report);
   void on_instance_done(const std::string& rid, const proto::InstanceDone& done);
+  // SIGTERM to the worker: finishing, its host gets no new instance and its
+  // instances no new item; gone, it is down and its running items pending now.
+  void on_worker_stopping(const std::string& rid, const proto::WorkerStopping& m);
   // Where a log chunk goes: the instance must belong to the sending worker.
   bool owns_instance(const std::string& rid, JobId job, std::int32_t subid) const;
 

@@ -32,6 +32,7 @@ void Farm::on_register(const std::string& rid, const proto::Register& m, const s
   }
   const Time registered = now();
   h.host = facts;
+  h.stopping = false;
   h.host.state = HostState::active;
   h.host.slots_used = 0;
   h.host.registered = registered;
@@ -225,6 +226,16 @@ void Farm::check_heartbeats(double timeout) {
     lose_host_work(h, "lost: worker " + name + " stopped heartbeating");
     scheduler_.need();
   }
+}
+
+void Farm::on_worker_stopping(const std::string& rid, const proto::WorkerStopping& m) {
+  HostRecord* h = find_host_rid(rid);
+  if (!h) return;
+  if (!m.finishing) return disconnect_worker(rid, "stopped: its running items were handed back");
+  spdlog::info("worker {} is stopping: its {} instance(s) finish their items and it takes no new work",
+               h->host.name, h->instances.size());
+  h->stopping = true;
+  admin_.refresh(*h);
 }
 
 void Farm::disconnect_worker(const std::string& rid, const std::string& reason) {

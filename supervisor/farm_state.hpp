@@ -110,7 +110,8 @@ struct HostRecord {
   // Why the farm suspects it (several jobs excluded it as a bad host); empty:
   // not suspect. The admin's settings keep it (HostAdmin); qb unlock clears it.
   std::string suspect;
-  bool draining = false;  // qb lock --drain: its instances get no new item
+  bool draining = false;  // qb lock --drain or stopping: its instances get no new item
+  bool stopping = false;  // its worker is stopping and letting its items finish (qbworker --drain)
   // What `qb hosts` shows as used follows from placement's load of the host.
   void count_slots_used() { host.slots_used = facts.slots_total - facts.slots_free; }
 };

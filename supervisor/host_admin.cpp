@@ -219,11 +219,12 @@ void HostAdmin::refresh(HostRecord& h) {
   }
   fresh.locked = o != overrides_.end() && o->second.locked;
   h.suspect = o != overrides_.end() ? o->second.suspect : std::string();
-  h.draining = fresh.locked && o->second.draining;
+  h.draining = (fresh.locked && o->second.draining) || h.stopping;
   scheduler_.occupy(fresh, h);
   h.facts = std::move(fresh);
   h.count_slots_used();
-  if (h.host.state != HostState::down) h.host.state = h.facts.locked ? HostState::locked : HostState::active;
+  if (h.host.state != HostState::down)
+    h.host.state = h.facts.locked || h.stopping ? HostState::locked : HostState::active;
   scheduler_.need();
 }
 

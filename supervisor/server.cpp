@@ -52,7 +52,11 @@ const std::map<std::string, SteerVerb, std::less<>>& steering_verbs() {
 }  // namespace
 
 Server::Server(Config config, const Clock& clock)
-    : config_(std::move(config)), clock_(clock), logs_(config_.data_dir / "logs"), farm_(clock) {
+    : config_(std::move(config)),
+      clock_(clock),
+      logs_(config_.data_dir / "logs"),
+      farm_(clock),
+      outage_(config_.data_dir.string()) {
   std::filesystem::create_directories(config_.data_dir);
   auto opened = open_store(config_.store, config_.data_dir);
   store_ = std::move(opened.store);
@@ -88,7 +92,9 @@ Server::Server(Config config, const Clock& clock)
   // With keys, a job's owner is authenticated: its callbacks run as that user.
   callbacks.run_as_owner = config_.callbacks_run_as_owner || config_.keys_required;
   runner_ = std::make_unique<CallbackRunner>(callbacks);
-  const auto on_bad_row = [](const std::string& bad) { spdlog::error("store: skipping unreadable row ({})", bad); };
+  const auto on_bad_row = [](const std::string& bad) {
+    spdlog::error("store: quarantined an unusable row ({}); the rest loads (qb admin quarantine)", bad);
+  };
   farm_.restore_farm_settings(store_->load_farm_settings(on_bad_row));
   farm_.restore(store_->load(on_bad_row), store_->max_job_id());
   farm_.restore_submissions(store_->load_submissions());
@@ -132,12 +138,6 @@ void Server::run(const std::atomic<bool>& stop) {
   double last_busy = 0;     // when a round last had more than heartbeats
   while (!stop) {
     service::watchdog_ping();  // a loop stalled for WatchdogSec gets the daemon restarted
-    if (unstored_) {
-      wait_for_store();
-      // Heartbeats waited in the socket meanwhile: read them before judging anyone.
-      next_check = clock_.steady().seconds + config_.heartbeat_interval;
-      continue;
-    }
     const double now = clock_.steady().seconds;
     const bool gathering = now < gather_until;
     // While gathering, the workers' socket is left out of the poll altogether: in
@@ -181,7 +181,8 @@ void Server::run(const std::atomic<bool>& stop) {
       farm_.script_finished(outcome);
     }
     farm_.settle();
-    if (farm_.schedule_needed()) farm_.schedule();
+    // No instance starts while nothing can be stored (it stays needed meanwhile).
+    if (farm_.schedule_needed() && !outage_.active()) farm_.schedule();
     send_work();
     commit();
     flush();
@@ -191,6 +192,13 @@ void Server::run(const std::atomic<bool>& stop) {
     // A few milliseconds of summaries at a time, so that a message arriving
     // meanwhile waits at most that long.
     if (warming && others == 0) farm_.warm_summaries(kWarmSlice);
+  }
+  // Each round ends committed; only what a store outage holds is left to try.
+  if (outage_.active()) {
+    commit();
+    flush();
+    if (outage_.active())
+      spdlog::critical("qbsupervisor stopping with changes it could not store: their work runs again after a restart");
   }
   spdlog::info("qbsupervisor stopping");
 }
@@ -328,6 +336,8 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
     farm_.on_work_result(rid, p::decode_work_result(b));
   } else if (msg.type == p::kInstanceDone) {
     farm_.on_instance_done(rid, p::decode_instance_done(b));
+  } else if (msg.type == p::kWorkerStopping) {
+    farm_.on_worker_stopping(rid, p::decode_worker_stopping(b));
   } else if (msg.type == p::kLog) {
     const p::LogReport report = p::decode_log(b);
     if (!farm_.owns_instance(rid, report.instance.job, report.instance.subid)) return;
@@ -341,6 +351,7 @@ Server::ClientReply Server::handle_client(const proto::Message& msg, const std::
   namespace p = proto;
   try {
     const Json& b = msg.body;
+    if (outage_.active() && !Security::is_read_only(msg.type)) return p::reply_error(msg, outage_.refusal());
     if (Security::is_keys_request(msg.type)) return p::reply_ok(msg, security_->handle_keys(msg, who, admins_));
     if (msg.type == p::kTokenIssue || msg.type == p::kTokenRevoke) return p::reply_ok(msg, handle_tokens(msg, who));
     if (msg.type == p::kSubmit) return p::reply_ok(msg, farm_.submit(submission_from_json(b)));
@@ -371,6 +382,14 @@ Server::ClientReply Server::handle_client(const proto::Message& msg, const std::
     if (msg.type == p::kModify) return p::reply_ok(msg, to_json(farm_.modify(steering_from_json(b), get_object(b, "set"))));
     if (const auto verb = steering_verbs().find(msg.type); verb != steering_verbs().end())
       return p::reply_ok(msg, to_json(farm_.steer(verb->second, steering_from_json(b))));
+    if (msg.type == p::kQuarantine) {
+      if (config_.keys_required && !admins_.count(who))
+        throw std::runtime_error("only an admin may list quarantined rows; " + who + " is not an admin");
+      Json rows = Json::array();
+      for (const auto& r : store_->quarantined())
+        rows.push_back(Json{{"table", r.table}, {"key", r.key}, {"raw", r.raw}, {"reason", r.reason}, {"time", r.time}});
+      return p::reply_ok(msg, Json{{"rows", rows}});
+    }
     if (msg.type == p::kHistory) {
       const auto id = static_cast<JobId>(get_int(b, "id"));
       if (!farm_.job(id)) throw std::runtime_error("no job " + std::to_string(id));
@@ -447,18 +466,27 @@ Json Server::read_attempt_output(const JobState& js, const std::string& work, st
 }
 
 void Server::commit() {
-  if (unstored_) return;  // an earlier round's rows go first (wait_for_store)
   farm_.settle();  // reactions to this round's events belong to this commit
   Effects fx = farm_.take_effects();
   const double started = clock_.steady().seconds;
-  if (fx.rows_to_store() && !store_rows(fx)) {
-    unstored_ = std::move(fx);
+  if (outage_.active()) {
+    held_.absorb(std::move(fx));
+    fx = std::exchange(held_, Effects{});
+    for (auto& out : fx.take_session()) to_workers_.push_back(std::move(out));
+  }
+  if (fx.rows_to_store() && (!outage_.due(started) || !store_rows(fx))) {
+    // Nothing of it is acted on or acknowledged before it is stored.
+    held_ = std::move(fx);
     return;
   }
-  after_store(fx, started);
-}
-
-void Server::after_store(Effects& fx, double started) {
+  if (outage_.active()) {
+    outage_.recovered(clock_.steady().seconds);
+    for (auto [held, replies] : {std::pair{&held_client_replies_, &client_replies_},
+                                 std::pair{&held_http_replies_, &http_replies_}}) {
+      std::move(replies->begin(), replies->end(), std::back_inserter(*held));
+      *replies = std::exchange(*held, {});
+    }
+  }
   // History is written after the state it describes is durable.
   if (!fx.events.empty()) {
     try {
@@ -481,60 +509,38 @@ void Server::after_store(Effects& fx, double started) {
 
 bool Server::store_rows(const Effects& fx) {
   try {
-    store_->begin();
-    if (fx.settings_changed) store_->put_farm_settings(farm_.farm_settings());
-    for (const auto& made : fx.submissions) store_->put_submission(made);  // before removals: none outlives its job
-    for (JobId id : fx.removed_jobs) store_->remove_job(id);
-    for (JobId id : fx.dirty_jobs)
-      if (const JobState* js = farm_.job(id)) store_->put_job(js->job, js->progress());
-    for (const auto& [id, index] : fx.dirty_items)
-      if (const JobState* js = farm_.job(id)) store_->put_item(id, index, js->job.agenda[index]);
-    for (const auto& [id, subid] : fx.dirty_instances)
-      if (const JobState* js = farm_.job(id))
-        store_->put_instance(id, js->job.instances[static_cast<std::size_t>(subid)]);
-    store_->commit();
-  } catch (const StoreUnavailable& e) {
-    if (store_away_.empty())
-      spdlog::error("{}: holding this round's replies and refusing requests until it is back", e.what());
-    store_away_ = e.what();
+    write_rows(fx);
+    return true;
+  } catch (const std::exception& e) {
+    try {
+      store_->rollback();
+    } catch (const std::exception& again) {
+      spdlog::debug("store: rollback after a failed write: {}", again.what());
+    }
+    if (outage_.failed(clock_.steady().seconds, e.what())) {
+      // Replies given this round may acknowledge what was just not stored.
+      std::move(client_replies_.begin(), client_replies_.end(), std::back_inserter(held_client_replies_));
+      std::move(http_replies_.begin(), http_replies_.end(), std::back_inserter(held_http_replies_));
+      client_replies_.clear();
+      http_replies_.clear();
+    }
     return false;
   }
-  if (!store_away_.empty()) spdlog::info("the store is back: carrying on");
-  store_away_.clear();
-  return true;
 }
 
-void Server::wait_for_store() {
-  zmq::pollitem_t items[] = {{clients_.handle(), 0, ZMQ_POLLIN, 0}, {http_requests_.handle(), 0, ZMQ_POLLIN, 0}};
-  try {
-    zmq::poll(items, 2, std::chrono::milliseconds(100));
-  } catch (const zmq::error_t& e) {
-    if (e.num() != EINTR) throw;
-  }
-  refuse_while_store_away();
-  // The farm has not moved since (nothing was taken in), so the rows are written
-  // as they were; the store's own backoff decides when it really tries again.
-  const double started = clock_.steady().seconds;
-  if (!store_rows(*unstored_)) return;
-  Effects fx = std::move(*unstored_);
-  unstored_.reset();
-  after_store(fx, started);
-  commit();  // what the rest of that round changed, before its replies go
-  if (!unstored_) flush();
-}
-
-void Server::refuse_while_store_away() {
-  const std::string why = "refused: the supervisor's job store is unavailable (" + store_away_ +
-                          "); nothing was changed: try again when it is back";
-  for (auto* socket : {&clients_, &http_requests_}) {
-    for (int n = 0; n < kBatch; ++n) {
-      auto in = transport::receive(*socket, true);
-      if (!in) break;
-      const proto::Message reply = in->msg ? proto::reply_error(*in->msg, why)
-                                           : proto::Message{proto::kReply, 0, Json{{"ok", false}, {"error", why}}};
-      transport::send(*socket, reply, &in->routing_id);
-    }
-  }
+void Server::write_rows(const Effects& fx) {
+  store_->begin();
+  if (fx.settings_changed) store_->put_farm_settings(farm_.farm_settings());
+  for (const auto& made : fx.submissions) store_->put_submission(made);  // before removals: none outlives its job
+  for (JobId id : fx.removed_jobs) store_->remove_job(id);
+  for (JobId id : fx.dirty_jobs)
+    if (const JobState* js = farm_.job(id)) store_->put_job(js->job, js->progress());
+  for (const auto& [id, index] : fx.dirty_items)
+    if (const JobState* js = farm_.job(id)) store_->put_item(id, index, js->job.agenda[index]);
+  for (const auto& [id, subid] : fx.dirty_instances)
+    if (const JobState* js = farm_.job(id))
+      store_->put_instance(id, js->job.instances[static_cast<std::size_t>(subid)]);
+  store_->commit();
 }
 
 void Server::send_work() {
@@ -545,6 +551,9 @@ void Server::send_work() {
   // the worker, registering with the next supervisor, ends the instance that held it.
   // Everything else waits for the commit: a started instance must be on disk before
   // its worker hears of it, and a client is answered only with what is durable.
+  // While the store cannot write, the next item waits too: the instance holds
+  // its result unacknowledged, and nothing more runs on rows that are not stored.
+  if (outage_.active()) return;
   for (const auto& out : farm_.effects().take_work()) send_to_worker(out);
 }
 

@@ -18,6 +18,7 @@
 #include "security.hpp"
 #include "store/event_log.hpp"
 #include "store/store.hpp"
+#include "store_outage.hpp"
 
 namespace qube::supervisor {
 
@@ -55,13 +56,9 @@ class Server {
   Json read_attempt_output(const JobState& js, const std::string& work, std::int64_t attempt_id, bool err,
                            std::uint64_t offset);
   void commit();
-  // false when the store is unavailable (StoreUnavailable): nothing was written.
+  // False when the store could not write them (StoreOutage): rolled back, kept.
   bool store_rows(const Effects& fx);
-  // What follows a round's rows being durable: history, callbacks, replies queued.
-  void after_store(Effects& fx, double started);
-  // While a round's rows wait for the store (unstored_): refuse clients, retry.
-  void wait_for_store();
-  void refuse_while_store_away();
+  void write_rows(const Effects& fx);
   void send_work();  // before the commit: see there
   void send_to_worker(const Outgoing& out);
   void flush();
@@ -82,10 +79,12 @@ class Server {
   std::string client_endpoint_;  // as bound, for workers to pass to jobs
   std::vector<std::pair<std::string, ClientReply>> client_replies_;
   std::vector<Outgoing> to_workers_;  // committed: sent by flush()
-  // A round whose rows the store could not take (it is away): nothing of it
-  // is acknowledged until they are written; meanwhile nothing new is taken in.
-  std::optional<Effects> unstored_;
-  std::string store_away_;  // why, while it is away
+  // While the store cannot write: what the failed commits left, written (then
+  // acted on) at the first commit that succeeds; and the client replies of the
+  // round whose commit failed first, sent then too (they may acknowledge changes).
+  StoreOutage outage_;
+  Effects held_;
+  std::vector<std::pair<std::string, ClientReply>> held_client_replies_, held_http_replies_;
   LoopMetrics metrics_;               // GET /metrics (metrics.hpp)
   double round_start_ = 0;            // when this round of the loop began (steady seconds)
   std::unique_ptr<ApiTokens> tokens_;

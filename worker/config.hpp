@@ -35,6 +35,9 @@ struct Config {
   std::optional<RunAs> run_as;      // unset: default_run_as(keys), by apply_defaults
   std::string proxy_user;           // the account of run_as: proxy
   bool allow_root_jobs = false;     // run jobs whose run-as account is uid 0 (owner, proxy)
+  // On SIGTERM: true, running items finish first (qbworker --drain); false, they
+  // are killed and handed back to the supervisor, which requeues them at once.
+  bool drain_on_stop = false;
 };
 
 Config load_config(const std::filesystem::path& file, Config base = {});

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   CLI::App app{"qbworker: the Qube worker daemon"};
   std::string config_file, supervisor, name, jobtypes, modules, log_level, keys;
   int slots = 0;
-  bool check_config = false;
+  bool check_config = false, drain = false;
   app.add_option("--config", config_file, "configuration file (default: <prefix>/etc/qube/worker.yaml)");
   app.add_option("--supervisor", supervisor, "the supervisor's worker endpoint, e.g. tcp://farm:50001");
   app.add_option("--name", name, "name to register under (default: host name)");
@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   app.add_option("--modules", modules, "directory where job-type modules named by file name are found");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
   app.add_option("--keys", keys, "key directory: worker.key_secret and supervisor.key (docs/security.md)");
+  app.add_flag("--drain", drain, "on SIGTERM, let running items finish before exiting (config: drain_on_stop)");
   app.add_flag("--check-config", check_config, "validate the configuration and exit: 0 when valid, 2 with the error");
   try {
     app.parse(argc, argv);
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   if (!modules.empty()) config.modules = std::filesystem::absolute(modules);
   if (!log_level.empty()) config.log_level = log_level;
   if (!keys.empty()) config.keys_dir = std::filesystem::absolute(keys);
+  if (drain) config.drain_on_stop = true;
   apply_defaults(config);
   if (!qube::set_log_level(config.log_level)) {
     std::cerr << argv[0] << ": unknown log level '" << config.log_level

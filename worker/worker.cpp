@@ -103,63 +103,83 @@ void Worker::run(const std::atomic<bool>& stop) {
                : config_.run_as == RunAs::owner ? "their job's owner (run_as: owner)"
                                                 : "'" + me_.name + "' (run_as: self)");
   register_now();
-  while (!stop) {
-    service::watchdog_ping();  // a loop stalled for WatchdogSec gets the daemon restarted
-    std::vector<zmq::pollitem_t> items{{socket_.handle(), 0, ZMQ_POLLIN, 0}, handshakes_->pollitem()};
-    std::vector<pid_t> owners;
-    for (auto& [pid, p] : instances_) {
-      if (p.channel_closed) continue;
-      items.push_back({nullptr, p.fd, ZMQ_POLLIN, 0});
-      owners.push_back(pid);
+  while (!stop) round();
+  leave();
+}
+
+void Worker::round() {
+  service::watchdog_ping();  // a loop stalled for WatchdogSec gets the daemon restarted
+  std::vector<zmq::pollitem_t> items{{socket_.handle(), 0, ZMQ_POLLIN, 0}, handshakes_->pollitem()};
+  std::vector<pid_t> owners;
+  for (auto& [pid, p] : instances_) {
+    if (p.channel_closed) continue;
+    items.push_back({nullptr, p.fd, ZMQ_POLLIN, 0});
+    owners.push_back(pid);
+  }
+  // Short waits while a process is ending, so that its end is reported promptly.
+  bool ending = false;
+  for (auto& [pid, p] : instances_) ending = ending || p.channel_closed || p.killed;
+  const long wait_ms = ending ? 20 : 200;
+  try {
+    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(wait_ms));
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;
+  }
+  for (int n = 0; n < 1000; ++n) {
+    auto in = transport::receive(socket_, false);
+    if (!in) break;
+    if (!in->msg) {
+      spdlog::warn("malformed message from the supervisor: {}", in->error);
+      continue;
     }
-    // Short waits while a process is ending, so that its end is reported promptly.
-    bool ending = false;
-    for (auto& [pid, p] : instances_) ending = ending || p.channel_closed || p.killed;
-    const long wait_ms = ending ? 20 : 200;
     try {
-      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(wait_ms));
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) throw;
-    }
-    for (int n = 0; n < 1000; ++n) {
-      auto in = transport::receive(socket_, false);
-      if (!in) break;
-      if (!in->msg) {
-        spdlog::warn("malformed message from the supervisor: {}", in->error);
-        continue;
-      }
-      try {
-        handle_supervisor(*in->msg);
-      } catch (const std::exception& e) {
-        spdlog::warn("bad '{}' from the supervisor: {}", in->msg->type, e.what());
-      }
-    }
-    for (std::size_t i = 2; i < items.size(); ++i) {
-      if (!(items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR))) continue;
-      auto it = instances_.find(owners[i - 2]);
-      if (it == instances_.end()) continue;
-      InstanceProcess& p = it->second;
-      try {
-        if (!p.reader.fill(p.fd)) p.channel_closed = true;
-        while (auto msg = p.reader.next()) handle_instance(p, *msg);
-      } catch (const std::exception& e) {
-        spdlog::warn("instance {}.{} sent garbage ({}); killing it", p.job, p.subid, e.what());
-        p.fatal_reason = std::string("instance channel: ") + e.what();
-        kill_instance(p, SIGKILL);
-        p.channel_closed = true;
-      }
-    }
-    reap();
-    const SteadyTime now = clock_.steady();
-    watch_handshakes(now);
-    if (!registered_ && now >= next_register_) register_now();
-    if (registered_ && now >= next_heartbeat_) {
-      send(proto::Heartbeat{config_.name, instances_.size()});
-      next_heartbeat_ = now + heartbeat_interval_;
+      handle_supervisor(*in->msg);
+    } catch (const std::exception& e) {
+      spdlog::warn("bad '{}' from the supervisor: {}", in->msg->type, e.what());
     }
   }
-  spdlog::info("qbworker stopping; killing {} instance(s)", instances_.size());
+  for (std::size_t i = 2; i < items.size(); ++i) {
+    if (!(items[i].revents & (ZMQ_POLLIN | ZMQ_POLLERR))) continue;
+    auto it = instances_.find(owners[i - 2]);
+    if (it == instances_.end()) continue;
+    InstanceProcess& p = it->second;
+    try {
+      if (!p.reader.fill(p.fd)) p.channel_closed = true;
+      while (auto msg = p.reader.next()) handle_instance(p, *msg);
+    } catch (const std::exception& e) {
+      spdlog::warn("instance {}.{} sent garbage ({}); killing it", p.job, p.subid, e.what());
+      p.fatal_reason = std::string("instance channel: ") + e.what();
+      kill_instance(p, SIGKILL);
+      p.channel_closed = true;
+    }
+  }
+  reap();
+  const SteadyTime now = clock_.steady();
+  watch_handshakes(now);
+  if (!registered_ && now >= next_register_) register_now();
+  if (registered_ && now >= next_heartbeat_) {
+    send(proto::Heartbeat{config_.name, instances_.size()});
+    next_heartbeat_ = now + heartbeat_interval_;
+  }
+}
+
+// Either way the supervisor hears of it, so that no item waits for this host's
+// heartbeats to time out: draining, it gives this host nothing new; gone, it
+// requeues whatever still ran here at once.
+void Worker::leave() {
+  if (config_.drain_on_stop && registered_ && !instances_.empty()) {
+    spdlog::info("qbworker stopping: letting {} instance(s) finish their items first (drain_on_stop)",
+                 instances_.size());
+    stopping_ = true;
+    send(proto::WorkerStopping{true});
+    while (!instances_.empty() && registered_) round();
+  }
+  spdlog::info("qbworker stopping; killing {} instance(s), their items go back to the supervisor",
+               instances_.size());
   kill_all();
+  send(proto::WorkerStopping{false});
+  // The socket's linger is 0: give this last message a moment to leave.
+  socket_.set(zmq::sockopt::linger, 1000);
 }
 
 void Worker::handle_supervisor(const proto::Message& msg) {
@@ -276,6 +296,7 @@ void Worker::start_instance(proto::StartInstance start) {
     done.refused = refused;
     send(done);
   };
+  if (stopping_) return fail("worker " + config_.name + " is stopping", true);
   auto t = jobtypes_.find(start.job.type);
   if (t == jobtypes_.end()) return fail("worker " + config_.name + " has no job type '" + start.job.type + "'");
   const RunAsDecision decision = decide_run_as(config_, start.job.user, me_, config_.name);
@@ -314,7 +335,14 @@ void Worker::handle_instance(InstanceProcess& p, const Json& msg) {
   struct Forward {
     Worker& worker;
     InstanceProcess& p;
-    void operator()(const proto::ItemRequest&) const { worker.send(proto::WorkRequest{p.ref()}); }
+    void operator()(const proto::ItemRequest&) const {
+      // Draining: the item it just finished was its last; it ends.
+      if (worker.stopping_) {
+        if (!write_frame(p.fd, proto::to_json(proto::WorkReply{std::nullopt}))) p.channel_closed = true;
+        return;
+      }
+      worker.send(proto::WorkRequest{p.ref()});
+    }
     void operator()(proto::LogOutput& log) const { worker.send(proto::LogReport{p.ref(), std::move(log)}); }
     void operator()(proto::WorkResult& result) const {
       worker.send(proto::WorkResultReport{p.ref(), std::move(result)});

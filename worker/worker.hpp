@@ -42,9 +42,13 @@ class Worker {
   // `clock` paces registration and heartbeats and times kill grace periods.
   Worker(const Clock& clock, Config config, std::map<std::string, JobTypeEntry> jobtypes, Facts facts = {});
   ~Worker();
+  // Runs until `stop` becomes true, then leaves (config drain_on_stop: after its
+  // running items finish; else at once, handing them back).
   void run(const std::atomic<bool>& stop);
 
  private:
+  void round();  // one pass of the event loop
+  void leave();
   void send(const std::string& type, Json body, std::uint64_t id = 0);
   template <class M>
   void send(const M& message) {
@@ -79,6 +83,7 @@ class Worker {
   void watch_handshakes(SteadyTime now);
   std::map<pid_t, InstanceProcess> instances_;
   bool registered_ = false;
+  bool stopping_ = false;  // draining on SIGTERM: no new instance, no new item
   double heartbeat_interval_ = 2.0;  // seconds
   SteadyTime next_heartbeat_;
   SteadyTime next_register_;

@@ -322,6 +322,8 @@ Json to_json(const Heartbeat& m) {
   return j;
 }
 
+Json to_json(const WorkerStopping& m) { return Json{{"finishing", m.finishing}}; }
+
 namespace {
 
 // A message that is only about an instance: {job, subid}.
@@ -430,6 +432,14 @@ Heartbeat decode_heartbeat(const Json& body) {
   m.name = f.string("name");
   m.instances = f.unsigned_integer("instances");
   m.ack = f.boolean("ack", Need::optional);
+  f.finish();
+  return m;
+}
+
+WorkerStopping decode_worker_stopping(const Json& body) {
+  Fields f(body, kWorkerStopping);
+  WorkerStopping m;
+  m.finishing = f.boolean("finishing");
   f.finish();
   return m;
 }

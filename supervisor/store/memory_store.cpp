@@ -57,6 +57,12 @@ class MemoryStore final : public Store {
     pending_.clear();
     in_transaction_ = false;
   }
+  void rollback() override {
+    if (!in_transaction_) return;
+    pending_.clear();
+    working_ = file_->tables;
+    in_transaction_ = false;
+  }
 
   using Store::put_job;
   // `progress` is a figure for displays, derived from the agenda: not a fact to keep.
@@ -95,7 +101,7 @@ class MemoryStore final : public Store {
     JobAssembler jobs(on_bad_row);
     for (const auto& [id, job] : working_.jobs) jobs.add_job(id, [&] { return job; });
     for (const auto& [key, item] : working_.items) jobs.add_item(key.first, key.second, [&] { return item; });
-    for (const auto& [key, inst] : working_.instances) jobs.add_instance(key.first, [&] { return inst; });
+    for (const auto& [key, inst] : working_.instances) jobs.add_instance(key.first, key.second, [&] { return inst; });
     return jobs.take();
   }
 
@@ -113,6 +119,10 @@ class MemoryStore final : public Store {
       for (JobId id : record.ids) t.submissions.insert_or_assign(id, std::pair(record.user, record.token));
     });
   }
+
+  // Rows in memory are objects, never unreadable: nothing is quarantined (a job
+  // with a hole in its agenda is still left out of load(), as by SQLite).
+  std::vector<QuarantinedRow> quarantined() override { return {}; }
 
   std::vector<SubmissionRecord> load_submissions() override {
     SubmissionGrouper rows;

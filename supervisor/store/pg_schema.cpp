@@ -22,7 +22,13 @@ void version_1(pqxx::work& txn) {
   txn.exec("CREATE INDEX events_job ON events(job, seq)");
 }
 
-constexpr Migration kMigrations[] = {version_1};
+// Version 2: rows load() could not use (Store::quarantined), as in SQLite.
+void version_2(pqxx::work& txn) {
+  txn.exec("CREATE TABLE quarantine(id bigserial PRIMARY KEY, tbl text NOT NULL, key text NOT NULL, raw text,"
+           " reason text NOT NULL, time double precision NOT NULL)");
+}
+
+constexpr Migration kMigrations[] = {version_1, version_2};
 
 }  // namespace
 

@@ -84,7 +84,7 @@ class PgStore final : public Store {
   }
 
   void put_item(JobId job, std::size_t index, const AgendaItem& item) override {
-    buffered([&] { pending_.items[{job, static_cast<std::int64_t>(index)}] = pg::hex(encode(to_json(item))); });
+    buffered([&] { pending_.items[{job, static_cast<std::int64_t>(index)}] = pg::hex(encode_item(item)); });
   }
 
   void put_instance(JobId job, const Instance& inst) override {
@@ -119,12 +119,26 @@ class PgStore final : public Store {
         jobs.add_item(static_cast<JobId>(r[0].as<std::int64_t>()), static_cast<std::size_t>(r[1].as<std::int64_t>()),
                       [&] { return item_from_json(decode(bytes_of(r[2]))); });
       });
-      pg::for_each_row(t, "SELECT job, doc FROM instances ORDER BY job, subid", [&](const pqxx::row& r) {
-        jobs.add_instance(static_cast<JobId>(r[0].as<std::int64_t>()),
-                          [&] { return instance_from_json(decode(bytes_of(r[1]))); });
+      pg::for_each_row(t, "SELECT job, subid, doc FROM instances ORDER BY job, subid", [&](const pqxx::row& r) {
+        jobs.add_instance(static_cast<JobId>(r[0].as<std::int64_t>()), static_cast<std::int32_t>(r[1].as<std::int64_t>()),
+                          [&] { return instance_from_json(decode(bytes_of(r[2]))); });
       });
+      quarantine_bad(t, jobs);
     });
     return jobs.take();
+  }
+
+  void rollback() override { abandon(); }
+
+  std::vector<QuarantinedRow> quarantined() override {
+    std::vector<QuarantinedRow> rows;
+    transact([&](pqxx::work& t) {
+      for (const auto& r : t.exec("SELECT tbl, key, raw, reason, time FROM quarantine ORDER BY id"))
+        rows.push_back(QuarantinedRow{r[0].as<std::string>(), r[1].as<std::string>(),
+                                      r[2].is_null() ? std::string() : r[2].as<std::string>(), r[3].as<std::string>(),
+                                      r[4].as<double>()});
+    });
+    return rows;
   }
 
   void put_farm_settings(const Json& settings) override {
@@ -222,6 +236,34 @@ class PgStore final : public Store {
       t.exec_prepared(statement, pg::int_array(jobs), pg::int_array(keys), pg::text_array(docs));
     }
     pending_ = {};
+  }
+
+  // What load() could not use goes to the quarantine (moved, so the next load does
+  // not meet it again), as the SQLite store does: the unreadable rows, and every
+  // row of a job dropped whole.
+  void quarantine_bad(pqxx::work& t, const JobAssembler& jobs) {
+    const auto move = [&](const std::string& table, const std::string& key_sql, const std::string& where,
+                          const std::string& reason) {
+      const std::string raw = table == "submissions" ? "'user ' || quote_literal(\"user\") || ', token ' || quote_literal(token)"
+                                                     : "encode(doc, 'hex')";
+      t.exec_params("INSERT INTO quarantine(tbl, key, raw, reason, time) SELECT '" + table + "', " + key_sql + ", " +
+                        raw + ", $1, extract(epoch from now()) FROM " + table + " WHERE " + where,
+                    reason);
+      t.exec("DELETE FROM " + table + " WHERE " + where);
+    };
+    for (const auto& bad : jobs.bad_rows()) {
+      const std::string job = std::to_string(bad.job), sub = std::to_string(bad.sub);
+      if (bad.table == "jobs") move("jobs", "id::text", "id = " + job, bad.reason);
+      else if (bad.table == "items") move("items", "job || '/' || idx", "job = " + job + " AND idx = " + sub, bad.reason);
+      else move("instances", "job || '.' || subid", "job = " + job + " AND subid = " + sub, bad.reason);
+    }
+    for (const auto& [id, why] : jobs.dropped_jobs()) {
+      const std::string job = std::to_string(id);
+      move("jobs", "id::text", "id = " + job, why);
+      move("items", "job || '/' || idx", "job = " + job, why);
+      move("instances", "job || '.' || subid", "job = " + job, why);
+      move("submissions", "job::text", "job = " + job, why);
+    }
   }
 
   void abandon() {

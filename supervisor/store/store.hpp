@@ -12,11 +12,24 @@
 
 namespace qube::supervisor {
 
+// A stored row that could not be loaded, moved out of its table so that the
+// rest of the farm loads (`qb admin quarantine`). `key`: the row's key in its
+// table ("7", "7/3" for item 3, "7.2" for instance 2, "farm", "job_id");
+// `raw`: the row as readable text (store_loading.hpp, readable_raw).
+struct QuarantinedRow {
+  std::string table, key, raw, reason;
+  double time = 0;  // when it was moved, Unix seconds
+};
+
 class Store {
  public:
   virtual ~Store() = default;
   virtual void begin() = 0;
   virtual void commit() = 0;
+  // Ends the open transaction without its writes, after a write or commit
+  // failed (a full disk); nothing when none is open (SQLite may have rolled it
+  // back itself). The next begin() starts afresh.
+  virtual void rollback() = 0;
   // Writes the job's own fields (not agenda or instances) and raises the job id
   // high-water mark to its id, in the same transaction. `progress` is the job's
   // (the supervisor keeps it counted rather than scan the agenda for every write).
@@ -32,7 +45,10 @@ class Store {
   // written before the mark existed starts it from its highest job row.
   virtual JobId max_job_id() = 0;
   // Loads every job with its agenda and instances. A stored row that cannot be
-  // read is reported through `on_bad_row` and skipped, never fatal.
+  // read is reported through `on_bad_row` and skipped, never fatal; a store
+  // with a file moves it (with the rest of a job dropped whole, and rows of any
+  // table that contradict the others) to its quarantine, so that the next load
+  // does not meet it again.
   virtual std::vector<Job> load(const std::function<void(const std::string&)>& on_bad_row) = 0;
   // The farm's own state that is not a job (an admin's host locks and changes,
   // resource totals): one document, written whole when it changes. An empty
@@ -44,6 +60,8 @@ class Store {
   // id order.
   virtual void put_submission(const SubmissionRecord& record) = 0;
   virtual std::vector<SubmissionRecord> load_submissions() = 0;
+  // The rows moved to quarantine, oldest first.
+  virtual std::vector<QuarantinedRow> quarantined() = 0;
 };
 
 // SQLite in WAL mode at `path`; creates the schema if needed.

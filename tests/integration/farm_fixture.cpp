@@ -334,6 +334,18 @@ pid_t FarmTest::worker_pid(const std::string& name) const {
   return -1;
 }
 
+std::optional<int> FarmTest::signal_daemon(pid_t pid, int sig, std::chrono::milliseconds timeout) {
+  for (auto& d : daemons_) {
+    if (d.pid != pid || d.reaped) continue;
+    ::kill(d.pid, sig);
+    int status = 0;
+    if (!wait_until([&] { return waitpid(d.pid, &status, WNOHANG) == d.pid; }, timeout)) return std::nullopt;
+    d.reaped = true;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  return std::nullopt;
+}
+
 void FarmTest::kill9_worker(const std::string& name) {
   for (auto it = daemons_.rbegin(); it != daemons_.rend(); ++it)
     if (it->name == "worker-" + name && !it->reaped) {

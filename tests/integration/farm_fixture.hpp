@@ -83,6 +83,10 @@ class FarmTest : public ::testing::Test {
   // kill -9 of the worker process only (its instances are in their own groups).
   void kill9_worker(const std::string& name);
   pid_t worker_pid(const std::string& name) const;
+  // Sends `sig` to the daemon process `pid` (supervisor_pid(), worker_pid(name))
+  // and waits for it to exit: its exit code (128+signal if a signal ended it), or
+  // nullopt if it still runs after `timeout`.
+  std::optional<int> signal_daemon(pid_t pid, int sig, std::chrono::milliseconds timeout);
 
   // ------------------------------------------------------------ clients
   // Runs a command: a bare tool name ("qb", "qbsub") is taken from the build's

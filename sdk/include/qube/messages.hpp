@@ -65,6 +65,11 @@ struct Heartbeat {
   bool ack = false;  // ask for a heartbeat_ack; sent only when true
 };
 
+struct WorkerStopping {
+  static constexpr const char* kType = kWorkerStopping;
+  bool finishing = false;  // true: draining, its items run to the end; false: gone
+};
+
 struct WorkRequest {
   static constexpr const char* kType = kWorkRequest;
   InstanceRef instance;
@@ -176,6 +181,7 @@ using FromInstance = std::variant<ItemRequest, LogOutput, WorkResult, Fatal>;
 
 Json to_json(const Register& m);
 Json to_json(const Heartbeat& m);
+Json to_json(const WorkerStopping& m);
 Json to_json(const WorkRequest& m);
 Json to_json(const WorkResultReport& m);
 Json to_json(const LogReport& m);
@@ -201,6 +207,7 @@ Message make_message(const M& m, std::uint64_t id = 0) {
 
 Register decode_register(const Json& body);
 Heartbeat decode_heartbeat(const Json& body);
+WorkerStopping decode_worker_stopping(const Json& body);
 WorkRequest decode_work_request(const Json& body);
 WorkResultReport decode_work_result(const Json& body);
 LogReport decode_log(const Json& body);

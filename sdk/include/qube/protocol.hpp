@@ -69,6 +69,8 @@ inline constexpr const char* kTokenIssue = "token_issue";    // {name?, user} ->
 inline constexpr const char* kTokenRevoke = "token_revoke";  // {name?, user} -> {name, revoked}
 inline constexpr const char* kResourceSet = "resource_set";  // {name, total, user} -> {resource}
 inline constexpr const char* kPing = "ping";       // {} -> {version, protocol, time}
+// Stored rows the supervisor could not load, moved aside (admins only when keys are on).
+inline constexpr const char* kQuarantine = "quarantine";  // {user} -> {rows:[{table, key, raw, reason, time}]}
 inline constexpr const char* kMetrics = "metrics";  // {} -> {text}: Prometheus exposition (GET /metrics)
 
 // Worker <-> supervisor: each body below is a struct in qube/messages.hpp, with
@@ -82,6 +84,10 @@ inline constexpr const char* kWorkResult = "work_result";    // {job, subid, ind
                                                              //  resultpackage}
 inline constexpr const char* kLog = "log";                   // {job, subid, stream, data}
 inline constexpr const char* kInstanceDone = "instance_done";  // {job, subid, status, exitcode?, reason}
+// The worker is stopping (SIGTERM): finishing: true, it lets its running items
+// finish and takes nothing new; false, it is gone and its running items go back
+// to pending at once (docs/daemons.md, "Stopping a worker").
+inline constexpr const char* kWorkerStopping = "worker_stopping";  // {finishing}
 
 // Supervisor -> worker.
 inline constexpr const char* kRegistered = "registered";  // {heartbeat_interval, client_endpoint}
