@@ -24,6 +24,10 @@ struct Config {
   // Where jobs are stored: "sqlite" (files in data_dir; also when empty) or a
   // postgresql:// URI (docs/high-availability.md). Logs stay in data_dir.
   std::string store;
+  // Set by qbsupervisor, not read from the file: this supervisor's name in the
+  // lease, and the epoch of the lease it holds (0: SQLite, no lease; lease.hpp).
+  std::string supervisor_name;
+  std::int64_t lease_epoch = 0;
   double heartbeat_interval = 2.0;  // seconds between worker heartbeats
   int heartbeat_misses = 3;         // missed heartbeats before a worker is down
   std::string log_level = "info";

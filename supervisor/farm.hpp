@@ -209,6 +209,16 @@ class Farm final : private Scheduler::Actions {
   // Notes that `host` will never run the job; true if no live host that offers its type is left.
   bool refused_everywhere(JobState& js, const std::string& host);
   void lose_host_work(HostRecord& host, const std::string& reason);
+  // Adoption (farm_adoption.cpp): what a registering worker reports it still
+  // runs. Instances of `h` that it reports are detached (kept as orphans) so
+  // that a registration again does not end them; then every reported orphan of
+  // this host is adopted, and every other reported instance is told to end.
+  void detach_reported(HostRecord& h, const std::vector<proto::RunningReport>& running);
+  void adopt_reported(HostRecord& h, const std::vector<proto::RunningReport>& running);
+  void adopt(JobState& js, HostRecord& h, const proto::RunningReport& report);
+  // Orphans not reported within `grace` seconds of the restore are lost: their
+  // items go back to pending.
+  void write_off_orphans(double grace);
   // Stops an instance through no fault of its own (preemption, qb lock --purge):
   // its item goes back to pending without counting as a failed attempt.
   void evict(JobState& js, std::int32_t subid, const std::string& reason);
@@ -340,6 +350,16 @@ class Farm final : private Scheduler::Actions {
   std::map<JobId, JobState> jobs_;
   std::map<std::string, HostRecord> hosts_;  // by name
   std::map<std::string, std::string> rid_to_host_;
+  // Instances the store says were running when this supervisor took over (or
+  // restarted), by (job, subid): their workers may still run them. The item
+  // each held, as stored. Adopted when their worker registers and reports
+  // them; lost after a grace period (farm_adoption.cpp).
+  struct Orphan {
+    std::string host;
+    std::optional<std::size_t> item;
+  };
+  std::map<std::pair<JobId, std::int32_t>, Orphan> orphans_;
+  SteadyTime restored_at_;
   Scheduler scheduler_{jobs_, hosts_};
   HostAdmin admin_{hosts_, scheduler_, fx_};
   std::multimap<WallTime, std::pair<JobId, std::size_t>> retries_;  // due time -> item

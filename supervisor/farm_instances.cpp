@@ -26,7 +26,9 @@ void Farm::on_register(const std::string& rid, const proto::Register& m, const s
   HostRecord& h = it->second;
   if (!fresh) {
     // The same host again: a restarted worker, or one that lost its connection.
-    // Whatever it ran before is gone; its work goes back to pending.
+    // What it reports it still runs is adopted again; the rest is gone, its
+    // work back to pending.
+    detach_reported(h, m.running);
     lose_host_work(h, "lost: worker " + facts.name + " restarted");
     rid_to_host_.erase(h.routing_id);
   }
@@ -45,6 +47,7 @@ void Farm::on_register(const std::string& rid, const proto::Register& m, const s
   spdlog::info("worker {} registered: {} slots, {} MB, job types [{}]", facts.name, facts.slots,
                facts.memory_mb, fmt::join(facts.jobtypes, ", "));
   send_worker(rid, proto::make_message(proto::Registered{heartbeat_interval, client_endpoint}, msg_id));
+  adopt_reported(h, m.running);
   scheduler_.need();
 }
 
@@ -218,6 +221,9 @@ bool Farm::refused_everywhere(JobState& js, const std::string& host) {
 }
 
 void Farm::check_heartbeats(double timeout) {
+  // A worker that still runs what the store says it ran registers within a
+  // heartbeat timeout of the supervisor's start.
+  write_off_orphans(timeout);
   const SteadyTime at = clock_.steady();
   for (auto& [name, h] : hosts_) {
     if (h.host.state == HostState::down || at - h.last_seen <= timeout) continue;

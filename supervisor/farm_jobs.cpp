@@ -74,6 +74,7 @@ JobId joined_group(const Submission& s, const std::map<JobId, JobState>& jobs, c
 
 void Farm::restore(std::vector<Job> jobs, JobId max_stored_id) {
   next_id_ = std::max(next_id_, max_stored_id + 1);
+  restored_at_ = clock_.steady();
   for (auto& job : jobs) restore_job(std::move(job));
   restore_pipelines();
   for (auto& [id, js] : jobs_) {
@@ -84,23 +85,16 @@ void Farm::restore(std::vector<Job> jobs, JobId max_stored_id) {
   scheduler_.need();
 }
 
-// One stored job as the previous supervisor left it: what was running then is
-// pending again, and its instances are written off.
+// One stored job as the previous supervisor left it. Its running instances are
+// orphans until their workers report them (farm_adoption.cpp): adopted with the
+// items they hold, or lost after a grace period. An item running on an instance
+// that is not even that is pending again.
 void Farm::restore_job(Job job) {
   next_id_ = std::max(next_id_, job.id + 1);
   JobState& js = jobs_[job.id];
   js.job = std::move(job);
   count_items(js);
   stale_summaries_.insert(js.job.id);
-  for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
-    auto& item = js.job.agenda[i];
-    if (item.status == WorkStatus::running) {
-      set_item_status(js, i, WorkStatus::pending);
-      item.reason = "requeued: the supervisor restarted while it ran";
-    }
-    if (item.status == WorkStatus::retrying)
-      set_item_status(js, i, WorkStatus::pending);  // the delay is not kept across a restart
-  }
   // Instances are indexed by subid; a record the store could not read leaves
   // a hole, filled here so that no subid is ever handed out twice.
   std::vector<Instance> by_subid;
@@ -119,11 +113,29 @@ void Farm::restore_job(Job job) {
   js.job.instances = std::move(by_subid);
   for (auto& inst : js.job.instances) {
     if (is_terminal(inst.status)) continue;
+    if (inst.status == JobStatus::running && !inst.host.empty()) {
+      orphans_[{js.job.id, inst.subid}] = Orphan{inst.host, std::nullopt};
+      continue;
+    }
     inst.status = JobStatus::failed;
     inst.lost = true;
     inst.reason = "lost: the supervisor restarted";
     inst.timecomplete = now();
     mark_instance(js.job.id, inst.subid);
+  }
+  for (std::size_t i = 0; i < js.job.agenda.size(); ++i) {
+    auto& item = js.job.agenda[i];
+    if (item.status == WorkStatus::running) {
+      const auto orphan = orphans_.find({js.job.id, item.subid});
+      if (orphan != orphans_.end() && !orphan->second.item) {
+        orphan->second.item = i;
+        continue;
+      }
+      set_item_status(js, i, WorkStatus::pending);
+      item.reason = "requeued: the supervisor restarted while it ran";
+    }
+    if (item.status == WorkStatus::retrying)
+      set_item_status(js, i, WorkStatus::pending);  // the delay is not kept across a restart
   }
   arm_preexec(js);
 }

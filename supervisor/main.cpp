@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "config.hpp"
+#include "lease_keeper.hpp"
+#include "standby.hpp"
 #include "qube/config_file.hpp"
 #include "qube/service.hpp"
 #include "server.hpp"
@@ -13,7 +15,12 @@
 
 namespace {
 std::atomic<bool> g_stop{false};
-void on_signal(int) { g_stop = true; }
+// The event loop's stop: a signal, or (PostgreSQL) the lease lost.
+std::atomic<bool> g_leave{false};
+void on_signal(int) {
+  g_stop = true;
+  g_leave = true;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -74,9 +81,41 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
   try {
-    Server server(config);
-    qube::service::notify_ready();  // bound and restored
-    server.run(g_stop);
+    auto lease = open_lease(config.store);  // PostgreSQL: a pair, or more (docs/high-availability.md)
+    if (!lease) {
+      Server server(config);
+      qube::service::notify_ready();  // bound and restored
+      server.run(g_stop);
+      qube::service::notify_stopping();
+      return 0;
+    }
+    config.supervisor_name = supervisor_name();
+    // Standby until it holds the lease; active until it stops or loses it; a
+    // supervisor that lost it (fenced) is a standby again, with nothing written.
+    while (!g_stop) {
+      std::optional<std::int64_t> epoch;
+      {
+        Standby standby(config, config.supervisor_name);
+        // A port 0 stays the port the system chose, active or standby.
+        config.workers_endpoint = standby.workers_bound();
+        config.clients_endpoint = standby.clients_bound();
+        epoch = standby.wait(*lease, g_stop);
+        if (!epoch) break;
+        config.lease_epoch = *epoch;
+        g_leave = g_stop.load();
+        LeaseKeeper keeper(*lease, *epoch, standby.identity(), g_leave);
+        try {
+          Server server(config);
+          spdlog::info("qbsupervisor {} is active (epoch {})", config.supervisor_name, *epoch);
+          server.run(g_leave);
+        } catch (const Fenced& e) {
+          spdlog::critical("{}; stepping down to standby", e.what());
+          continue;
+        }
+        if (keeper.lost()) continue;  // stepped down: a standby again
+      }
+      lease->release(*epoch);  // stopped: a standby need not wait for it to expire
+    }
     qube::service::notify_stopping();
   } catch (const std::exception& e) {
     spdlog::critical("qbsupervisor: {}", e.what());

@@ -93,7 +93,7 @@ bool Security::is_read_only(const std::string& type) {
   namespace p = proto;
   static const std::set<std::string, std::less<>> reads{p::kJobs,      p::kShow,    p::kHosts,  p::kResources,
                                                         p::kPing,      p::kHistory, p::kOutput, p::kKeys,
-                                                        p::kMetrics,   kAgendaGrid};
+                                                        p::kMetrics,   kAgendaGrid, p::kSupervisorStatus};
   return reads.count(type) > 0;
 }
 

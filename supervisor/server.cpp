@@ -13,6 +13,7 @@
 #include "qube/service.hpp"
 #include "qube/transport.hpp"
 #include "qube/version.hpp"
+#include "standby.hpp"
 #include "store/open_store.hpp"
 
 namespace qube::supervisor {
@@ -58,7 +59,7 @@ Server::Server(Config config, const Clock& clock)
       farm_(clock),
       outage_(config_.data_dir.string()) {
   std::filesystem::create_directories(config_.data_dir);
-  auto opened = open_store(config_.store, config_.data_dir);
+  auto opened = open_store(config_.store, config_.data_dir, config_.lease_epoch);
   store_ = std::move(opened.store);
   events_ = std::move(opened.events);
   FarmPolicy policy;
@@ -108,6 +109,7 @@ Server::Server(Config config, const Clock& clock)
   workers_.bind(config_.workers_endpoint);
   clients_.bind(config_.clients_endpoint);
   const std::string workers_at = workers_.get(zmq::sockopt::last_endpoint);
+  workers_at_ = workers_at;
   client_endpoint_ = clients_.get(zmq::sockopt::last_endpoint);
   runner_->set_supervisor_endpoint(transport::connectable(client_endpoint_));
   spdlog::info("qbsupervisor {} listening: workers {}, clients {}, data {}, store {}", kQubeVersion, workers_at,
@@ -373,6 +375,7 @@ Server::ClientReply Server::handle_client(const proto::Message& msg, const std::
     if (msg.type == p::kResources) return p::reply_ok(msg, farm_.list_resources());
     if (msg.type == p::kResourceSet) return p::reply_ok(msg, farm_.set_resource(resource_total_from_json(b)));
     if (msg.type == p::kMetrics) return p::reply_ok(msg, Json{{"text", render_metrics(metrics_, farm_.census())}});
+    if (msg.type == p::kSupervisorStatus) return p::reply_ok(msg, supervisor_status_now());
     if (msg.type == p::kPing)
       // Who asks, as the supervisor sees it: the dashboard's "signed in as".
       return p::reply_ok(msg, Json{{"version", kQubeVersion}, {"protocol", kProtocolVersion},
@@ -402,6 +405,13 @@ Server::ClientReply Server::handle_client(const proto::Message& msg, const std::
   } catch (const std::exception& e) {
     return p::reply_error(msg, e.what());
   }
+}
+
+Json Server::supervisor_status_now() {
+  if (!lease_) lease_ = open_lease(config_.store);
+  return supervisor_status(config_.store, lease_.get(),
+                           {config_.supervisor_name.empty() ? supervisor_name() : config_.supervisor_name,
+                            advertised_endpoint(client_endpoint_), advertised_endpoint(workers_at_)});
 }
 
 Json Server::read_output(const Json& body) {
@@ -511,6 +521,8 @@ bool Server::store_rows(const Effects& fx) {
   try {
     write_rows(fx);
     return true;
+  } catch (const Fenced&) {
+    throw;  // another supervisor is active: not an outage to wait out (main.cpp steps down)
   } catch (const std::exception& e) {
     try {
       store_->rollback();

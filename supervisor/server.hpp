@@ -13,6 +13,7 @@
 #include "farm.hpp"
 #include "http/api_tokens.hpp"
 #include "http/http_server.hpp"
+#include "lease.hpp"
 #include "qube/clock.hpp"
 #include "logs.hpp"
 #include "security.hpp"
@@ -63,8 +64,13 @@ class Server {
   void send_to_worker(const Outgoing& out);
   void flush();
 
+  // qb admin status: the lease (PostgreSQL), read on its own connection.
+  Json supervisor_status_now();
+
   Config config_;
   const Clock& clock_;
+  std::unique_ptr<Lease> lease_;  // opened at the first status request
+  std::string workers_at_;        // as bound
   std::unique_ptr<Store> store_;
   std::unique_ptr<EventLog> events_;
   std::unique_ptr<CallbackRunner> runner_;

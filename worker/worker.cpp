@@ -37,6 +37,8 @@ std::string describe_exit(int status) {
 Worker::Worker(const Clock& clock, Config config, std::map<std::string, JobTypeEntry> jobtypes, Facts facts)
     : clock_(clock), config_(std::move(config)), facts_(std::move(facts)), jobtypes_(std::move(jobtypes)) {
   instance_exe_ = (executable_dir() / "qbinstance").string();
+  supervisors_ = transport::split_endpoints(config_.supervisor);
+  if (supervisors_.empty()) throw std::runtime_error("no supervisor endpoint given");
   me_ = current_account();
   transport::configure(socket_);
   socket_.set(zmq::sockopt::immediate, 1);
@@ -44,19 +46,19 @@ Worker::Worker(const Clock& clock, Config config, std::map<std::string, JobTypeE
   if (keys) {
     curve::make_client(socket_, *keys);
     spdlog::info("keys: talking CURVE to the supervisor as {} ({})", keys->own.name(), keys->own_file.string());
-  } else if (!curve::is_loopback_endpoint(config_.supervisor)) {
+  } else if (!std::all_of(supervisors_.begin(), supervisors_.end(), curve::is_loopback_endpoint)) {
     spdlog::warn("INSECURE: no supervisor.key in {}: talking plaintext to {}, which anyone on the network can "
                  "read or pretend to be (docs/security.md)",
                  config_.keys_dir.string(), config_.supervisor);
   }
   handshakes_.emplace(ctx_, socket_, "worker");
-  socket_.connect(config_.supervisor);
+  socket_.connect(supervisor());
 }
 
 void Worker::watch_handshakes(SteadyTime now) {
   constexpr double kReconnectAfterRefusal = 5.0;
   if (const auto failure = handshakes_->take(); failure && !reconnect_at_) {
-    spdlog::error("the supervisor at {} {}; trying again in {:.0f} s", config_.supervisor,
+    spdlog::error("the supervisor at {} {}; trying again in {:.0f} s", supervisor(),
                   *failure == transport::HandshakeFailure::refused
                       ? "refused this worker's key (not added with `qb keys add --worker " + config_.name +
                             "`, or revoked)"
@@ -67,9 +69,32 @@ void Worker::watch_handshakes(SteadyTime now) {
   }
   if (reconnect_at_ && now >= *reconnect_at_) {
     reconnect_at_.reset();
-    socket_.disconnect(config_.supervisor);
-    socket_.connect(config_.supervisor);
+    socket_.disconnect(supervisor());
+    socket_.connect(supervisor());
   }
+}
+
+void Worker::switch_supervisor(const std::string& hint, const std::string& why) {
+  const auto named = std::find(supervisors_.begin(), supervisors_.end(), hint);
+  const std::size_t next = named != supervisors_.end() && !hint.empty()
+                               ? static_cast<std::size_t>(named - supervisors_.begin())
+                               : (current_ + 1) % supervisors_.size();
+  spdlog::info("the supervisor at {} {}; trying {}", supervisor(), why, supervisors_[next]);
+  socket_.disconnect(supervisor());
+  current_ = next;
+  socket_.connect(supervisor());
+  registered_ = false;
+  registering_since_ = clock_.steady();
+  register_now();
+}
+
+void Worker::watch_silence(SteadyTime now) {
+  if (supervisors_.size() < 2) return;
+  // Registered: heartbeats ask for an ack, so silence means it is gone (or
+  // paused). Registering: it should answer at once.
+  const double limit = registered_ ? std::max(2.5 * heartbeat_interval_, 1.0) : 1.0;
+  const SteadyTime since = registered_ ? last_heard_ : std::max(last_heard_, registering_since_);
+  if (now - since > limit) switch_supervisor("", "does not answer");
 }
 
 Worker::~Worker() { kill_all(); }
@@ -80,10 +105,19 @@ void Worker::send(const std::string& type, Json body, std::uint64_t id) {
 }
 
 void Worker::register_now() {
-  // A new registration starts a new session: whatever ran before belongs to a
-  // session the supervisor has already written off.
-  kill_all();
+  // What still runs is reported: the supervisor adopts what it knows ran here
+  // and tells the rest to end (a worker whose work it wrote off, a restart).
   proto::Register message;
+  for (const auto& [pid, p] : instances_) {
+    if (p.exited || p.killed) continue;
+    proto::RunningReport r;
+    r.instance = p.ref();
+    if (p.given) {
+      r.index = p.given->index;
+      r.attempt = p.given->attempt;
+    }
+    message.running.push_back(r);
+  }
   message.host.name = config_.name;
   message.host.slots = config_.slots;
   message.host.memory_mb = facts_.memory_mb;
@@ -102,6 +136,7 @@ void Worker::run(const std::atomic<bool>& stop) {
                config_.run_as == RunAs::proxy ? "'" + config_.proxy_user + "' (run_as: proxy)"
                : config_.run_as == RunAs::owner ? "their job's owner (run_as: owner)"
                                                 : "'" + me_.name + "' (run_as: self)");
+  registering_since_ = clock_.steady();
   register_now();
   while (!stop) round();
   leave();
@@ -132,6 +167,7 @@ void Worker::round() {
       spdlog::warn("malformed message from the supervisor: {}", in->error);
       continue;
     }
+    last_heard_ = clock_.steady();
     try {
       handle_supervisor(*in->msg);
     } catch (const std::exception& e) {
@@ -156,9 +192,10 @@ void Worker::round() {
   reap();
   const SteadyTime now = clock_.steady();
   watch_handshakes(now);
+  watch_silence(now);
   if (!registered_ && now >= next_register_) register_now();
   if (registered_ && now >= next_heartbeat_) {
-    send(proto::Heartbeat{config_.name, instances_.size()});
+    send(proto::Heartbeat{config_.name, instances_.size(), supervisors_.size() > 1});
     next_heartbeat_ = now + heartbeat_interval_;
   }
 }
@@ -189,6 +226,9 @@ void Worker::handle_supervisor(const proto::Message& msg) {
   } else if (msg.type == proto::kReregister) {
     proto::decode_reregister(b);
     on_reregister(msg.id);
+  } else if (msg.type == proto::kNotActive) {
+    const auto m = proto::decode_not_active(b);
+    switch_supervisor(m.active, "is a standby");
   } else if (msg.type == proto::kHeartbeatAck) {
     proto::decode_heartbeat_ack(b);
   } else if (msg.type == proto::kStartInstance) {
@@ -246,11 +286,20 @@ static LaunchSpec instance_spec(const std::string& exe, const JobTypeEntry& type
 }
 
 void Worker::on_registered(const proto::Registered& m) {
+  if (registered_) return;  // the answer to a register sent again meanwhile
   registered_ = true;
   heartbeat_interval_ = std::clamp(m.heartbeat_interval, 0.05, 3600.0);
   client_endpoint_ = job_supervisor_endpoint(m.client_endpoint);
   next_heartbeat_ = clock_.steady() + heartbeat_interval_;
-  spdlog::info("registered with the supervisor (heartbeat every {} s)", heartbeat_interval_);
+  spdlog::info("registered with the supervisor at {} (heartbeat every {} s)", supervisor(), heartbeat_interval_);
+  // A supervisor that took over adopts what runs here: what it may not have
+  // heard (a result, a request for work) is said again; a result it already
+  // recorded, or does not take, is ignored there.
+  for (auto& [pid, p] : instances_) {
+    if (p.exited || p.killed) continue;
+    if (p.result) send(proto::WorkResultReport{p.ref(), *p.result});
+    if (p.asked) send(proto::WorkRequest{p.ref()});
+  }
 }
 
 void Worker::on_reregister(std::uint64_t id) {
@@ -265,6 +314,11 @@ void Worker::on_reregister(std::uint64_t id) {
 void Worker::on_work(const proto::Work& m) {
   InstanceProcess* p = find(m.instance);
   if (!p || p->channel_closed) return;
+  p->asked = false;
+  if (m.assignment) {
+    p->given = m.assignment;
+    p->result.reset();
+  }
   if (!write_frame(p->fd, proto::to_json(proto::WorkReply{m.assignment}))) p->channel_closed = true;
 }
 
@@ -341,10 +395,12 @@ void Worker::handle_instance(InstanceProcess& p, const Json& msg) {
         if (!write_frame(p.fd, proto::to_json(proto::WorkReply{std::nullopt}))) p.channel_closed = true;
         return;
       }
+      p.asked = true;
       worker.send(proto::WorkRequest{p.ref()});
     }
     void operator()(proto::LogOutput& log) const { worker.send(proto::LogReport{p.ref(), std::move(log)}); }
     void operator()(proto::WorkResult& result) const {
+      p.result = result;
       worker.send(proto::WorkResultReport{p.ref(), std::move(result)});
     }
     void operator()(proto::Fatal& fatal) const { p.fatal_reason = std::move(fatal.reason); }
@@ -430,10 +486,11 @@ std::string Worker::job_supervisor_endpoint(const std::string& advertised) const
   const std::string wildcard = "://0.0.0.0:";
   const auto at = advertised.find(wildcard);
   if (at == std::string::npos) return advertised;
-  const auto scheme_end = config_.supervisor.find("://");
-  const auto colon = config_.supervisor.rfind(':');
+  const std::string& dialed = supervisor();
+  const auto scheme_end = dialed.find("://");
+  const auto colon = dialed.rfind(':');
   if (scheme_end == std::string::npos || colon == std::string::npos || colon <= scheme_end + 3) return advertised;
-  const std::string host = config_.supervisor.substr(scheme_end + 3, colon - scheme_end - 3);
+  const std::string host = dialed.substr(scheme_end + 3, colon - scheme_end - 3);
   return advertised.substr(0, at) + "://" + (host == "*" ? "127.0.0.1" : host) + ":" +
          advertised.substr(at + wildcard.size());
 }

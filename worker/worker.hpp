@@ -34,6 +34,12 @@ struct InstanceProcess {
   bool killed = false;         // we were told to kill it
   SteadyTime kill_deadline;    // when SIGTERM turns into SIGKILL
   std::string fatal_reason;    // what the instance said before it gave up
+  // What a supervisor taking over needs to adopt it (docs/high-availability.md):
+  // the item it was last given, the result it sent for it (until the next
+  // item), and whether it asked for work that has not come.
+  std::optional<proto::Assignment> given;
+  std::optional<proto::WorkResult> result;
+  bool asked = false;
   proto::InstanceRef ref() const { return {job, subid}; }
 };
 
@@ -58,6 +64,12 @@ class Worker {
   void handle_supervisor(const proto::Message& msg);
   void on_registered(const proto::Registered& m);
   void on_reregister(std::uint64_t id);
+  // Another supervisor of the list (--supervisor a,b): `hint` if it names one,
+  // else the next; registers there.
+  void switch_supervisor(const std::string& hint, const std::string& why);
+  // Several supervisors: one that says nothing for too long is left for the next.
+  void watch_silence(SteadyTime now);
+  const std::string& supervisor() const { return supervisors_[current_]; }
   void on_work(const proto::Work& m);
   void on_kill(const proto::KillInstance& m);
   void on_suspend(const proto::SuspendInstance& m);
@@ -92,6 +104,10 @@ class Worker {
   Account me_;  // this daemon's own account (run_as: self, and what it may switch to)
   std::uint64_t next_id_ = 1;
   std::uint64_t register_id_ = 0;  // id of our latest register message
+  std::vector<std::string> supervisors_;  // config_.supervisor, split at commas
+  std::size_t current_ = 0;               // the one connected to
+  SteadyTime last_heard_;                 // last message from it
+  SteadyTime registering_since_;          // first register sent to it
 };
 
 }  // namespace qube::worker

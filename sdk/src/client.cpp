@@ -8,6 +8,7 @@
 #include <optional>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 #include <yaml-cpp/yaml.h>
 
@@ -71,6 +72,8 @@ struct Client::Impl {
   std::optional<curve::ClientKeys> keys;
   std::optional<transport::HandshakeWatch> handshakes;
   std::uint64_t next_id = std::random_device{}();
+  std::vector<std::string> endpoints;
+  std::size_t current = 0;
 };
 
 namespace {
@@ -92,8 +95,14 @@ std::string explain(transport::HandshakeFailure failure, const std::optional<cur
 }  // namespace
 
 Client::Client(std::string endpoint, std::chrono::milliseconds timeout)
-    : impl_(std::make_unique<Impl>()), endpoint_(std::move(endpoint)), timeout_(timeout) {
+    : impl_(std::make_unique<Impl>()), timeout_(timeout) {
+  impl_->endpoints = transport::split_endpoints(endpoint);
+  if (impl_->endpoints.empty()) throw ClientError("no supervisor endpoint given");
+  endpoint_ = impl_->endpoints.front();
   transport::configure(impl_->socket);
+  // Several supervisors: a message goes only to a connection that is up, so
+  // that one that is down is found out at once rather than after the timeout.
+  if (impl_->endpoints.size() > 1) impl_->socket.set(zmq::sockopt::immediate, 1);
   try {
     impl_->keys = curve::user_client_keys();
   } catch (const std::exception& e) {
@@ -136,13 +145,57 @@ std::string Client::request_text(const std::string& type, const Json& body, cons
   return std::move(b.text);
 }
 
+void Client::follow(const std::string& hint) {
+  const auto& all = impl_->endpoints;
+  const auto named = std::find(all.begin(), all.end(), hint);
+  const std::size_t next =
+      !hint.empty() && named != all.end() ? static_cast<std::size_t>(named - all.begin()) : (impl_->current + 1) % all.size();
+  impl_->socket.disconnect(endpoint_);
+  impl_->current = next;
+  endpoint_ = all[next];
+  impl_->socket.connect(endpoint_);
+}
+
 std::string Client::exchange(const std::string& type, const Json& body) {
+  const std::size_t n = impl_->endpoints.size();
+  if (n == 1) {
+    std::optional<std::string> active;
+    std::string reply = exchange_once(type, body, active);
+    if (active) throw ClientError(reply);
+    return reply;
+  }
+  // Round the list twice at least; while a standby is taking over (none
+  // active), for up to the timeout.
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  for (std::size_t tries = 1;; ++tries) {
+    const bool last = tries >= 2 * n && std::chrono::steady_clock::now() >= deadline;
+    std::optional<std::string> active;
+    std::string reply;
+    try {
+      reply = exchange_once(type, body, active);
+    } catch (const ClientNoAnswer&) {
+      if (last) throw;
+      follow("");
+      continue;
+    }
+    if (!active) return reply;
+    if (last) throw ClientError(reply);
+    // No active one named: the lease is between holders; give it a moment.
+    if (active->empty()) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    follow(*active);
+  }
+}
+
+std::string Client::exchange_once(const std::string& type, const Json& body, std::optional<std::string>& active) {
   proto::Message req{type, ++impl_->next_id, body};
+  const bool several = impl_->endpoints.size() > 1;
   // A DEALER queues the message until the connection is up; the timeout below
   // covers a supervisor that never answers.
   if (!transport::send(impl_->socket, req)) {
     zmq::pollitem_t out{impl_->socket.handle(), 0, ZMQ_POLLOUT, 0};
-    zmq::poll(&out, 1, timeout_);
+    zmq::poll(&out, 1, several ? std::min(timeout_, std::chrono::milliseconds(1000)) : timeout_);
+    if (several && !transport::send(impl_->socket, req))
+      throw ClientNoAnswer("cannot reach the supervisor at " + endpoint_);
     if (!transport::send(impl_->socket, req))
       throw ClientError("cannot reach the supervisor at " + endpoint_);
   }
@@ -169,6 +222,16 @@ std::string Client::exchange(const std::string& type, const Json& body) {
       throw ClientError(std::string("bad reply from the supervisor: ") + e.what());
     }
     if (header.id != req.id) continue;  // a late reply to an earlier request
+    if (header.type == proto::kNotActive) {
+      // A standby: {ok: false, error, active}.
+      try {
+        const Json b = qube::decode(got->body.to_string_view());
+        active = get_string(b, "active");
+        return get_string(b, "error", "not active");
+      } catch (const std::exception& e) {
+        throw ClientError(std::string("bad reply from the supervisor: ") + e.what());
+      }
+    }
     return got->body.to_string();
   }
 }

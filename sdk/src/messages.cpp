@@ -313,6 +313,15 @@ void read_empty(const Json& body, const char* message) { Fields(body, message).f
 Json to_json(const Register& m) {
   Json j = qube::to_json(m.host);
   j["facts"] = m.facts;
+  if (!m.running.empty()) {
+    Json running = Json::array();
+    for (const auto& r : m.running) {
+      Json one{{"index", r.index}, {"attempt", r.attempt}};
+      put(one, r.instance);
+      running.push_back(std::move(one));
+    }
+    j["running"] = std::move(running);
+  }
   return j;
 }
 
@@ -362,6 +371,7 @@ Json to_json(const Registered& m) {
 }
 
 Json to_json(const Reregister&) { return Json::object(); }
+Json to_json(const NotActive& m) { return Json{{"active", m.active}}; }
 Json to_json(const HeartbeatAck&) { return Json::object(); }
 
 Json to_json(const StartInstance& m) {
@@ -422,6 +432,18 @@ Register decode_register(const Json& body) {
   Register m;
   m.host = read_host(f);
   m.facts = f.map("facts");
+  if (const Json* running = f.find("running", Need::optional)) {
+    if (!running->is_array()) f.fail("running", "must be a list");
+    for (const Json& one : *running) {
+      Fields r(one, kRegister, "running.");
+      RunningReport report;
+      report.instance = read_instance(r);
+      report.index = r.integer("index", -1, std::numeric_limits<std::int64_t>::max());
+      report.attempt = r.unsigned_integer("attempt");
+      r.finish();
+      m.running.push_back(report);
+    }
+  }
   f.finish();
   return m;
 }
@@ -470,6 +492,14 @@ Registered decode_registered(const Json& body) {
   Registered m;
   m.heartbeat_interval = f.number("heartbeat_interval");
   m.client_endpoint = f.string("client_endpoint");
+  f.finish();
+  return m;
+}
+
+NotActive decode_not_active(const Json& body) {
+  Fields f(body, kNotActive);
+  NotActive m;
+  m.active = f.string("active", Need::optional);
   f.finish();
   return m;
 }

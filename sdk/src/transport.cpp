@@ -75,6 +75,20 @@ bool send_encoded(zmq::socket_t& socket, const proto::Message& msg, std::string_
   }
 }
 
+std::vector<std::string> split_endpoints(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const auto comma = std::min(list.find(',', start), list.size());
+    auto one = list.substr(start, comma - start);
+    const auto first = one.find_first_not_of(" \t");
+    const auto last = one.find_last_not_of(" \t");
+    if (first != std::string::npos) out.push_back(one.substr(first, last - first + 1));
+    start = comma + 1;
+  }
+  return out;
+}
+
 std::string connectable(const std::string& bound) {
   for (const char* wildcard : {"://*:", "://0.0.0.0:"}) {
     const auto at = bound.find(wildcard);

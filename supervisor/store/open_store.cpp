@@ -37,13 +37,13 @@ std::string printable_store_setting(const std::string& setting) {
   return std::regex_replace(out, password_param, "$1***");
 }
 
-OpenedStore open_store(const std::string& setting, const std::filesystem::path& data_dir) {
+OpenedStore open_store(const std::string& setting, const std::filesystem::path& data_dir, std::int64_t epoch) {
   if (setting.empty() || setting == "sqlite")
     return {open_sqlite_store((data_dir / "qube.db").string()), open_event_log((data_dir / "events.db").string())};
   if (!is_postgresql_uri(setting))
     throw std::runtime_error("store '" + setting + "': expected sqlite or a postgresql:// URI");
 #ifdef QUBE_HAVE_PQXX
-  return {open_pg_store(setting), open_pg_event_log(setting)};
+  return {open_pg_store(setting, epoch), open_pg_event_log(setting)};
 #else
   throw std::runtime_error("store " + printable_store_setting(setting) +
                            ": this qbsupervisor was built without PostgreSQL support (libpqxx was not found "

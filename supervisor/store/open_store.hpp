@@ -20,6 +20,14 @@ class StoreUnavailable : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The store refused a commit because another supervisor has taken the lease
+// since (a higher epoch, docs/high-availability.md): nothing of it was written,
+// and this supervisor must stop serving.
+class Fenced : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 struct OpenedStore {
   std::unique_ptr<Store> store;
   std::unique_ptr<EventLog> events;
@@ -27,8 +35,10 @@ struct OpenedStore {
 
 // `setting`: "" or "sqlite" (qube.db and events.db in `data_dir`), or a
 // postgresql:// (postgres://) URI. Throws std::runtime_error for anything else,
-// and for a URI when this qbsupervisor was built without libpqxx.
-OpenedStore open_store(const std::string& setting, const std::filesystem::path& data_dir);
+// and for a URI when this qbsupervisor was built without libpqxx. `epoch`: the
+// lease this supervisor holds (lease.hpp); a PostgreSQL store then commits only
+// while the lease is still that epoch's, else throws Fenced. 0: no fencing.
+OpenedStore open_store(const std::string& setting, const std::filesystem::path& data_dir, std::int64_t epoch = 0);
 
 // Whether `setting` names a store open_store() knows (not whether it is reachable).
 bool is_store_setting(const std::string& setting);

@@ -8,7 +8,7 @@ namespace {
 
 // Version 1: the rows of the SQLite store, table for table, documents as the
 // same MessagePack bytes; and the event log, which SQLite keeps in a file of
-// its own. (A standby supervisor's lease and epoch would be a later version.)
+// its own.
 void version_1(pqxx::work& txn) {
   txn.exec("CREATE TABLE jobs(id bigint PRIMARY KEY, doc bytea NOT NULL)");
   txn.exec("CREATE TABLE items(job bigint NOT NULL, idx bigint NOT NULL, doc bytea NOT NULL, PRIMARY KEY(job, idx))");
@@ -28,7 +28,19 @@ void version_2(pqxx::work& txn) {
            " reason text NOT NULL, time double precision NOT NULL)");
 }
 
-constexpr Migration kMigrations[] = {version_1, version_2};
+// Version 3: standby supervisors (docs/high-availability.md). One lease row:
+// who is active, under which epoch (raised at every takeover; each commit of
+// the active checks it), where clients and workers reach it, and until when;
+// and every supervisor sharing the database with when it was last seen.
+void version_3(pqxx::work& txn) {
+  txn.exec("CREATE TABLE lease(id integer PRIMARY KEY, holder text NOT NULL, epoch bigint NOT NULL,"
+           " clients text NOT NULL, workers text NOT NULL, expires timestamptz NOT NULL)");
+  txn.exec("INSERT INTO lease VALUES(1, '', 0, '', '', '-infinity')");
+  txn.exec("CREATE TABLE supervisors(name text PRIMARY KEY, clients text NOT NULL, workers text NOT NULL,"
+           " last_seen timestamptz NOT NULL)");
+}
+
+constexpr Migration kMigrations[] = {version_1, version_2, version_3};
 
 }  // namespace
 

@@ -39,6 +39,9 @@ void prepare_store(pqxx::connection& c) {
   c.prepare("put_settings",
             "INSERT INTO settings(name, doc) VALUES('farm', decode($1, 'hex'))"
             " ON CONFLICT (name) DO UPDATE SET doc = EXCLUDED.doc");
+  // FOR SHARE: a takeover (an UPDATE of the row) waits until this commit ends,
+  // so that the new active loads what this one wrote.
+  c.prepare("fence", "SELECT epoch FROM lease WHERE id = 1 FOR SHARE");
   c.prepare("put_submissions",
             "INSERT INTO submissions(job, \"user\", token) SELECT j, $2, $3 FROM unnest($1::bigint[]) AS j"
             " ON CONFLICT (job) DO UPDATE SET \"user\" = EXCLUDED.\"user\", token = EXCLUDED.token");
@@ -48,7 +51,8 @@ std::string bytes_of(const pqxx::field& f) { return pqxx::binarystring(f).str();
 
 class PgStore final : public Store {
  public:
-  explicit PgStore(const std::string& uri) : link_(uri, "store " + printable_store_setting(uri), prepare_store) {
+  PgStore(const std::string& uri, std::int64_t epoch)
+      : link_(uri, "store " + printable_store_setting(uri), prepare_store), epoch_(epoch) {
     link_.run([&](pqxx::connection& c) { pg::migrate_store_schema(c, link_.what()); });
     job_mark_ = max_job_id();
   }
@@ -70,6 +74,7 @@ class PgStore final : public Store {
   void commit() override {
     if (!txn_) throw std::runtime_error(link_.what() + ": commit without begin");
     in_txn([&](pqxx::work& t) {
+      check_fence(t);
       flush(t);
       t.commit();
     });
@@ -170,6 +175,15 @@ class PgStore final : public Store {
   }
 
  private:
+  void check_fence(pqxx::work& t) {
+    if (epoch_ <= 0) return;
+    const pqxx::result r = t.exec_prepared("fence");
+    const std::int64_t now = r.empty() ? 0 : r[0][0].as<std::int64_t>();
+    if (now != epoch_)
+      throw Fenced(link_.what() + ": this supervisor's lease (epoch " + std::to_string(epoch_) +
+                   ") was taken over (epoch " + std::to_string(now) + "); nothing written");
+  }
+
   // Rows put since the last flush, the latest of each key (one multi-row
   // statement may not write a key twice), their documents as hex.
   struct Pending {
@@ -275,6 +289,7 @@ class PgStore final : public Store {
   std::unique_ptr<pqxx::work> txn_;  // between begin() and commit()
   Pending pending_;
   JobId job_mark_ = 0;  // the mark as this store last wrote or read it
+  std::int64_t epoch_ = 0;  // the lease this store writes under; 0: unfenced
 };
 
 void prepare_events(pqxx::connection& c) {
@@ -342,7 +357,9 @@ class PgEventLog final : public EventLog {
 
 }  // namespace
 
-std::unique_ptr<Store> open_pg_store(const std::string& uri) { return std::make_unique<PgStore>(uri); }
+std::unique_ptr<Store> open_pg_store(const std::string& uri, std::int64_t epoch) {
+  return std::make_unique<PgStore>(uri, epoch);
+}
 std::unique_ptr<EventLog> open_pg_event_log(const std::string& uri) { return std::make_unique<PgEventLog>(uri); }
 
 }  // namespace qube::supervisor

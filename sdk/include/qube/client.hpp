@@ -2,6 +2,7 @@
 // The client side of the supervisor's client API, used by qbsub, qb and scripts.
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -19,7 +20,8 @@ struct ClientNoAnswer : ClientError {
   using ClientError::ClientError;
 };
 
-// The supervisor's client endpoint: the flag, else $QB_SUPERVISOR, else the
+// The supervisor's client endpoint, or several (a pair: "tcp://a:50002,tcp://b:50002";
+// docs/high-availability.md): the flag, else $QB_SUPERVISOR, else the
 // `supervisor` key of the client config ($QB_CONFIG, ~/.config/qube/client.yaml,
 // <prefix>/etc/qube/client.yaml), else tcp://127.0.0.1:50002.
 std::string resolve_supervisor(const std::string& flag_value);
@@ -27,6 +29,9 @@ std::string resolve_supervisor(const std::string& flag_value);
 // The user name recorded as a job's owner: $QB_USER, else the OS login.
 std::string current_user();
 
+// `endpoint`: one, or several separated by commas. With several, a request
+// goes to the one that answered last; a standby's "not active, try X" sends it
+// to X, and one that cannot be reached or does not answer to the next.
 class Client {
  public:
   explicit Client(std::string endpoint,
@@ -42,7 +47,7 @@ class Client {
   // request(...)[key].dump(indent) would (empty if absent), without building the
   // reply's Json tree: for printing large replies (qb jobs --json).
   std::string request_text(const std::string& type, const Json& body, const std::string& key, int indent);
-  const std::string& endpoint() const { return endpoint_; }
+  const std::string& endpoint() const { return endpoint_; }  // the one talked to
 
   // $QB_TIMEOUT seconds if set, else 5 s.
   static std::chrono::milliseconds default_timeout();
@@ -50,6 +55,11 @@ class Client {
  private:
   // Sends the request and waits for its reply; returns the reply's body, encoded.
   std::string exchange(const std::string& type, const Json& body);
+  // One attempt at the current endpoint; `active` is set when it is a standby
+  // (then the returned text is its error).
+  std::string exchange_once(const std::string& type, const Json& body, std::optional<std::string>& active);
+  // Connects to `hint` if it is one of the endpoints, else to the next.
+  void follow(const std::string& hint);
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::string endpoint_;

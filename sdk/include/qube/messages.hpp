@@ -52,10 +52,20 @@ struct LogOutput {
 
 // ---- worker -> supervisor
 
+// An instance a worker still runs when it registers (again): a supervisor that
+// took over, or restarted, adopts it instead of running its work again.
+struct RunningReport {
+  InstanceRef instance;
+  std::int64_t index = -1;   // the item it was last given (-1: none)
+  std::uint64_t attempt = 0; // that item's attempt id
+  bool operator==(const RunningReport&) const = default;
+};
+
 struct Register {  // register: the host's facts
   static constexpr const char* kType = kRegister;
   Host host;                      // the supervisor uses name, slots, memory_mb, jobtypes
   Json facts = Json::object();    // placement facts (worker.yaml and detection); optional
+  std::vector<RunningReport> running;  // optional: left out when none
 };
 
 struct Heartbeat {
@@ -108,6 +118,11 @@ struct Registered {
 
 struct Reregister {  // {}: the supervisor does not know this worker
   static constexpr const char* kType = kReregister;
+};
+
+struct NotActive {  // a standby's answer to whatever a worker sends
+  static constexpr const char* kType = kNotActive;
+  std::string active;  // the active supervisor's worker endpoint; empty: unknown
 };
 
 struct HeartbeatAck {  // {}
@@ -188,6 +203,7 @@ Json to_json(const LogReport& m);
 Json to_json(const InstanceDone& m);
 Json to_json(const Registered& m);
 Json to_json(const Reregister& m);
+Json to_json(const NotActive& m);
 Json to_json(const HeartbeatAck& m);
 Json to_json(const StartInstance& m);
 Json to_json(const Work& m);
@@ -214,6 +230,7 @@ LogReport decode_log(const Json& body);
 InstanceDone decode_instance_done(const Json& body);
 Registered decode_registered(const Json& body);
 Reregister decode_reregister(const Json& body);
+NotActive decode_not_active(const Json& body);
 HeartbeatAck decode_heartbeat_ack(const Json& body);
 StartInstance decode_start_instance(const Json& body);
 Work decode_work(const Json& body);

@@ -68,6 +68,9 @@ inline constexpr const char* kKeyRevoke = "key_revoke";   // {name, worker, user
 inline constexpr const char* kTokenIssue = "token_issue";    // {name?, user} -> {name, token}
 inline constexpr const char* kTokenRevoke = "token_revoke";  // {name?, user} -> {name, revoked}
 inline constexpr const char* kResourceSet = "resource_set";  // {name, total, user} -> {resource}
+// Which supervisor is active, its epoch, the store and the standbys (qb admin
+// status; docs/high-availability.md). A standby answers it too.
+inline constexpr const char* kSupervisorStatus = "supervisor_status";  // {} -> {active, epoch, store, standbys, ...}
 inline constexpr const char* kPing = "ping";       // {} -> {version, protocol, time}
 // Stored rows the supervisor could not load, moved aside (admins only when keys are on).
 inline constexpr const char* kQuarantine = "quarantine";  // {user} -> {rows:[{table, key, raw, reason, time}]}
@@ -92,6 +95,10 @@ inline constexpr const char* kWorkerStopping = "worker_stopping";  // {finishing
 // Supervisor -> worker.
 inline constexpr const char* kRegistered = "registered";  // {heartbeat_interval, client_endpoint}
 inline constexpr const char* kReregister = "reregister";  // the supervisor does not know this peer
+// A standby supervisor (docs/high-availability.md): it serves nothing; the
+// active one's endpoint, as the lease names it, is `active` (empty: unknown yet).
+// To a client it is the reply's type, with {ok: false, error, active}.
+inline constexpr const char* kNotActive = "not_active";  // {active}
 inline constexpr const char* kHeartbeatAck = "heartbeat_ack";  // only to a heartbeat with ack: true
 inline constexpr const char* kStartInstance = "start_instance";  // {job: {id, subid, pgrp, name, type, user,
                                                                  //  package, env, padding, cwd},

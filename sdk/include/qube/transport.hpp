@@ -4,6 +4,7 @@
 // desynchronises the stream that follows it.
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -39,6 +40,9 @@ bool send_encoded(zmq::socket_t& socket, const proto::Message& msg, std::string_
                   const std::string* routing_id = nullptr);
 
 // Applies the options every socket of ours needs: linger, message size cap.
+// "tcp://a:50001,tcp://b:50001" (a pair of supervisors, docs/high-availability.md):
+// the endpoints in order, blanks around them dropped; one endpoint is a list of one.
+std::vector<std::string> split_endpoints(const std::string& list);
 void configure(zmq::socket_t& socket);
 
 // "tcp://*:50002" -> "tcp://127.0.0.1:50002": an address a local client can dial.
