@@ -99,8 +99,8 @@ void Farm::write_off_orphans(double grace) {
   for (const auto& [key, orphan] : orphans) {
     JobState* js = find_job(key.first);
     if (!js) continue;
-    const std::string reason =
-        "lost: its worker " + orphan.host + " did not report it after the supervisor changed";
+    const std::string reason = "requeued: the supervisor restarted while it ran, and worker " + orphan.host +
+                               " did not report it still running";
     if (orphan.item) {
       release_item(*js, *orphan.item, WorkStatus::pending, reason);
       mark_item(js->job.id, *orphan.item);

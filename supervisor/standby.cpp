@@ -42,6 +42,9 @@ Standby::Standby(const Config& config, std::string name) : config_(config) {
   workers_bound_ = workers_.get(zmq::sockopt::last_endpoint);
   clients_bound_ = clients_.get(zmq::sockopt::last_endpoint);
   me_ = {std::move(name), advertised_endpoint(clients_bound_), advertised_endpoint(workers_bound_)};
+}
+
+void Standby::announce() {
   std::filesystem::create_directories(config_.data_dir);
   std::ofstream(config_.data_dir / "endpoints.json")
       << Json{{"workers", transport::connectable(workers_bound_)},
@@ -68,6 +71,7 @@ void Standby::close() {
 std::optional<std::int64_t> Standby::wait(Lease& lease, const std::atomic<bool>& stop) {
   service::notify_ready();  // bound; serving (as a standby) from now on
   LeaseState state;
+  bool announced = false;
   auto next_poll = std::chrono::steady_clock::now();
   while (!stop) {
     service::watchdog_ping();
@@ -82,6 +86,8 @@ std::optional<std::int64_t> Standby::wait(Lease& lease, const std::atomic<bool>&
           return epoch;
         }
         state = lease.state();
+        if (!announced) announce();
+        announced = true;
       } catch (const std::exception& e) {
         spdlog::warn("standby: cannot read the lease ({}); trying again", e.what());
       }

@@ -19,8 +19,7 @@ namespace qube::supervisor {
 
 class Standby {
  public:
-  // Binds config's endpoints (as the Server would, keys included) and writes
-  // endpoints.json in the data directory.
+  // Binds config's endpoints (as the Server would, keys included).
   Standby(const Config& config, std::string name);
   ~Standby();
   // Polls the lease until this supervisor takes it (its epoch) or `stop`
@@ -34,6 +33,9 @@ class Standby {
 
  private:
   void answer(const LeaseState& lease, Lease& store);
+  // Once it did not get the lease at once: endpoints.json in the data
+  // directory (scripts and tests that bind port 0 read it) and the log.
+  void announce();
   void close();
 
   const Config& config_;

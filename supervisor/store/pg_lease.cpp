@@ -14,9 +14,13 @@ namespace {
 
 const std::string kLeaseInterval = "make_interval(secs => " + std::to_string(kLeaseSeconds) + ")";
 
+// A supervisor takes the lease once it has expired, or at once from a holder
+// that advertised the very endpoints it has just bound: that one is not
+// serving any more (a supervisor restarted in place), since a live process,
+// even a paused one, would still hold them.
 void prepare_lease(pqxx::connection& c) {
   c.prepare("acquire", "UPDATE lease SET holder = $1, clients = $2, workers = $3, epoch = epoch + 1, expires = now() + " +
-                           kLeaseInterval + " WHERE id = 1 AND expires < now() RETURNING epoch");
+                           kLeaseInterval + " WHERE id = 1 AND (expires < now() OR (clients = $2 AND workers = $3)) RETURNING epoch");
   c.prepare("renew", "UPDATE lease SET expires = now() + " + kLeaseInterval + " WHERE id = 1 AND epoch = $1");
   c.prepare("release", "UPDATE lease SET expires = '-infinity' WHERE id = 1 AND epoch = $1");
   c.prepare("state", "SELECT holder, clients, workers, epoch, CASE WHEN isfinite(expires) THEN extract(epoch from expires - now()) END FROM lease WHERE id = 1");

@@ -125,6 +125,11 @@ class FarmTest : public ::testing::Test {
   // A process a test learned about (a job's pid): SIGKILLed in TearDown if it is
   // still the same process (same start time), so a reused pid is left alone.
   void track_pid(pid_t pid);
+  // Any daemon (a second supervisor ...): its log is <dir>/<name>.log, shown
+  // when the test fails, and it is stopped in TearDown.
+  pid_t start_daemon(const std::string& name, const std::vector<std::string>& argv) {
+    return spawn_daemon(name, argv).pid;
+  }
 
  private:
   struct Daemon {

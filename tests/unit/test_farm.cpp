@@ -797,6 +797,10 @@ TEST_F(FarmTest, RestorePutsRunningItemsBackToPending) {
   done_job.agenda[0].status = WorkStatus::complete;
 
   farm.restore({done_job, job});
+  // Running until its worker reports it (adopted) or the grace period ends.
+  EXPECT_EQ(item(7, 1).status, WorkStatus::running);
+  clock.advance(31);
+  farm.check_heartbeats(30);
   EXPECT_TRUE(farm.schedule_needed());
   EXPECT_EQ(js(7).job.status, JobStatus::pending);
   EXPECT_EQ(item(7, 0).status, WorkStatus::complete);
@@ -1032,6 +1036,8 @@ TEST_F(FarmTest, RestoreOfRunningAgendaLessJobRunsItAgain) {
   inst.status = JobStatus::running;
   job.instances.push_back(inst);
   farm.restore({job});
+  clock.advance(31);
+  farm.check_heartbeats(30);  // its worker never reported it
   EXPECT_EQ(instance(4, 0).status, JobStatus::failed);
   EXPECT_EQ(qube::to_string(js(4).job.status), std::string("pending"));
   reg("w1", make_host("a", 1));
