@@ -19,6 +19,9 @@ const std::string kLeaseInterval = "make_interval(secs => " + std::to_string(kLe
 // serving any more (a supervisor restarted in place), since a live process,
 // even a paused one, would still hold them.
 void prepare_lease(pqxx::connection& c) {
+  // A commit of the active one holds the row a moment (PgStore's fence); the
+  // standby's poll and the active's renewal wait no longer than this, then try again.
+  pqxx::nontransaction(c).exec("SET lock_timeout = '500ms'");
   c.prepare("acquire", "UPDATE lease SET holder = $1, clients = $2, workers = $3, epoch = epoch + 1, expires = now() + " +
                            kLeaseInterval + " WHERE id = 1 AND (expires < now() OR (clients = $2 AND workers = $3)) RETURNING epoch");
   c.prepare("renew", "UPDATE lease SET expires = now() + " + kLeaseInterval + " WHERE id = 1 AND epoch = $1");

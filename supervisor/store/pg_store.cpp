@@ -52,7 +52,15 @@ std::string bytes_of(const pqxx::field& f) { return pqxx::binarystring(f).str();
 class PgStore final : public Store {
  public:
   PgStore(const std::string& uri, std::int64_t epoch)
-      : link_(uri, "store " + printable_store_setting(uri), prepare_store), epoch_(epoch) {
+      : link_(uri, "store " + printable_store_setting(uri),
+              [epoch](pqxx::connection& c) {
+                prepare_store(c);
+                // A fenced commit holds the lease row: should this process be
+                // paused in the middle of one, the server ends its session, so
+                // that a standby can take the lease over (and this commit never lands).
+                if (epoch > 0) pqxx::nontransaction(c).exec("SET idle_in_transaction_session_timeout = '3s'");
+              }),
+        epoch_(epoch) {
     link_.run([&](pqxx::connection& c) { pg::migrate_store_schema(c, link_.what()); });
     job_mark_ = max_job_id();
   }
