@@ -196,7 +196,14 @@ Json Farm::submit(Submission submission) {
     JobState& js = jobs_[id] = std::move(f);
     count_items(js);
     arm_preexec(js);
-    for (std::size_t i = 0; i < js.job.agenda.size(); ++i) mark_item(id, i);
+    if (js.job.agenda.size() > kRowsPerRound) {
+      // Stored a slice per round; it runs once all of it is stored.
+      js.storing = true;
+      fx_.whole_agendas.insert(id);
+      fx_.fresh_agendas.insert(id);
+    } else {
+      for (std::size_t i = 0; i < js.job.agenda.size(); ++i) mark_item(id, i);
+    }
     fx_.dirty_jobs.insert(id);
     watch(js);
     ids.push_back(id);
@@ -552,6 +559,23 @@ StepOutcome Farm::append(const Steering& request, const Json& items) {
     update_status(js);
     return StepResult::done_items(extra.size());
   });
+}
+
+void Farm::mark_item(JobId id, std::size_t index) {
+  if (fx_.whole_agendas.count(id)) return;
+  if (++fx_.item_marks[id] > kRowsPerRound) {
+    fx_.whole_agendas.insert(id);
+    return;
+  }
+  fx_.dirty_items.emplace(id, index);
+}
+
+void Farm::agenda_stored(JobId id) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || !it->second.storing) return;
+  it->second.storing = false;
+  scheduler_.requeue(it->second);
+  scheduler_.need();
 }
 
 }  // namespace qube::supervisor

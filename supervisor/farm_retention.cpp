@@ -1,6 +1,7 @@
 // Retention (docs/operations.md, "Log retention"): ended jobs and their logs are
 // removed `retention_days` after they ended, so that a farm running for years
 // keeps a bounded store and log directory without a wrangler's qb remove.
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include "farm.hpp"
@@ -11,13 +12,23 @@ namespace {
 // Jobs end at a human pace and retention counts in days: a minute late is fine,
 // and the farm is not walked every tick.
 constexpr double kExpiryInterval = 60;
+
+// Gives the pages of freed memory back to the system: glibc keeps a freed heap
+// for reuse, so a removed million-item job left the supervisor at its peak size.
+void release_freed_memory() { malloc_trim(0); }
 }  // namespace
 
 void Farm::drop_job(JobState& js) {
   const JobId id = js.job.id;
   scheduler_.unqueue(js);
   fx_.removed_jobs.insert(id);
+  // A big agenda's rows are deleted a slice per round (AgendaWriter).
+  if (js.job.agenda.size() > kRowsPerRound) fx_.removed_agendas[id] = js.job.agenda.size();
+  fx_.whole_agendas.erase(id);
+  fx_.fresh_agendas.erase(id);
   jobs_.erase(id);
+  // A million items freed are hundreds of megabytes the allocator would keep.
+  if (fx_.removed_agendas.count(id)) release_freed_memory();
 }
 
 std::size_t Farm::expire_ended_jobs(double days) {
