@@ -19,6 +19,7 @@
 #include "qube/clock.hpp"
 #include "qube/messages.hpp"
 #include "qube/protocol.hpp"
+#include "worker_metrics.hpp"
 
 namespace qube::worker {
 
@@ -34,6 +35,7 @@ struct InstanceProcess {
   bool killed = false;         // we were told to kill it
   SteadyTime kill_deadline;    // when SIGTERM turns into SIGKILL
   std::string fatal_reason;    // what the instance said before it gave up
+  int slots = 1;               // what the supervisor granted it (QB_JOBSLOTS)
   proto::InstanceRef ref() const { return {job, subid}; }
 };
 
@@ -45,6 +47,8 @@ class Worker {
   // Runs until `stop` becomes true, then leaves (config drain_on_stop: after its
   // running items finish; else at once, handing them back).
   void run(const std::atomic<bool>& stop);
+  // What it has counted, as of its latest round; safe to read from any thread.
+  const MetricsBoard& metrics() const { return board_; }
 
  private:
   void round();  // one pass of the event loop
@@ -69,6 +73,7 @@ class Worker {
   void finish(InstanceProcess& p);
   InstanceProcess* find(const proto::InstanceRef& instance);
   std::string job_supervisor_endpoint(const std::string& advertised) const;
+  void publish_metrics();
 
   const Clock& clock_;
   Config config_;
@@ -92,6 +97,8 @@ class Worker {
   Account me_;  // this daemon's own account (run_as: self, and what it may switch to)
   std::uint64_t next_id_ = 1;
   std::uint64_t register_id_ = 0;  // id of our latest register message
+  WorkerCounters counters_;  // the loop's own; published to board_ each round
+  MetricsBoard board_;
 };
 
 }  // namespace qube::worker
