@@ -222,13 +222,13 @@ class Faults : public FarmTest {
   int faults_ = 0;
 };
 
-// 1. kill -9 of the supervisor at seeded moments of one work, restarted each
+// 1. kill -9 of the supervisor at seeded moments of one run, restarted each
 // time on the same data directory and ports.
 TEST_F(Faults, SupervisorKilledAtRandomMoments) {
   start_farm();
   const Run work = submit_run(sizes().items);
   for (const std::size_t at : moments(work, sizes().supervisor_kills)) {
-    ASSERT_TRUE(wait_seen(work, at)) << "the work stalled before " << at << " items: " << seen(work);
+    ASSERT_TRUE(wait_seen(work, at)) << "the run stalled before " << at << " items: " << seen(work);
     fault(work, workers_, [&] {
       kill9_supervisor();
       restart_supervisor();
@@ -254,7 +254,7 @@ TEST_F(Faults, WorkerKilledMidItemAndItsReturn) {
 }
 
 // 3. SIGSTOP of a worker for twice the liveness window, then SIGCONT: it is
-// marked down meanwhile, its items work elsewhere, and what it reports late (an
+// marked down meanwhile, its items run elsewhere, and what it reports late (an
 // earlier attempt) is dropped by attempt id.
 TEST_F(Faults, StoppedWorkerLateResultsAreDroppedByAttemptId) {
   const SupervisorOptions options{0.25, 4, ""};
@@ -295,7 +295,7 @@ TEST_F(Faults, StoppedWorkerLateResultsAreDroppedByAttemptId) {
 }
 
 // 4. A worker restarted under the same name while its old process and instances
-// still work and report: the new one registers first, the old one is killed
+// still run and report: the new one registers first, the old one is killed
 // (-9, its instances left to end on their own) only once items completed
 // meanwhile; nothing the old session reports after the new registration counts.
 TEST_F(Faults, WorkerRestartedUnderItsNameWhileOldInstancesReport) {
@@ -308,7 +308,7 @@ TEST_F(Faults, WorkerRestartedUnderItsNameWhileOldInstancesReport) {
     const pid_t old_worker = worker_pid(victim);
     start_worker(victim, 2);
     const std::size_t now = seen(work);
-    EXPECT_TRUE(wait_seen(work, now + 20)) << "the work stalled with two workers named " << victim;
+    EXPECT_TRUE(wait_seen(work, now + 20)) << "the run stalled with two workers named " << victim;
     ASSERT_TRUE(signal_daemon(old_worker, SIGKILL, 10s).has_value());
   });
   check_exactly_once(work);
@@ -349,7 +349,7 @@ TEST_F(Faults, SupervisorRestartedUnderAThousandSimulatedWorkers) {
   EXPECT_EQ(wait_terminal(after, 60s), "complete") << "a job submitted after the restart";
 }
 
-// 8. SIGTERM of the supervisor, then of a worker, during the work; each is
+// 8. SIGTERM of the supervisor, then of a worker, during the run; each is
 // started again.
 TEST_F(Faults, SupervisorAndWorkerTerminatedDuringWork) {
   start_farm();
@@ -374,8 +374,8 @@ TEST_F(Faults, SupervisorAndWorkerTerminatedDuringWork) {
 }
 
 // 9. A client submits a 1,000,000-item job (of a type no worker offers) while
-// the work goes on: heartbeats and dispatch go on (no worker marked down, the
-// work completes) and the stall probe's worst round trip stays under 50 ms (the
+// the run goes on: heartbeats and dispatch go on (no worker marked down, the
+// run completes) and the stall probe's worst round trip stays under 50 ms (the
 // issue's bound, asserted with QUBE_FAULT_FULL=1; CI asserts 500 ms, timing on
 // a loaded 2-core machine being what it is).
 TEST_F(Faults, AMillionItemSubmitDoesNotStallTheRun) {
