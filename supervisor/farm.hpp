@@ -39,6 +39,11 @@
 
 namespace qube::supervisor {
 
+// A job's agenda as its spec makes it: the range cut into items (or the named
+// items), in dispatch order (--order, preview items first). Pure: it may run off
+// the event loop (AgendaBuilds).
+std::vector<AgendaItem> build_agenda(const JobSpec& spec);
+
 // Instances of one job that may end without ever asking for work (a module that
 // will not load, a missing executable) before the job fails instead of looping.
 inline constexpr int kMaxStartupFailures = 3;
@@ -201,6 +206,9 @@ class Farm final : private Scheduler::Actions {
   void update_status(JobState& js);
   // Every change of an item's status goes through here (see JobState::pending).
   void set_item_status(JobState& js, std::size_t index, WorkStatus to);
+  // Every pending item to `to` with `reason` (a kill of the whole job): the counts
+  // and rows in one pass, not item by item, so a million items cost milliseconds.
+  void end_pending_items(JobState& js, WorkStatus to, const std::string& reason);
   // Counts a freshly built or restored agenda into js.pending and js.items_by_status.
   void count_items(JobState& js);
   void fail_job(JobState& js, const std::string& reason);

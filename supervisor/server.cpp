@@ -157,6 +157,7 @@ void Server::run(const std::atomic<bool>& stop) {
     // While callbacks run, look for their outcomes often.
     long longest = runner_->busy() ? 20L : 500L;
     if (writer_.busy()) longest = 0;  // a big agenda is being stored: the next slice at once
+    if (!building_.empty()) longest = std::min(longest, 2L);  // an agenda built apart is soon ready
     // Summaries left to warm once the farm has been quiet for a moment: look for
     // messages without waiting, and warm a slice if none came.
     const double warm_at = last_busy + kWarmAfterQuiet;
@@ -174,6 +175,7 @@ void Server::run(const std::atomic<bool>& stop) {
     receive_from_workers(heartbeats, others);
     receive_from_clients(others);
     receive_from_http(others);
+    submit_built();
     if (clock_.steady().seconds >= next_check) {
       publish_host_changes();
       farm_.check_heartbeats(heartbeat_timeout);
@@ -374,10 +376,36 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
 
 void Server::answer(std::vector<std::pair<std::string, ClientReply>>& replies, const std::string& rid,
                     const proto::Message& msg, const std::string& who) {
+  if (msg.type == proto::kSubmit && !outage_.active() && worth_building_apart(msg.body)) {
+    building_.push_back(Building{build_apart(msg.body), msg, who, &replies, rid});
+    return;
+  }
+  respond(replies, rid, msg, [&] { return handle_client(msg, who); });
+}
+
+void Server::submit_built() {
+  std::erase_if(building_, [this](Building& b) {
+    if (b.built.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+    Submission submission = b.built.get();
+    respond(*b.queue, b.rid, b.msg, [&]() -> ClientReply {
+      // Refused, or not decoded apart: the usual path answers (and says why).
+      if (outage_.active() || submission.jobs.empty()) return handle_client(b.msg, b.who);
+      try {
+        return proto::reply_ok(b.msg, farm_.submit(std::move(submission)));
+      } catch (const std::exception& e) {
+        return proto::reply_error(b.msg, e.what());
+      }
+    });
+    return true;
+  });
+}
+
+void Server::respond(std::vector<std::pair<std::string, ClientReply>>& replies, const std::string& rid,
+                     const proto::Message& msg, const std::function<ClientReply()>& produce) {
   const Effects& fx = farm_.effects();
   const std::set<JobId> before = fx.whole_agendas;
   const std::size_t removed_before = fx.removed_agendas.size();
-  ClientReply reply = handle_client(msg, who);
+  ClientReply reply = produce();
   // The jobs whose agendas this request left to be stored whole or deleted; and
   // for a submission sent again, the jobs it made, if still being stored.
   std::vector<JobId> jobs;

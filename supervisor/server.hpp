@@ -3,6 +3,8 @@
 // is waiting on both sockets, applies it, schedules, commits all changes in one
 // transaction, and only then sends replies and dispatches.
 #include <atomic>
+#include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 
@@ -18,6 +20,7 @@
 #include "security.hpp"
 #include "store/event_log.hpp"
 #include "store/store.hpp"
+#include "agenda_builds.hpp"
 #include "agenda_writer.hpp"
 #include "store_outage.hpp"
 
@@ -45,6 +48,11 @@ class Server {
   // concerns are still being stored by the AgendaWriter (a big submit or kill).
   void answer(std::vector<std::pair<std::string, ClientReply>>& replies, const std::string& rid,
               const proto::Message& msg, const std::string& who);
+  // The reply `produce` makes, queued, or held while its jobs are being stored.
+  void respond(std::vector<std::pair<std::string, ClientReply>>& replies, const std::string& rid,
+               const proto::Message& msg, const std::function<ClientReply()>& produce);
+  // Submissions whose agendas were built apart (agenda_builds.hpp) and are ready: submitted.
+  void submit_built();
   void receive_from_workers(int& heartbeats, int& others);
   void receive_from_clients(int& others);
   // Requests of the HTTP API's threads (http/loop_link.hpp), as ZeroMQ clients'.
@@ -101,6 +109,15 @@ class Server {
     std::vector<JobId> jobs;  // it goes once the writer holds none of them
   };
   std::vector<WaitingReply> waiting_replies_;
+  // Big submissions whose agendas a thread is building, with whom to answer.
+  struct Building {
+    std::future<Submission> built;
+    proto::Message msg;
+    std::string who;
+    std::vector<std::pair<std::string, ClientReply>>* queue;
+    std::string rid;
+  };
+  std::vector<Building> building_;
   LoopMetrics metrics_;               // GET /metrics (metrics.hpp)
   double round_start_ = 0;            // when this round of the loop began (steady seconds)
   std::unique_ptr<ApiTokens> tokens_;

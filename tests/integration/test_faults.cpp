@@ -34,12 +34,6 @@ namespace {
 
 constexpr std::uint64_t kDefaultSeed = 15015;
 
-// Scenario 9's stall bound fails today: a 1,000,000-item submit decodes and
-// stores on the supervisor's loop (seconds). Until the change that moves it off
-// the loop is merged, a stall over the bound skips with its figure instead of
-// failing; set false then, so that the bound is asserted.
-constexpr bool kBigSubmitStallIsKnown = true;
-
 bool full_size() {
   const char* e = std::getenv("QUBE_FAULT_FULL");
   return e && std::string(e) == "1";
@@ -412,10 +406,9 @@ TEST_F(Faults, AMillionItemSubmitDoesNotStallTheRun) {
     std::cerr << "[faults] qb " << verb << " of the 1,000,000-item job took " << r.seconds << " s\n";
   }
   check_exactly_once(work);
+  // 50 ms is the issue's figure (bench/big_job.sh measures it); the default run
+  // allows for a CI machine busy with other tests.
   const double bound = full_size() ? 50 : 500;
-  if (kBigSubmitStallIsKnown && worst >= bound)
-    GTEST_SKIP() << "known bug (issue 15, the supervisor change under way): the 1,000,000-item submit held the "
-                 << "loop for " << worst << " ms (bound " << bound << " ms); everything else above passed";
   EXPECT_LT(worst, bound) << "the supervisor's loop stalled for " << worst << " ms (issue 15: under 50 ms)";
 }
 
