@@ -7,7 +7,8 @@ import { frameGrid } from './grid.js';
 import { dependencyGraph } from './graph.js';
 import { failureView } from './failures.js';
 
-const SHOW_LIMIT = 20000;  // items: above this, `show` (every item's record) is not fetched
+const SHOW_PAGE = 10000;       // items a `show` reply carries at most (the supervisor's page)
+const FAILED_LIMIT = 100000;   // failed items read for the analysis; past these, `qb show --failed`
 const LOG_KEEP = 65536;    // characters of log kept on the page
 
 const table = (caption, heads, rows) => h('table', { className: 'small' }, h('caption', {}, caption),
@@ -77,16 +78,31 @@ export function jobView(root, id) {
     }
   }
 
-  async function loadFailures() {
-    if (job && job.progress?.total > SHOW_LIMIT) {
-      failures.replaceChildren(failures.firstChild, h('p', {}, `Over ${SHOW_LIMIT} items: run qb show ${id} --failed`));
-      return;
+  // Only the items that ever failed, a page at a time (`show` with failed: true,
+  // as `qb show --failed`), so a job of a million items costs what its failures do.
+  async function failedItems() {
+    let from = 0, first = null;
+    const agenda = [];
+    for (;;) {
+      const page = (await request('show', { id, from, count: SHOW_PAGE, failed: true })).job;
+      first = first || page;
+      agenda.push(...(page.agenda || []));
+      if (page.agenda_next === undefined || agenda.length >= FAILED_LIMIT) return { job: { ...first, agenda }, more: page.agenda_next !== undefined };
+      from = page.agenda_next;
     }
+  }
+
+  let failuresRead = 0;  // the latest read wins when failures come faster than pages
+  async function loadFailures() {
+    const mine = ++failuresRead;
     try {
-      const full = (await api(`/jobs/${id}`)).job;
-      failures.replaceChildren(failures.firstChild, ...failureView(full));
+      const { job: failed, more } = await failedItems();
+      if (mine !== failuresRead) return;
+      const parts = failureView(failed);
+      if (more) parts.push(h('p', {}, `The first ${failed.agenda.length} failed items only: run qb show ${id} --failed for all`));
+      failures.replaceChildren(failures.firstChild, ...parts);
     } catch (e) {
-      failures.replaceChildren(failures.firstChild, h('p', {}, e.message));
+      if (mine === failuresRead) failures.replaceChildren(failures.firstChild, h('p', {}, e.message));
     }
   }
 

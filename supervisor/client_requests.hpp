@@ -5,6 +5,7 @@
 // field; what a request may do (who may submit for whom, which host exists) is
 // the Farm's to decide.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ struct Submission {
   // Names this submission for its client (qbsub makes one up): sent again by the
   // same submitter, it gets the jobs already made instead of new ones. Empty: none.
   std::string token;
+  // Agendas built ahead, off the event loop (AgendaBuilds), by index of `jobs`;
+  // a job without one gets its agenda built by Farm::submit.
+  std::vector<std::optional<std::vector<AgendaItem>>> agendas;
 };
 // Throws for a token that is not 1 to 128 printable characters without spaces.
 Submission submission_from_json(const Json& body);

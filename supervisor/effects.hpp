@@ -6,6 +6,7 @@
 // sends the messages, so nothing is acted on before it is durable.
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -16,6 +17,11 @@
 #include "qube/protocol.hpp"
 
 namespace qube::supervisor {
+
+// Item rows one round writes at most for one job (Farm::mark_item): about 20 ms
+// of SQLite. Past it a job's agenda is written whole, a slice per round
+// (AgendaWriter), so that no request holds the loop (issue 15: 50 ms).
+inline constexpr std::size_t kRowsPerRound = 20000;
 
 // A message to the worker at `routing_id`.
 struct Outgoing {
@@ -29,6 +35,16 @@ struct Effects {
   std::set<std::pair<JobId, std::size_t>> dirty_items;
   std::set<std::pair<JobId, std::int32_t>> dirty_instances;
   std::set<JobId> removed_jobs;  // rows to delete, then their logs and history
+  // Jobs whose whole agenda is to be stored, a slice per round (AgendaWriter): a
+  // change to more items than one round should write, such as submitting or
+  // killing a job of a million items. Of those, `fresh_agendas` were just
+  // submitted: their job row waits for their last item row, so that a crash
+  // midway leaves no job with half an agenda.
+  std::set<JobId> whole_agendas, fresh_agendas;
+  // Removed jobs whose item rows are deleted a slice per round: id -> agenda size.
+  std::map<JobId, std::size_t> removed_agendas;
+  // Items marked this round, by job: past kRowsPerRound a job's agenda is stored whole.
+  std::map<JobId, std::size_t> item_marks;
   bool settings_changed = false;  // the admin's farm settings (Farm::farm_settings)
   std::vector<SubmissionRecord> submissions;  // tokens of new submissions, with their jobs
   // What happened, for the history and the callbacks (after the rows).
@@ -39,8 +55,7 @@ struct Effects {
 
   bool rows_to_store() const {
     return !dirty_jobs.empty() || !dirty_items.empty() || !dirty_instances.empty() || !removed_jobs.empty() ||
-           !events.empty() || settings_changed ||
-           !submissions.empty();
+           !events.empty() || settings_changed || !submissions.empty() || !whole_agendas.empty();
   }
   // A later round's effects after these: while the store cannot write, each
   // round's wait with the earlier ones (StoreOutage). Rows are written from the
@@ -50,6 +65,9 @@ struct Effects {
     dirty_items.merge(later.dirty_items);
     dirty_instances.merge(later.dirty_instances);
     removed_jobs.merge(later.removed_jobs);
+    whole_agendas.merge(later.whole_agendas);
+    fresh_agendas.merge(later.fresh_agendas);
+    removed_agendas.merge(later.removed_agendas);
     settings_changed = settings_changed || later.settings_changed;
     std::move(later.submissions.begin(), later.submissions.end(), std::back_inserter(submissions));
     std::move(later.events.begin(), later.events.end(), std::back_inserter(events));

@@ -39,6 +39,11 @@
 
 namespace qube::supervisor {
 
+// A job's agenda as its spec makes it: the range cut into items (or the named
+// items), in dispatch order (--order, preview items first). Pure: it may run off
+// the event loop (AgendaBuilds).
+std::vector<AgendaItem> build_agenda(const JobSpec& spec);
+
 // Instances of one job that may end without ever asking for work (a module that
 // will not load, a missing executable) before the job fails instead of looping.
 inline constexpr int kMaxStartupFailures = 3;
@@ -91,6 +96,8 @@ class Farm final : private Scheduler::Actions {
   // summary is encoded once and kept until the job changes: a listing of 10,000
   // jobs rebuilt every summary's Json tree every time (docs/performance.md).
   std::string list_jobs(const Json& body);
+  // The job's agenda, submitted whole, is stored (Effects::fresh_agendas): it may run.
+  void agenda_stored(JobId id);
   // The job, a page of its agenda, and (first page) its summary: encoded (farm_show.cpp).
   std::string show_job(const Json& body) const;
   // qb hosts; with body.long the placement facts of each host too.
@@ -176,7 +183,12 @@ class Farm final : private Scheduler::Actions {
   void drop_job(JobState& js);
   HostRecord* find_host_rid(const std::string& rid);
   void send_worker(const std::string& rid, proto::Message msg);
-  void mark_item(JobId id, std::size_t index) { fx_.dirty_items.emplace(id, index); }
+  // An item whose row must be written: this round, or with its whole agenda in
+  // slices once the job has more marked this round than a round should write.
+  void mark_item(JobId id, std::size_t index);
+  // This round whatever else happens: a worker's result, which the worker's next
+  // item acknowledges.
+  void mark_item_now(JobId id, std::size_t index) { fx_.dirty_items.emplace(id, index); }
   void mark_instance(JobId id, std::int32_t subid) { fx_.dirty_instances.emplace(id, subid); }
 
   // Scheduler::Actions.
@@ -194,6 +206,9 @@ class Farm final : private Scheduler::Actions {
   void update_status(JobState& js);
   // Every change of an item's status goes through here (see JobState::pending).
   void set_item_status(JobState& js, std::size_t index, WorkStatus to);
+  // Every pending item to `to` with `reason` (a kill of the whole job): the counts
+  // and rows in one pass, not item by item, so a million items cost milliseconds.
+  void end_pending_items(JobState& js, WorkStatus to, const std::string& reason);
   // Counts a freshly built or restored agenda into js.pending and js.items_by_status.
   void count_items(JobState& js);
   void fail_job(JobState& js, const std::string& reason);

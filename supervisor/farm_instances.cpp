@@ -181,7 +181,7 @@ void Farm::on_work_result(const std::string& rid, const proto::WorkResultReport&
     emit_work(*js, i, "complete", "item " + item.name + " complete on " + item.host, false);
     item_completed(*js, i);
   }
-  mark_item(js->job.id, i);
+  mark_item_now(js->job.id, i);
   update_status(*js);
 }
 

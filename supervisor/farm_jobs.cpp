@@ -13,8 +13,6 @@
 
 namespace qube::supervisor {
 
-namespace {
-
 std::vector<AgendaItem> build_agenda(const JobSpec& spec) {
   std::vector<AgendaItem> agenda;
   auto add = [&](std::string name) {
@@ -42,6 +40,8 @@ std::vector<AgendaItem> build_agenda(const JobSpec& spec) {
   for (std::size_t i : dispatch_order(names, order, preview)) ordered.push_back(std::move(agenda[i]));
   return ordered;
 }
+
+namespace {
 
 // The existing process group a submission joins (qbsub --pgrp), or 0. Throws
 // unless the group exists and its jobs are the submitter's own: joining lets a
@@ -192,13 +192,15 @@ Json Farm::submit(Submission submission) {
   // All jobs of one submission are accepted together, as one process group, or
   // none is: every job is built and its pipeline checked before any is kept.
   check_specs(submission);
+  auto built = std::move(submission.agendas);
   std::vector<JobState> fresh = build_submission(std::move(submission));
   next_id_ += fresh.size();
   Json ids = Json::array(), warnings = Json::array();
   const double submitted = now();
-  for (auto& f : fresh) {
-    Job& job = f.job;
-    job.agenda = build_agenda(job.spec);
+  for (std::size_t n = 0; n < fresh.size(); ++n) {
+    Job& job = fresh[n].job;
+    auto& f = fresh[n];
+    job.agenda = n < built.size() && built[n] ? std::move(*built[n]) : build_agenda(job.spec);
     job.timesubmit = submitted;
     job.status = job.spec.blocked ? JobStatus::blocked : JobStatus::pending;
     if (!scheduler_.offered(job.spec.type))
@@ -208,7 +210,14 @@ Json Farm::submit(Submission submission) {
     JobState& js = jobs_[id] = std::move(f);
     count_items(js);
     arm_preexec(js);
-    for (std::size_t i = 0; i < js.job.agenda.size(); ++i) mark_item(id, i);
+    if (js.job.agenda.size() > kRowsPerRound) {
+      // Stored a slice per round; it runs once all of it is stored.
+      js.storing = true;
+      fx_.whole_agendas.insert(id);
+      fx_.fresh_agendas.insert(id);
+    } else {
+      for (std::size_t i = 0; i < js.job.agenda.size(); ++i) mark_item(id, i);
+    }
     fx_.dirty_jobs.insert(id);
     watch(js);
     ids.push_back(id);
@@ -483,6 +492,22 @@ void Farm::set_item_status(JobState& js, std::size_t index, WorkStatus to) {
   fx_.dirty_jobs.insert(js.job.id);  // its progress changed
 }
 
+void Farm::end_pending_items(JobState& js, WorkStatus to, const std::string& reason) {
+  const std::size_t n = js.pending.size();
+  if (n == 0) return;
+  for (std::size_t i : js.pending) {
+    AgendaItem& item = js.job.agenda[i];
+    item.status = to;
+    item.reason = reason;
+    if (n <= kRowsPerRound) mark_item(js.job.id, i);
+  }
+  if (n > kRowsPerRound) fx_.whole_agendas.insert(js.job.id);
+  js.items_by_status[static_cast<std::size_t>(WorkStatus::pending)] -= n;
+  js.items_by_status[static_cast<std::size_t>(to)] += n;
+  js.pending.clear();
+  fx_.dirty_jobs.insert(js.job.id);  // its progress changed
+}
+
 void Farm::count_items(JobState& js) {
   js.pending.clear();
   js.items_by_status.fill(0);
@@ -564,6 +589,23 @@ StepOutcome Farm::append(const Steering& request, const Json& items) {
     update_status(js);
     return StepResult::done_items(extra.size());
   });
+}
+
+void Farm::mark_item(JobId id, std::size_t index) {
+  if (fx_.whole_agendas.count(id)) return;
+  if (++fx_.item_marks[id] > kRowsPerRound) {
+    fx_.whole_agendas.insert(id);
+    return;
+  }
+  fx_.dirty_items.emplace(id, index);
+}
+
+void Farm::agenda_stored(JobId id) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || !it->second.storing) return;
+  it->second.storing = false;
+  scheduler_.requeue(it->second);
+  scheduler_.need();
 }
 
 }  // namespace qube::supervisor

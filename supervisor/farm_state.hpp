@@ -63,6 +63,9 @@ struct JobState {
   bool waits_on_jobs = false;                 // a job-level dependency is not yet satisfied
   // Placement wishes compiled once (requirements, reservations ...).
   std::shared_ptr<const placement::JobPlacement> placement;
+  // Submitted with more items than one round stores: it runs once they are all
+  // stored (Effects::fresh_agendas), so that nothing runs of a job not yet durable.
+  bool storing = false;
   bool indexed = false;                       // in the placer's pending index
   bool indexed_growth = false;                // ... as growing past --cpus
   // Its --preexec (farm_hooks.cpp): none stands in the way of its instances; due

@@ -171,11 +171,7 @@ StepOutcome Farm::kill(const Steering& request) {
   if (request.on_items()) return kill_items(request);
   return for_each_job(request, SteerVerb::kill, [&](JobState& js, const std::string& who) {
     stop_running(js, WorkStatus::killed, "killed by " + who);
-    const std::vector<std::size_t> pending(js.pending.begin(), js.pending.end());
-    for (std::size_t i : pending) {
-      set_item_status(js, i, WorkStatus::killed);
-      js.job.agenda[i].reason = "killed by " + who;
-    }
+    end_pending_items(js, WorkStatus::killed, "killed by " + who);
     js.job.reason = "killed by " + who;
     set_status(js, JobStatus::killed, who);
     return StepResult::done();

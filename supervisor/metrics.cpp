@@ -2,40 +2,14 @@
 
 #include <fmt/format.h>
 
+#include "qube/prometheus_text.hpp"
+
 namespace qube::supervisor {
 
-namespace {
-
-void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
-  out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-}
-
-// Label values are names we made (statuses) or an admin did (resources): escaped anyway.
-std::string escaped(std::string_view value) {
-  std::string out;
-  for (const char c : value) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
-void by_label(std::string& out, std::string_view name, std::string_view label, std::string_view help,
-              const std::map<std::string, std::uint64_t>& counts) {
-  header(out, name, "gauge", help);
-  for (const auto& [value, n] : counts) out += fmt::format("{}{{{}=\"{}\"}} {}\n", name, label, escaped(value), n);
-}
-
-void single(std::string& out, std::string_view name, std::string_view type, std::string_view help, double value) {
-  header(out, name, type, help);
-  out += fmt::format("{} {}\n", name, value);
-}
-
-}  // namespace
+using prometheus::by_label;
+using prometheus::escaped;
+using prometheus::header;
+using prometheus::single;
 
 void Histogram::observe(double value) {
   for (std::size_t i = 0; i < bounds_.size(); ++i)

@@ -70,6 +70,7 @@ placement::OrderKey Scheduler::key_of(const JobState& js) {
 bool Scheduler::wants_instance(const JobState& js) const {
   if (js.job.status != JobStatus::pending && js.job.status != JobStatus::running) return false;
   if (js.preexec != JobState::Preexec::none) return false;  // its --preexec has not succeeded yet
+  if (js.storing) return false;  // its agenda is still being stored (Farm::agenda_stored)
   const auto running = static_cast<int>(js.running.size());
   // --max_cpus: it may grow past --cpus into idle slots (placed after others).
   if (running >= std::max(js.job.spec.cpus, js.job.spec.max_cpus)) return false;

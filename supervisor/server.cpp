@@ -37,6 +37,13 @@ constexpr double kHeartbeatGather = 0.005;
 // `qb jobs` would otherwise pay (docs/performance.md). A busy round does not warm.
 constexpr double kWarmAfterQuiet = 0.010;
 constexpr double kWarmSlice = 0.002;
+// Time a round gives to storing big agendas (AgendaWriter): with the round's own
+// work and the commit, a round stays well under the 50 ms no request may hold the loop.
+constexpr double kAgendaSlice = 0.010;
+// A round longer than this is logged (issue 15: no request may hold the loop 50 ms).
+constexpr double kStallWarning = 0.050;
+// On SIGTERM, how long the writer may go on storing a big agenda before the exit.
+constexpr double kWriterDrain = 1.5;
 
 // The client requests that steer jobs, and the farm operation each is.
 const std::map<std::string, SteerVerb, std::less<>>& steering_verbs() {
@@ -151,6 +158,8 @@ void Server::run(const std::atomic<bool>& stop) {
     const auto wait_ms = std::max(0L, static_cast<long>(std::ceil((until - now) * 1000)));
     // While callbacks run, look for their outcomes often.
     long longest = runner_->busy() ? 20L : 500L;
+    if (writer_.busy()) longest = 0;  // a big agenda is being stored: the next slice at once
+    if (!building_.empty()) longest = std::min(longest, 2L);  // an agenda built apart is soon ready
     // Summaries left to warm once the farm has been quiet for a moment: look for
     // messages without waiting, and warm a slice if none came.
     const double warm_at = last_busy + kWarmAfterQuiet;
@@ -168,6 +177,7 @@ void Server::run(const std::atomic<bool>& stop) {
     receive_from_workers(heartbeats, others);
     receive_from_clients(others);
     receive_from_http(others);
+    submit_built();
     if (clock_.steady().seconds >= next_check) {
       publish_host_changes();
       farm_.check_heartbeats(heartbeat_timeout);
@@ -182,20 +192,37 @@ void Server::run(const std::atomic<bool>& stop) {
       if (!outcome.succeeded) ++metrics_.callbacks_failed;
       farm_.script_finished(outcome);
     }
+    const double received = clock_.steady().seconds;
     farm_.settle();
     // No instance starts while nothing can be stored (it stays needed meanwhile).
     if (farm_.schedule_needed() && !outage_.active()) farm_.schedule();
     send_work();
+    const double scheduled = clock_.steady().seconds;
     commit();
     flush();
-    metrics_.round_seconds.observe(clock_.steady().seconds - round_start_);
+    const double ended = clock_.steady().seconds;
+    metrics_.round_seconds.observe(ended - round_start_);
+    // Every round held the loop: one past the stall budget is worth a line, with where it went.
+    if (ended - round_start_ > kStallWarning)
+      spdlog::warn("the loop was held {:.0f} ms (requests and messages {:.0f}, scheduling {:.0f}, commit {:.0f})",
+                   (ended - round_start_) * 1000, (received - round_start_) * 1000, (scheduled - received) * 1000,
+                   (ended - scheduled) * 1000);
     if (heartbeats > 0 && others == 0) gather_until = clock_.steady().seconds + kHeartbeatGather;
     if (others > 0) last_busy = clock_.steady().seconds;
     // A few milliseconds of summaries at a time, so that a message arriving
     // meanwhile waits at most that long.
     if (warming && others == 0) farm_.warm_summaries(kWarmSlice);
   }
-  // Each round ends committed; only what a store outage holds is left to try.
+  // Each round ends committed, but a big agenda may be part stored: a little more
+  // time for it (its request was not answered yet, so nothing acknowledged is lost
+  // if it does not finish: a new job is not kept, a kill is asked again).
+  const double drain_until = clock_.steady().seconds + kWriterDrain;
+  while (writer_.busy() && !outage_.active() && clock_.steady().seconds < drain_until) {
+    commit();
+    flush();
+  }
+  if (writer_.busy()) spdlog::warn("qbsupervisor stopping with a big agenda not wholly stored: its request was not answered");
+  // Only what a store outage holds is left to try.
   if (outage_.active()) {
     commit();
     flush();
@@ -242,7 +269,7 @@ void Server::receive_from_clients(int& others) {
                                                                 "by the supervisor"));
       continue;
     }
-    client_replies_.emplace_back(in->routing_id, handle_client(*in->msg, *who));
+    answer(client_replies_, in->routing_id, *in->msg, *who);
   }
 }
 
@@ -262,7 +289,7 @@ void Server::receive_from_http(int& others) {
       continue;
     }
     Security::stamp_user(*in->msg, who);
-    http_replies_.emplace_back(in->routing_id, handle_client(*in->msg, who));
+    answer(http_replies_, in->routing_id, *in->msg, who);
   }
 }
 
@@ -347,6 +374,52 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
   } else {
     throw FormatError("unknown message type '" + msg.type + "'");
   }
+}
+
+void Server::answer(std::vector<std::pair<std::string, ClientReply>>& replies, const std::string& rid,
+                    const proto::Message& msg, const std::string& who) {
+  if (msg.type == proto::kSubmit && !outage_.active() && worth_building_apart(msg.body)) {
+    building_.push_back(Building{build_apart(msg.body), msg, who, &replies, rid});
+    return;
+  }
+  respond(replies, rid, msg, [&] { return handle_client(msg, who); });
+}
+
+void Server::submit_built() {
+  std::erase_if(building_, [this](Building& b) {
+    if (b.built.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+    Submission submission = b.built.get();
+    respond(*b.queue, b.rid, b.msg, [&]() -> ClientReply {
+      // Refused, or not decoded apart: the usual path answers (and says why).
+      if (outage_.active() || submission.jobs.empty()) return handle_client(b.msg, b.who);
+      try {
+        return proto::reply_ok(b.msg, farm_.submit(std::move(submission)));
+      } catch (const std::exception& e) {
+        return proto::reply_error(b.msg, e.what());
+      }
+    });
+    return true;
+  });
+}
+
+void Server::respond(std::vector<std::pair<std::string, ClientReply>>& replies, const std::string& rid,
+                     const proto::Message& msg, const std::function<ClientReply()>& produce) {
+  const Effects& fx = farm_.effects();
+  const std::set<JobId> before = fx.whole_agendas;
+  const std::size_t removed_before = fx.removed_agendas.size();
+  ClientReply reply = produce();
+  // The jobs whose agendas this request left to be stored whole or deleted; and
+  // for a submission sent again, the jobs it made, if still being stored.
+  std::vector<JobId> jobs;
+  for (JobId id : fx.whole_agendas)
+    if (!before.count(id)) jobs.push_back(id);
+  if (fx.removed_agendas.size() != removed_before)
+    for (const auto& [id, items] : fx.removed_agendas) jobs.push_back(id);
+  if (msg.type == proto::kSubmit && reply.msg.body.value("ok", false))
+    for (const auto& id : reply.msg.body.value("ids", Json::array()))
+      if (id.is_number_unsigned() && writer_.holds(id.get<JobId>())) jobs.push_back(id.get<JobId>());
+  if (jobs.empty()) replies.emplace_back(rid, std::move(reply));
+  else waiting_replies_.push_back(WaitingReply{&replies, rid, std::move(reply), std::move(jobs)});
 }
 
 Server::ClientReply Server::handle_client(const proto::Message& msg, const std::string& who) {
@@ -484,7 +557,7 @@ void Server::commit() {
     fx = std::exchange(held_, Effects{});
     for (auto& out : fx.take_session()) to_workers_.push_back(std::move(out));
   }
-  if (fx.rows_to_store() && (!outage_.due(started) || !store_rows(fx))) {
+  if ((fx.rows_to_store() || writer_.busy()) && (!outage_.due(started) || !store_rows(fx))) {
     // Nothing of it is acted on or acknowledged before it is stored.
     held_ = std::move(fx);
     return;
@@ -518,12 +591,14 @@ void Server::commit() {
 }
 
 bool Server::store_rows(const Effects& fx) {
+  const AgendaWriter writer_before = writer_;  // what a rolled back transaction undoes
   try {
-    write_rows(fx);
+    for (JobId id : write_rows(fx)) farm_.agenda_stored(id);
     return true;
   } catch (const Fenced&) {
     throw;  // another supervisor is active: not an outage to wait out (main.cpp steps down)
   } catch (const std::exception& e) {
+    writer_ = writer_before;
     try {
       store_->rollback();
     } catch (const std::exception& again) {
@@ -540,19 +615,30 @@ bool Server::store_rows(const Effects& fx) {
   }
 }
 
-void Server::write_rows(const Effects& fx) {
+std::vector<JobId> Server::write_rows(const Effects& fx) {
   store_->begin();
   if (fx.settings_changed) store_->put_farm_settings(farm_.farm_settings());
   for (const auto& made : fx.submissions) store_->put_submission(made);  // before removals: none outlives its job
-  for (JobId id : fx.removed_jobs) store_->remove_job(id);
+  for (JobId id : fx.removed_jobs) {
+    const auto big = fx.removed_agendas.find(id);
+    if (big == fx.removed_agendas.end()) {
+      store_->remove_job(id);
+    } else {  // its items a slice per round, after its job row: no half job is ever loaded
+      store_->remove_job_row(id);
+      writer_.erase(id, big->second);
+    }
+  }
+  for (JobId id : fx.whole_agendas) writer_.write(id, fx.fresh_agendas.count(id) > 0);
   for (JobId id : fx.dirty_jobs)
-    if (const JobState* js = farm_.job(id)) store_->put_job(js->job, js->progress());
+    if (const JobState* js = farm_.job(id); js && !writer_.holds_job_row(id)) store_->put_job(js->job, js->progress());
   for (const auto& [id, index] : fx.dirty_items)
     if (const JobState* js = farm_.job(id)) store_->put_item(id, index, js->job.agenda[index]);
   for (const auto& [id, subid] : fx.dirty_instances)
     if (const JobState* js = farm_.job(id))
       store_->put_instance(id, js->job.instances[static_cast<std::size_t>(subid)]);
+  std::vector<JobId> stored = writer_.step(*store_, farm_, clock_, kAgendaSlice);
   store_->commit();
+  return stored;
 }
 
 void Server::send_work() {
@@ -579,6 +665,12 @@ void Server::send_to_worker(const Outgoing& out) {
 }
 
 void Server::flush() {
+  // Replies that waited for their jobs' agendas to be stored, in arrival order.
+  std::erase_if(waiting_replies_, [this](WaitingReply& w) {
+    if (std::any_of(w.jobs.begin(), w.jobs.end(), [this](JobId id) { return writer_.holds(id); })) return false;
+    w.queue->emplace_back(std::move(w.rid), std::move(w.reply));
+    return true;
+  });
   for (const auto& out : to_workers_) send_to_worker(out);
   to_workers_.clear();
   // An HTTP thread that gave up waiting has closed its socket: its reply is dropped.

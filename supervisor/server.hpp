@@ -3,6 +3,8 @@
 // is waiting on both sockets, applies it, schedules, commits all changes in one
 // transaction, and only then sends replies and dispatches.
 #include <atomic>
+#include <functional>
+#include <future>
 #include <memory>
 #include <optional>
 
@@ -19,6 +21,8 @@
 #include "security.hpp"
 #include "store/event_log.hpp"
 #include "store/store.hpp"
+#include "agenda_builds.hpp"
+#include "agenda_writer.hpp"
 #include "store_outage.hpp"
 
 namespace qube::supervisor {
@@ -41,6 +45,15 @@ class Server {
   void handle_worker(const std::string& rid, const proto::Message& msg);
   // `who`: the user the request comes from (Security::authenticate_client).
   ClientReply handle_client(const proto::Message& msg, const std::string& who);
+  // handle_client, its reply queued on `replies`, or held back while the jobs it
+  // concerns are still being stored by the AgendaWriter (a big submit or kill).
+  void answer(std::vector<std::pair<std::string, ClientReply>>& replies, const std::string& rid,
+              const proto::Message& msg, const std::string& who);
+  // The reply `produce` makes, queued, or held while its jobs are being stored.
+  void respond(std::vector<std::pair<std::string, ClientReply>>& replies, const std::string& rid,
+               const proto::Message& msg, const std::function<ClientReply()>& produce);
+  // Submissions whose agendas were built apart (agenda_builds.hpp) and are ready: submitted.
+  void submit_built();
   void receive_from_workers(int& heartbeats, int& others);
   void receive_from_clients(int& others);
   // Requests of the HTTP API's threads (http/loop_link.hpp), as ZeroMQ clients'.
@@ -59,7 +72,9 @@ class Server {
   void commit();
   // False when the store could not write them (StoreOutage): rolled back, kept.
   bool store_rows(const Effects& fx);
-  void write_rows(const Effects& fx);
+  // Writes the round's rows and a slice of the big agendas; returns the jobs
+  // whose agendas were completed (Farm::agenda_stored once committed).
+  std::vector<JobId> write_rows(const Effects& fx);
   void send_work();  // before the commit: see there
   void send_to_worker(const Outgoing& out);
   void flush();
@@ -91,6 +106,24 @@ class Server {
   StoreOutage outage_;
   Effects held_;
   std::vector<std::pair<std::string, ClientReply>> held_client_replies_, held_http_replies_;
+  // Big agendas stored a slice per round, and the replies waiting for them.
+  AgendaWriter writer_;
+  struct WaitingReply {
+    std::vector<std::pair<std::string, ClientReply>>* queue;  // where it goes once ready
+    std::string rid;
+    ClientReply reply;
+    std::vector<JobId> jobs;  // it goes once the writer holds none of them
+  };
+  std::vector<WaitingReply> waiting_replies_;
+  // Big submissions whose agendas a thread is building, with whom to answer.
+  struct Building {
+    std::future<Submission> built;
+    proto::Message msg;
+    std::string who;
+    std::vector<std::pair<std::string, ClientReply>>* queue;
+    std::string rid;
+  };
+  std::vector<Building> building_;
   LoopMetrics metrics_;               // GET /metrics (metrics.hpp)
   double round_start_ = 0;            // when this round of the loop began (steady seconds)
   std::unique_ptr<ApiTokens> tokens_;

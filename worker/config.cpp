@@ -9,6 +9,7 @@
 
 #include "qube/curve.hpp"
 #include "qube/paths.hpp"
+#include "metrics_server.hpp"
 
 namespace qube::worker {
 
@@ -53,6 +54,14 @@ Config load_config(const std::filesystem::path& file, Config c) {
   read_key(root, "proxy_user", c.proxy_user, file);
   read_key(root, "allow_root_jobs", c.allow_root_jobs, file);
   read_key(root, "drain_on_stop", c.drain_on_stop, file);
+  read_key(root, "metrics", c.metrics, file);
+  if (!c.metrics.empty()) {
+    try {
+      c.metrics = metrics_endpoint(c.metrics);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(file.string() + ": " + e.what());
+    }
+  }
   if (c.run_as == RunAs::proxy && c.proxy_user.empty())
     throw std::runtime_error(file.string() + ": run_as: proxy needs a proxy_user");
   if (c.kill_grace < 0 || c.kill_grace > 3600)

@@ -38,6 +38,8 @@ struct Config {
   // On SIGTERM: true, running items finish first (qbworker --drain); false, they
   // are killed and handed back to the supervisor, which requeues them at once.
   bool drain_on_stop = false;
+  // Where GET /metrics is served ("HOST:PORT", or "PORT" on 127.0.0.1); empty: not served.
+  std::string metrics;
 };
 
 Config load_config(const std::filesystem::path& file, Config base = {});

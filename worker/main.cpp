@@ -7,6 +7,7 @@
 
 #include "config.hpp"
 #include "jobtype_registry.hpp"
+#include "metrics_server.hpp"
 #include "qube/clock.hpp"
 #include "qube/config_file.hpp"
 #include "qube/service.hpp"
@@ -19,7 +20,7 @@ void on_signal(int) { g_stop = true; }
 
 int main(int argc, char** argv) {
   CLI::App app{"qbworker: the Qube worker daemon"};
-  std::string config_file, supervisor, name, jobtypes, modules, log_level, keys;
+  std::string config_file, supervisor, name, jobtypes, modules, log_level, keys, metrics;
   int slots = 0;
   bool check_config = false, drain = false;
   app.add_option("--config", config_file, "configuration file (default: <prefix>/etc/qube/worker.yaml)");
@@ -30,6 +31,8 @@ int main(int argc, char** argv) {
   app.add_option("--modules", modules, "directory where job-type modules named by file name are found");
   app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
   app.add_option("--keys", keys, "key directory: worker.key_secret and supervisor.key (docs/security.md)");
+  app.add_option("--metrics", metrics,
+                 "serve Prometheus metrics at http://HOST:PORT/metrics; a bare PORT means 127.0.0.1 (default: off)");
   app.add_flag("--drain", drain, "on SIGTERM, let running items finish before exiting (config: drain_on_stop)");
   app.add_flag("--check-config", check_config, "validate the configuration and exit: 0 when valid, 2 with the error");
   try {
@@ -57,6 +60,14 @@ int main(int argc, char** argv) {
   if (!log_level.empty()) config.log_level = log_level;
   if (!keys.empty()) config.keys_dir = std::filesystem::absolute(keys);
   if (drain) config.drain_on_stop = true;
+  if (!metrics.empty()) {
+    try {
+      config.metrics = metrics_endpoint(metrics);
+    } catch (const std::exception& e) {
+      std::cerr << "qbworker: --metrics: " << e.what() << "\n";
+      return 2;
+    }
+  }
   apply_defaults(config);
   if (!qube::set_log_level(config.log_level)) {
     std::cerr << argv[0] << ": unknown log level '" << config.log_level
@@ -75,7 +86,14 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::signal(SIGPIPE, SIG_IGN);
   try {
-    Worker worker(qube::Clock::system(), config, std::move(types), std::move(facts));
+    const qube::Clock& clock = qube::Clock::system();
+    Worker worker(clock, config, std::move(types), std::move(facts));
+    std::optional<MetricsServer> metrics_server;
+    if (!config.metrics.empty()) {
+      metrics_server.emplace(config.metrics,
+                             [&] { return render_worker_metrics(worker.metrics().read(), clock.steady()); });
+      spdlog::info("metrics at {}", metrics_server->url());
+    }
     qube::service::notify_ready();
     worker.run(g_stop);
     qube::service::notify_stopping();

@@ -125,6 +125,7 @@ void Worker::register_now() {
   message.facts = to_json(facts_);
   register_id_ = next_id_;
   send(message);
+  counters_.last_heartbeat = clock_.steady();
   // Until the supervisor answers, ask again soon: the first send may have been
   // dropped while the connection was still being set up.
   next_register_ = clock_.steady() + 0.25;
@@ -197,7 +198,18 @@ void Worker::round() {
   if (registered_ && now >= next_heartbeat_) {
     send(proto::Heartbeat{config_.name, instances_.size(), supervisors_.size() > 1});
     next_heartbeat_ = now + heartbeat_interval_;
+    counters_.last_heartbeat = now;
   }
+  publish_metrics();
+}
+
+void Worker::publish_metrics() {
+  counters_.instances_running = instances_.size();
+  counters_.slots_used = 0;
+  for (const auto& [pid, p] : instances_) counters_.slots_used += static_cast<std::uint64_t>(std::max(0, p.slots));
+  counters_.slots_total = static_cast<std::uint64_t>(std::max(0, config_.slots));
+  counters_.connected = registered_ && !reconnect_at_;
+  board_.publish(counters_);
 }
 
 // Either way the supervisor hears of it, so that no item waits for this host's
@@ -344,6 +356,7 @@ void Worker::start_instance(proto::StartInstance start) {
   const proto::InstanceRef ref{id, subid};
   auto fail = [&](std::string reason, bool refused = false) {
     spdlog::warn("instance {}.{} not started: {}", id, subid, reason);
+    ++counters_.instances_failed;
     proto::InstanceDone done;
     done.instance = ref;
     done.reason = std::move(reason);
@@ -375,7 +388,15 @@ void Worker::start_instance(proto::StartInstance start) {
   start.job.host = config_.name;
   write_frame(fds[0], proto::to_json(start));
   fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+  ++counters_.instances_started;
   InstanceProcess& p = instances_[pid];
+  if (const auto granted = start.job.env.find("QB_JOBSLOTS"); granted != start.job.env.end()) {
+    try {
+      p.slots = std::stoi(granted->second);
+    } catch (const std::exception&) {
+      // not a number: the one slot any instance holds
+    }
+  }
   p.job = id;
   p.subid = subid;
   p.pid = pid;
@@ -401,6 +422,8 @@ void Worker::handle_instance(InstanceProcess& p, const Json& msg) {
     void operator()(proto::LogOutput& log) const { worker.send(proto::LogReport{p.ref(), std::move(log)}); }
     void operator()(proto::WorkResult& result) const {
       p.result = result;
+      ++worker.counters_.items_run;
+      if (result.outcome.status == WorkStatus::failed) ++worker.counters_.items_failed;
       worker.send(proto::WorkResultReport{p.ref(), std::move(result)});
     }
     void operator()(proto::Fatal& fatal) const { p.fatal_reason = std::move(fatal.reason); }
@@ -469,6 +492,7 @@ void Worker::finish(InstanceProcess& p) {
     done.reason = p.fatal_reason.empty() ? "instance process " + describe_exit(p.wait_status) : p.fatal_reason;
   }
   if (WIFEXITED(p.wait_status)) done.exitcode = WEXITSTATUS(p.wait_status);
+  if (done.status == JobStatus::failed) ++counters_.instances_failed;
   spdlog::info("instance {}.{} {}{}", p.job, p.subid, to_string(done.status),
                done.reason.empty() ? "" : ": " + done.reason);
   send(done);

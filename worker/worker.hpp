@@ -19,6 +19,7 @@
 #include "qube/clock.hpp"
 #include "qube/messages.hpp"
 #include "qube/protocol.hpp"
+#include "worker_metrics.hpp"
 
 namespace qube::worker {
 
@@ -40,6 +41,7 @@ struct InstanceProcess {
   std::optional<proto::Assignment> given;
   std::optional<proto::WorkResult> result;
   bool asked = false;
+  int slots = 1;               // what the supervisor granted it (QB_JOBSLOTS)
   proto::InstanceRef ref() const { return {job, subid}; }
 };
 
@@ -51,6 +53,8 @@ class Worker {
   // Runs until `stop` becomes true, then leaves (config drain_on_stop: after its
   // running items finish; else at once, handing them back).
   void run(const std::atomic<bool>& stop);
+  // What it has counted, as of its latest round; safe to read from any thread.
+  const MetricsBoard& metrics() const { return board_; }
 
  private:
   void round();  // one pass of the event loop
@@ -81,6 +85,7 @@ class Worker {
   void finish(InstanceProcess& p);
   InstanceProcess* find(const proto::InstanceRef& instance);
   std::string job_supervisor_endpoint(const std::string& advertised) const;
+  void publish_metrics();
 
   const Clock& clock_;
   Config config_;
@@ -108,6 +113,8 @@ class Worker {
   std::size_t current_ = 0;               // the one connected to
   SteadyTime last_heard_;                 // last message from it
   SteadyTime registering_since_;          // first register sent to it
+  WorkerCounters counters_;  // the loop's own; published to board_ each round
+  MetricsBoard board_;
 };
 
 }  // namespace qube::worker

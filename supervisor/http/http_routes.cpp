@@ -27,7 +27,10 @@ namespace p = proto;
 
 void send_json(Response& res, int status, const Json& body) {
   res.status = status;
-  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json");
+  // With the charset named, cpp-httplib leaves the body uncompressed: it picked
+  // Brotli for any browser, and compressing the 9.5 MB of 10,000 jobs took 3 to 5 s,
+  // which made the dashboard's first paint 3.9 s (1 s without). Replies cross a LAN.
+  res.set_content(body.dump(-1, ' ', false, Json::error_handler_t::replace), "application/json; charset=utf-8");
 }
 
 void send_error(Response& res, int status, const std::string& message) {

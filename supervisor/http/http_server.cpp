@@ -10,34 +10,13 @@
 #include "dashboard_files.hpp"
 #include "http_routes.hpp"
 #include "qube/curve.hpp"
+#include "qube/http_endpoint.hpp"
 
 namespace qube::supervisor {
 
 namespace {
 
-struct HostPort {
-  std::string host;
-  int port = 0;
-};
-
-// "127.0.0.1:50080", "http://127.0.0.1:0", "*:50080" (every address).
-HostPort parse_endpoint(std::string ep) {
-  for (const char* scheme : {"http://", "https://"})
-    if (ep.rfind(scheme, 0) == 0) ep.erase(0, std::string(scheme).size());
-  const auto colon = ep.rfind(':');
-  const std::string bad = "http endpoint '" + ep + "': expected HOST:PORT, e.g. 127.0.0.1:50080";
-  if (colon == std::string::npos || colon == 0) throw std::runtime_error(bad);
-  HostPort hp{ep.substr(0, colon), 0};
-  try {
-    std::size_t used = 0;
-    hp.port = std::stoi(ep.substr(colon + 1), &used);
-    if (used != ep.size() - colon - 1 || hp.port < 0 || hp.port > 65535) throw std::out_of_range("port");
-  } catch (const std::exception&) {
-    throw std::runtime_error(bad);
-  }
-  if (hp.host == "*") hp.host = "0.0.0.0";
-  return hp;
-}
+using service::HostPort;
 
 // The ZeroMQ sockets' rule (security.cpp): a public address needs keys, or `insecure`.
 void check_exposure(const Config& config, const HostPort& hp) {
@@ -53,7 +32,7 @@ void check_exposure(const Config& config, const HostPort& hp) {
 
 HttpServer::HttpServer(const Config& config, zmq::context_t& ctx, const ApiTokens& tokens)
     : context_(std::make_unique<HttpContext>(ctx, tokens)) {
-  const HostPort hp = parse_endpoint(config.http_endpoint);
+  const HostPort hp = service::parse_http_endpoint(config.http_endpoint);
   check_exposure(config, hp);
   const bool loopback = curve::is_loopback_endpoint("tcp://" + hp.host + ":1");
   context_->anonymous_read = config.http_anonymous_read && loopback;

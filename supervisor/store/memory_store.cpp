@@ -85,14 +85,24 @@ class MemoryStore final : public Store {
   }
 
   void remove_job(JobId job) override {
+    remove_job_row(job);
     write([job](Tables& t) {
-      t.jobs.erase(job);
       const auto [first_item, end_items] = rows_of(t.items, job);
       t.items.erase(first_item, end_items);
+    });
+  }
+
+  void remove_job_row(JobId job) override {
+    write([job](Tables& t) {
+      t.jobs.erase(job);
       const auto [first_instance, end_instances] = rows_of(t.instances, job);
       t.instances.erase(first_instance, end_instances);
       t.submissions.erase(job);
     });
+  }
+
+  void remove_items(JobId job, std::size_t from, std::size_t to) override {
+    write([job, from, to](Tables& t) { t.items.erase(t.items.lower_bound({job, from}), t.items.lower_bound({job, to})); });
   }
 
   JobId max_job_id() override { return working_.job_id_mark; }

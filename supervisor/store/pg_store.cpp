@@ -36,6 +36,10 @@ void prepare_store(pqxx::connection& c) {
   c.prepare("remove_job",
             "WITH i AS (DELETE FROM items WHERE job = $1), n AS (DELETE FROM instances WHERE job = $1),"
             " s AS (DELETE FROM submissions WHERE job = $1) DELETE FROM jobs WHERE id = $1");
+  c.prepare("remove_job_row",
+            "WITH n AS (DELETE FROM instances WHERE job = $1), s AS (DELETE FROM submissions WHERE job = $1)"
+            " DELETE FROM jobs WHERE id = $1");
+  c.prepare("remove_items", "DELETE FROM items WHERE job = $1 AND idx >= $2 AND idx < $3");
   c.prepare("put_settings",
             "INSERT INTO settings(name, doc) VALUES('farm', decode($1, 'hex'))"
             " ON CONFLICT (name) DO UPDATE SET doc = EXCLUDED.doc");
@@ -106,6 +110,17 @@ class PgStore final : public Store {
 
   void remove_job(JobId job) override {
     transact([&](pqxx::work& t) { t.exec_prepared("remove_job", static_cast<std::int64_t>(job)); });
+  }
+
+  void remove_job_row(JobId job) override {
+    transact([&](pqxx::work& t) { t.exec_prepared("remove_job_row", static_cast<std::int64_t>(job)); });
+  }
+
+  void remove_items(JobId job, std::size_t from, std::size_t to) override {
+    transact([&](pqxx::work& t) {
+      t.exec_prepared("remove_items", static_cast<std::int64_t>(job), static_cast<std::int64_t>(from),
+                      static_cast<std::int64_t>(std::min<std::size_t>(to, INT64_MAX)));
+    });
   }
 
   JobId max_job_id() override {

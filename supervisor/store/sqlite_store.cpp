@@ -61,9 +61,22 @@ class SqliteStore final : public Store {
   }
 
   void remove_job(JobId job) override {
-    for (const char* sql : {"DELETE FROM jobs WHERE id = ?", "DELETE FROM items WHERE job = ?",
-                            "DELETE FROM instances WHERE job = ?", "DELETE FROM submissions WHERE job = ?"})
+    remove_job_row(job);
+    Statement(db_, "DELETE FROM items WHERE job = ?").bind(1, static_cast<std::int64_t>(job)).run();
+  }
+
+  void remove_job_row(JobId job) override {
+    for (const char* sql :
+         {"DELETE FROM jobs WHERE id = ?", "DELETE FROM instances WHERE job = ?", "DELETE FROM submissions WHERE job = ?"})
       Statement(db_, sql).bind(1, static_cast<std::int64_t>(job)).run();
+  }
+
+  void remove_items(JobId job, std::size_t from, std::size_t to) override {
+    Statement(db_, "DELETE FROM items WHERE job = ? AND idx >= ? AND idx < ?")
+        .bind(1, static_cast<std::int64_t>(job))
+        .bind(2, static_cast<std::int64_t>(from))
+        .bind(3, static_cast<std::int64_t>(std::min<std::size_t>(to, INT64_MAX)))
+        .run();
   }
 
   JobId max_job_id() override { return read_job_mark(); }

@@ -40,6 +40,11 @@ class Store {
   // Deletes the job's rows (with its submission token); the job id high-water
   // mark stays where it is.
   virtual void remove_job(JobId job) = 0;
+  // A big job's removal in parts: first every row of it but its agenda items,
+  // then the items a range of indices [from, to) at a time, so that no round
+  // deletes a million rows at once (Server's AgendaWriter).
+  virtual void remove_job_row(JobId job) = 0;
+  virtual void remove_items(JobId job, std::size_t from, std::size_t to) = 0;
   // The highest job id ever stored: a high-water mark kept in the store, never
   // lowered, so that ids are never reused across removal and restart. A store
   // written before the mark existed starts it from its highest job row.

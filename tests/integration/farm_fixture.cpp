@@ -119,6 +119,12 @@ std::string start_time(pid_t pid) {
   return field;
 }
 
+// A bare tool name ("qb", "qbsim") becomes the built tool's path when there is one.
+void resolve_tool(std::string& arg0) {
+  const std::string built = std::string(QUBE_BIN_DIR) + "/" + arg0;
+  if (arg0.find('/') == std::string::npos && std::filesystem::exists(built)) arg0 = built;
+}
+
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
   std::size_t i = 0;
@@ -328,6 +334,12 @@ pid_t FarmTest::launch_worker(const std::string& name, int slots, const std::str
   return spawn_daemon("worker-" + name, argv).pid;
 }
 
+pid_t FarmTest::launch(const std::string& name, std::vector<std::string> argv) {
+  if (argv.empty()) throw std::invalid_argument("launch: empty command");
+  resolve_tool(argv[0]);
+  return spawn_daemon(name, argv).pid;
+}
+
 pid_t FarmTest::worker_pid(const std::string& name) const {
   for (auto it = daemons_.rbegin(); it != daemons_.rend(); ++it)
     if (it->name == "worker-" + name) return it->pid;
@@ -362,7 +374,7 @@ RunResult FarmTest::run(const std::vector<std::string>& argv, const std::map<std
                         std::chrono::milliseconds timeout) {
   if (argv.empty()) throw std::invalid_argument("run: empty command");
   std::vector<std::string> args = argv;
-  if (args[0].find('/') == std::string::npos && std::filesystem::exists(bin(args[0]))) args[0] = bin(args[0]);
+  resolve_tool(args[0]);
   auto environment = clean_environment();
   if (!clients_endpoint_.empty()) environment["QB_SUPERVISOR"] = clients_endpoint_;
   for (const auto& [k, v] : client_env_) environment[k] = v;

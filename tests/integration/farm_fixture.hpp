@@ -83,6 +83,10 @@ class FarmTest : public ::testing::Test {
   // kill -9 of the worker process only (its instances are in their own groups).
   void kill9_worker(const std::string& name);
   pid_t worker_pid(const std::string& name) const;
+  // Starts another long-running tool (qbsim, stall_probe ...) the way daemons
+  // start: own process group, output in NAME.log, stopped in TearDown. A bare
+  // tool name is taken from the build's bin directory.
+  pid_t launch(const std::string& name, std::vector<std::string> argv);
   // Sends `sig` to the daemon process `pid` (supervisor_pid(), worker_pid(name))
   // and waits for it to exit: its exit code (128+signal if a signal ended it), or
   // nullopt if it still runs after `timeout`.
