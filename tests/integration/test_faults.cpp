@@ -381,8 +381,9 @@ TEST_F(Faults, AMillionItemSubmitDoesNotStallTheRun) {
   // Pinging already: its first round trips are in before the big request goes.
   ASSERT_TRUE(wait_seen(work, seen(work) + 20));
 
+  // The reply waits until all million items are stored: seconds under a sanitizer.
   const RunResult big = run({"qbsub", "--range", "1-1000000", "--type", "no-worker-offers-this", "--package", "{}"},
-                            {}, 300s);
+                            {{"QB_TIMEOUT", "120"}}, 300s);
   ASSERT_EQ(big.code, 0) << big.describe();
   // The run goes on after it, too.
   EXPECT_TRUE(wait_seen(work, seen(work) + 50)) << "dispatch stopped after the big submit";
