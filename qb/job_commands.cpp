@@ -308,7 +308,7 @@ int run_verb(Client& client, const JobVerb& verb, const JobOptions& o, const std
   if (!o.range.empty()) body["range"] = o.range;
   if (!o.items.empty()) body["agenda"] = o.items;
   if (o.chunk != 1) body["chunk"] = o.chunk;
-  const Json reply = client.request(verb.name, body);
+  const Json reply = client.request_stored(verb.name, body);
   if (o.json) std::cout << reply.dump(2) << "\n";
   else print_verb_reply(verb, reply);
   return get_array(reply, "errors").empty() ? 0 : kFailed;
