@@ -193,17 +193,21 @@ Json show_page(Client& client, JobId id, const JobOptions& o, std::size_t from, 
   return get_object(client.request("show", body), "job");
 }
 
+// The items of the page after `job`'s, moving job's `agenda_next` on (absent
+// once that page is the last).
+Json next_items(Client& client, JobId id, const JobOptions& o, Json& job) {
+  Json next = show_page(client, id, o, static_cast<std::size_t>(get_int(job, "agenda_next")));
+  if (next.contains("agenda_next")) job["agenda_next"] = next["agenda_next"];
+  else job.erase("agenda_next");
+  return std::move(next["agenda"]);
+}
+
 // The job with every selected item, page after page: for a selection (--work,
 // --failed), whose size the user chose.
 Json show_selection(Client& client, JobId id, const JobOptions& o) {
   Json job = show_page(client, id, o, 0);
-  while (job.contains("agenda_next")) {
-    Json next = show_page(client, id, o, static_cast<std::size_t>(get_int(job, "agenda_next")));
-    auto& agenda = job["agenda"];
-    for (auto& item : next["agenda"]) agenda.push_back(std::move(item));
-    if (next.contains("agenda_next")) job["agenda_next"] = next["agenda_next"];
-    else job.erase("agenda_next");
-  }
+  while (job.contains("agenda_next"))
+    for (auto& item : next_items(client, id, o, job)) job["agenda"].push_back(std::move(item));
   return job;
 }
 
@@ -241,10 +245,7 @@ void stream_job_json(Client& client, JobId id, const JobOptions& o, std::ostream
         first_item = false;
       }
       if (!job.contains("agenda_next")) break;
-      Json next = show_page(client, id, o, static_cast<std::size_t>(get_int(job, "agenda_next")));
-      page = std::move(next["agenda"]);
-      if (next.contains("agenda_next")) job["agenda_next"] = next["agenda_next"];
-      else job.erase("agenda_next");
+      page = next_items(client, id, o, job);
     }
     out << (first_item ? "]" : "\n  ]");
   }
@@ -307,7 +308,7 @@ int run_verb(Client& client, const JobVerb& verb, const JobOptions& o, const std
   if (!o.range.empty()) body["range"] = o.range;
   if (!o.items.empty()) body["agenda"] = o.items;
   if (o.chunk != 1) body["chunk"] = o.chunk;
-  const Json reply = client.request(verb.name, body);
+  const Json reply = client.request_stored(verb.name, body);
   if (o.json) std::cout << reply.dump(2) << "\n";
   else print_verb_reply(verb, reply);
   return get_array(reply, "errors").empty() ? 0 : kFailed;

@@ -78,7 +78,7 @@ Json send_submission(Client& client, const Json& body) {
   const std::string token = body.at("token").get<std::string>();
   for (int tries = 1;; ++tries) {
     try {
-      return client.request("submit", body);
+      return client.request_stored("submit", body);
     } catch (const ClientNoAnswer& e) {
       if (tries == 2)
         throw ClientError(std::string(e.what()) + "; the job may have been submitted all the same: `qb jobs --token " +

@@ -3,6 +3,7 @@
 #include "item_fields.hpp"
 
 #include <cstdint>
+#include <utility>
 
 namespace qube {
 
@@ -170,6 +171,18 @@ const Json& get_array(const Json& j, const char* key) {
   if (it == j.end() || it->is_null()) return empty;
   if (!it->is_array()) wrong_type(key, "a list");
   return *it;
+}
+
+Json get_object(Json&& j, const char* key) {
+  get_object(std::as_const(j), key);  // the type checked
+  auto it = j.find(key);
+  return it == j.end() || it->is_null() ? Json::object() : std::move(*it);
+}
+
+Json get_array(Json&& j, const char* key) {
+  get_array(std::as_const(j), key);  // the type checked
+  auto it = j.find(key);
+  return it == j.end() || it->is_null() ? Json::array() : std::move(*it);
 }
 
 Json to_json(const AgendaItem& i) {

@@ -24,6 +24,14 @@ namespace qube_it {
 using Json = nlohmann::json;
 using namespace std::chrono_literals;
 
+// Built with AddressSanitizer (the asan preset): everything runs several times
+// slower, so windows a test must hit inside are widened.
+#ifdef __SANITIZE_ADDRESS__
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 // The outcome of one client command.
 struct RunResult {
   int code = -1;        // exit code; 128+signal if killed; -1 if it could not run

@@ -87,7 +87,8 @@ TEST_F(FullDisk, ChangesAreRefusedWhileFullAndTheRunFinishesOnceSpaceIsBack) {
   std::set<std::string> seen;
   for (const auto& line : read_lines(log)) seen.insert(line);
   EXPECT_EQ(seen.size(), 600u) << "every item ran";
-  for (const auto& item : show(id).at("agenda")) EXPECT_EQ(item.at("status"), "complete") << item.dump();
+  const Json done = show(id);  // named: a range-for over a temporary's member reads freed memory
+  for (const auto& item : done.at("agenda")) EXPECT_EQ(item.at("status"), "complete") << item.dump();
 
   // What was held is on disk: a restart finds the job complete.
   kill9_supervisor();

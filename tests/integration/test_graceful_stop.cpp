@@ -26,7 +26,8 @@ class GracefulStop : public FarmTest {
   std::size_t lines(const std::string& file) const { return read_lines(file).size(); }
   std::map<std::string, Json> items_by_name(std::uint64_t id) {
     std::map<std::string, Json> out;
-    for (const auto& item : show(id).at("agenda")) out[item.at("name").get<std::string>()] = item;
+    const Json job = show(id);  // named: a range-for over a temporary's member reads freed memory
+    for (const auto& item : job.at("agenda")) out[item.at("name").get<std::string>()] = item;
     return out;
   }
   // Items of the job in `status` (pending, running, complete, failed).

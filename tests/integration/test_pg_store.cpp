@@ -44,7 +44,7 @@ class EndToEndPostgreSQL : public FarmTest {
   static std::string not_complete_once(const Json& job) {
     std::string wrong;
     for (const auto& item : job.at("agenda"))
-      if (item.value("status", "") != "complete" || item.value("attempts", 0) != 1) wrong += " " + item.dump();
+      if (item.value("status", "") != "complete" || item.value("attempts", 0) != 1) (wrong += ' ') += item.dump();
     return wrong;
   }
 
@@ -88,7 +88,7 @@ TEST_F(EndToEndPostgreSQL, PostgreSQLStoppedAndStartedMidRunLosesNoAcknowledgedR
   std::string wrong;
   for (int f = 1; f <= kFrames; ++f)
     if (const auto it = seen.find(std::to_string(f)); it == seen.end() || it->second != 1)
-      wrong += " " + std::to_string(f) + "x" + std::to_string(it == seen.end() ? 0 : it->second);
+      wrong += std::string(" ") + std::to_string(f) + "x" + std::to_string(it == seen.end() ? 0 : it->second);
   EXPECT_EQ(wrong, "") << "frames not written exactly once (frame x times)";
   // And all of it is in the database: a new supervisor finds it complete.
   kill9_supervisor();

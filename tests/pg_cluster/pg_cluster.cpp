@@ -136,13 +136,13 @@ bool PgCluster::start() {
   const std::string options = "-p " + std::to_string(port_) + " -k " + dir_.string() +
                               " -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off";
   if (running_) return true;
-  running_ = run_as_owner("'" + (bin_ / "pg_ctl").string() + "' -D '" + (dir_ / "data").string() + "' -l '" +
+  running_ = run_as_owner(std::string("'") + (bin_ / "pg_ctl").string() + "' -D '" + (dir_ / "data").string() + "' -l '" +
                           (dir_ / "server.log").string() + "' -o '" + options + "' -w -t 60 start >/dev/null 2>&1") == 0;
   return running_;
 }
 
 bool PgCluster::stop() {
-  const bool ok = run_as_owner("'" + (bin_ / "pg_ctl").string() + "' -D '" + (dir_ / "data").string() +
+  const bool ok = run_as_owner(std::string("'") + (bin_ / "pg_ctl").string() + "' -D '" + (dir_ / "data").string() +
                                "' -m fast -w stop >/dev/null 2>&1") == 0;
   if (ok) running_ = false;
   return ok;
@@ -161,7 +161,7 @@ std::string PgCluster::create_database() {
 std::optional<std::string> PgCluster::psql(const std::string& database, const std::string& sql) const {
   std::string quoted;
   for (char c : sql) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  const std::string command = "'" + (bin_ / "psql").string() + "' -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p " +
+  const std::string command = std::string("'") + (bin_ / "psql").string() + "' -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p " +
                               std::to_string(port_) + " -U qube -d " + database + " -c '" + quoted + "' 2>&1";
   FILE* out = ::popen(command.c_str(), "r");
   if (!out) return std::nullopt;

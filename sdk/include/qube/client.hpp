@@ -47,6 +47,13 @@ class Client {
   // request(...)[key].dump(indent) would (empty if absent), without building the
   // reply's Json tree: for printing large replies (qb jobs --json).
   std::string request_text(const std::string& type, const Json& body, const std::string& key, int indent);
+  // A change the supervisor answers only once it is stored (a submission;
+  // killing or removing a job): storing a million items takes seconds, more on a
+  // busy disk, so after a ping answered within the normal timeout shows the
+  // supervisor is there, the change's reply is awaited up to kStoredWait. A set
+  // $QB_TIMEOUT bounds both, as it does every request.
+  Json request_stored(const std::string& type, const Json& body);
+  static constexpr std::chrono::minutes kStoredWait{10};
   const std::string& endpoint() const { return endpoint_; }  // the one talked to
 
   // $QB_TIMEOUT seconds if set, else 5 s.

@@ -51,6 +51,10 @@ bool get_bool(const Json& j, const char* key, bool fallback = false);
 Time get_time(const Json& j, const char* key);
 const Json& get_object(const Json& j, const char* key);  // empty object if missing
 const Json& get_array(const Json& j, const char* key);   // empty array if missing
+// Of a temporary (a reply), the field itself, moved out: a reference into the
+// temporary would dangle in `for (auto& x : get_array(request(), "k"))`.
+Json get_object(Json&& j, const char* key);
+Json get_array(Json&& j, const char* key);
 void require_object(const Json& j, const char* what);
 
 }  // namespace qube
