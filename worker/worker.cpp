@@ -91,10 +91,16 @@ void Worker::switch_supervisor(const std::string& hint, const std::string& why) 
 void Worker::watch_silence(SteadyTime now) {
   if (supervisors_.size() < 2) return;
   // Registered: heartbeats ask for an ack, so silence means it is gone (or
-  // paused). Registering: it should answer at once.
-  const double limit = registered_ ? std::max(2.5 * heartbeat_interval_, 1.0) : 1.0;
+  // paused). Registering: it should answer at once, unless it has answered
+  // already (a standby, "not active"): then it is busy taking over, loading the
+  // farm, and is given longer.
+  const bool answered = last_heard_ > registering_since_;
+  const double limit = registered_ ? std::max(2.5 * heartbeat_interval_, 1.0) : answered ? 3.0 : 1.0;
   const SteadyTime since = registered_ ? last_heard_ : std::max(last_heard_, registering_since_);
-  if (now - since > limit) switch_supervisor("", "does not answer");
+  if (now - since > limit) {
+    left_silent_.emplace(supervisor(), now);
+    switch_supervisor("", "does not answer");
+  }
 }
 
 Worker::~Worker() { kill_all(); }
@@ -240,6 +246,14 @@ void Worker::handle_supervisor(const proto::Message& msg) {
     on_reregister(msg.id);
   } else if (msg.type == proto::kNotActive) {
     const auto m = proto::decode_not_active(b);
+    // A standby naming the active one this worker just left for not answering:
+    // the old active's lease has not run out yet. Going back there costs a
+    // silent second per round; staying and registering again (every 0.25 s)
+    // finds this standby the moment it takes over. A named active that is
+    // alive after all (it was paused) is followed once kWaitOnStandby is up.
+    constexpr double kWaitOnStandby = 2 * 3.0;  // twice the lease (supervisor/lease.hpp)
+    if (left_silent_ && left_silent_->first == m.active && clock_.steady() - left_silent_->second < kWaitOnStandby)
+      return;
     switch_supervisor(m.active, "is a standby");
   } else if (msg.type == proto::kHeartbeatAck) {
     proto::decode_heartbeat_ack(b);
@@ -300,6 +314,7 @@ static LaunchSpec instance_spec(const std::string& exe, const JobTypeEntry& type
 void Worker::on_registered(const proto::Registered& m) {
   if (registered_) return;  // the answer to a register sent again meanwhile
   registered_ = true;
+  left_silent_.reset();
   heartbeat_interval_ = std::clamp(m.heartbeat_interval, 0.05, 3600.0);
   client_endpoint_ = job_supervisor_endpoint(m.client_endpoint);
   next_heartbeat_ = clock_.steady() + heartbeat_interval_;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <map>
+#include <optional>
 #include <string>
 
 #include <zmq.hpp>
@@ -113,6 +114,9 @@ class Worker {
   std::size_t current_ = 0;               // the one connected to
   SteadyTime last_heard_;                 // last message from it
   SteadyTime registering_since_;          // first register sent to it
+  // The supervisor last left because it did not answer, and when: a standby
+  // that still names it is waited on (its lease has not run out yet).
+  std::optional<std::pair<std::string, SteadyTime>> left_silent_;
   WorkerCounters counters_;  // the loop's own; published to board_ each round
   MetricsBoard board_;
 };
