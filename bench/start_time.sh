@@ -15,25 +15,27 @@ BIN=${4:-build}/bin
 STORE=${5:-}
 DIR=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$DIR"' EXIT
+SUP=
 store_args=()
 [ -n "$STORE" ] && store_args=(--store "$STORE")
 
-# start: a supervisor on the data dir; waits until its first ping is answered
-# and prints the seconds that took.
+# start: a supervisor on the data dir; waits until its first ping is answered;
+# STARTED: the seconds that took.
 start() {
   rm -f "$DIR/data/endpoints.json"
   local t0=$(date +%s.%N)
   "$BIN/qbsupervisor" --data "$DIR/data" --workers tcp://127.0.0.1:0 --clients tcp://127.0.0.1:0 \
-    --log-level warn "${store_args[@]}" &
+    --log-level warn "${store_args[@]}" >> "$DIR/supervisor.log" 2>&1 &
   SUP=$!
   until [ -s "$DIR/data/endpoints.json" ]; do sleep 0.01; done
   export QB_SUPERVISOR=$(sed -n 's/.*"clients":"\([^"]*\)".*/\1/p' "$DIR/data/endpoints.json")
   until QB_TIMEOUT=1 "$BIN/qb" ping > /dev/null 2>&1; do sleep 0.01; done
-  awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}'
+  STARTED=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}')
 }
 stop() { kill -TERM "$SUP"; wait "$SUP" || true; }
 
-echo "empty store: started in $(start) s"
+start
+echo "empty store: started in $STARTED s"
 # J held jobs of I items, 1,000 jobs per job file.
 per_file=1000
 t0=$(date +%s)
@@ -42,13 +44,13 @@ for b in $(seq 0 $(( (J - 1) / per_file ))); do
     for i in $(seq $(( b * per_file + 1 )) $(( (b + 1) * per_file > J ? J : (b + 1) * per_file ))); do
       echo "  - {name: s$i, type: cmdrange, range: 1-$I, blocked: true, package: {cmdline: /bin/true}}"
     done; } > "$DIR/jobs.yaml"
-  QB_TIMEOUT=600 "$BIN/qbsub" --file "$DIR/jobs.yaml" > /dev/null
+  QB_TIMEOUT=600 "$BIN/qbsub" --file "$DIR/jobs.yaml" > /dev/null 2>&1
 done
 echo "stored $J jobs of $I items ($(( J * I )) items) in $(( $(date +%s) - t0 )) s;" \
      "SQLite file $(du -sh "$DIR/data" | cut -f1)"
 stop
 for r in $(seq "$R"); do
-  secs=$(start)
-  echo "restart $r: first ping answered after $secs s; RSS $(awk '/VmRSS/{print int($2/1024)}' /proc/$SUP/status) MB"
+  start
+  echo "restart $r: first ping answered after $STARTED s; RSS $(awk '/VmRSS/{print int($2/1024)}' /proc/$SUP/status) MB"
   stop
 done
