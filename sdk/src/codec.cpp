@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include <msgpack.hpp>
 
@@ -348,6 +349,135 @@ std::string encode_item(const AgendaItem& item) {
     }
   });
   return out;
+}
+
+namespace {
+
+// decode_item's readers: each takes a field's value as encode_item writes it
+// (or nil, which item_from_json reads as absent) and says false for any other
+// type, leaving the item to the long way.
+using Kind = msgpack::type::object_type;
+
+bool read_text(const msgpack::object& v, std::string& out) {
+  if (v.type == Kind::NIL) out.clear();
+  else if (v.type == Kind::STR) out.assign(str_of(v));
+  else return false;
+  return true;
+}
+
+template <typename Int>
+bool read_int(const msgpack::object& v, Int& out, std::int64_t fallback = 0) {
+  std::int64_t n = fallback;
+  if (v.type == Kind::POSITIVE_INTEGER) n = static_cast<std::int64_t>(v.via.u64);
+  else if (v.type == Kind::NEGATIVE_INTEGER) n = v.via.i64;
+  else if (v.type != Kind::NIL) return false;
+  out = static_cast<Int>(n);
+  return true;
+}
+
+bool read_opt_int(const msgpack::object& v, std::optional<int>& out) {
+  if (v.type == Kind::NIL) {
+    out.reset();
+    return true;
+  }
+  int n = 0;
+  if (v.type != Kind::POSITIVE_INTEGER && v.type != Kind::NEGATIVE_INTEGER) return false;
+  read_int(v, n);
+  out = n;
+  return true;
+}
+
+std::optional<double> number_of(const msgpack::object& v) {
+  switch (v.type) {
+    case Kind::FLOAT32:
+    case Kind::FLOAT64: return v.via.f64;
+    case Kind::POSITIVE_INTEGER: return static_cast<double>(v.via.u64);
+    case Kind::NEGATIVE_INTEGER: return static_cast<double>(v.via.i64);
+    default: return std::nullopt;
+  }
+}
+
+bool read_double(const msgpack::object& v, double& out) {
+  const auto n = number_of(v);
+  if (!n && v.type != Kind::NIL) return false;
+  out = n.value_or(0);
+  return true;
+}
+
+bool read_time(const msgpack::object& v, Time& out) {
+  out = number_of(v);
+  return out || v.type == Kind::NIL;
+}
+
+bool read_status(const msgpack::object& v, WorkStatus& out) {
+  if (v.type != Kind::STR) return false;
+  const auto status = parse_work_status(str_of(v));
+  if (status) out = *status;
+  return status.has_value();
+}
+
+// A map or array (resultpackage, history) is rare enough, and small enough,
+// to go through Json.
+bool read_result_package(const msgpack::object& v, Json& out) {
+  if (v.type == Kind::NIL || (v.type == Kind::MAP && v.via.map.size == 0)) out = Json();
+  else if (v.type == Kind::MAP) out = result_package(unpack(v, 1));
+  else return false;
+  return true;
+}
+
+bool read_history(const msgpack::object& v, std::vector<Attempt>& out) {
+  out.clear();
+  if (v.type == Kind::NIL) return true;
+  if (v.type != Kind::ARRAY) return false;
+  out.reserve(v.via.array.size);
+  for (std::uint32_t i = 0; i < v.via.array.size; ++i) out.push_back(attempt_from_json(unpack(v.via.array.ptr[i], 2)));
+  return true;
+}
+
+// The item, or nullopt where a value is not of the type encode_item writes.
+std::optional<AgendaItem> read_item(const msgpack::object& o) {
+  if (o.type != Kind::MAP) return std::nullopt;
+  AgendaItem i;
+  i.status = WorkStatus::pending;  // item_from_json's defaults for absent fields
+  i.subid = -1;
+  for (std::uint32_t n = 0; n < o.via.map.size; ++n) {
+    const auto& [k, v] = o.via.map.ptr[n];
+    if (k.type != Kind::STR) return std::nullopt;
+    const std::string_view key = str_of(k);
+    bool ok = true;
+    if (key == "name") ok = read_text(v, i.name);
+    else if (key == "status") ok = read_status(v, i.status);
+    else if (key == "attempts") ok = read_int(v, i.attempts);
+    else if (key == "failures") ok = read_int(v, i.failures);
+    else if (key == "attempt_id") ok = read_int(v, i.attempt_id);
+    else if (key == "host") ok = read_text(v, i.host);
+    else if (key == "subid") ok = read_int(v, i.subid, -1);
+    else if (key == "exitcode") ok = read_opt_int(v, i.exitcode);
+    else if (key == "signal") ok = read_opt_int(v, i.signal);
+    else if (key == "timestart") ok = read_time(v, i.timestart);
+    else if (key == "timecomplete") ok = read_time(v, i.timecomplete);
+    else if (key == "walltime") ok = read_double(v, i.walltime);
+    else if (key == "cputime") ok = read_double(v, i.cputime);
+    else if (key == "peak_rss_kb") ok = read_int(v, i.peak_rss_kb);
+    else if (key == "reason") ok = read_text(v, i.reason);
+    else if (key == "resultpackage") ok = read_result_package(v, i.resultpackage);
+    else if (key == "history") ok = read_history(v, i.history);
+    if (!ok) return std::nullopt;
+  }
+  return i;
+}
+
+}  // namespace
+
+AgendaItem decode_item(std::string_view bytes) {
+  std::optional<AgendaItem> item;
+  {
+    msgpack::zone& zone = scratch_zone();
+    const ZoneClearer clear_after{zone};
+    item = read_item(unpack_object(bytes, zone, true));
+  }
+  if (item) return std::move(*item);
+  return item_from_json(decode(bytes));
 }
 
 }  // namespace qube

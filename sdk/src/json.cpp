@@ -78,8 +78,6 @@ Json attempts_json(const std::vector<Attempt>& history) {
   return out;
 }
 
-namespace {
-
 Attempt attempt_from_json(const Json& j) {
   require_object(j, "attempt");
   Attempt a;
@@ -107,8 +105,6 @@ Attempt attempt_from_json(const Json& j) {
   range("err", a.err_begin, a.err_end);
   return a;
 }
-
-}  // namespace
 
 Json result_package(const Json& reported) { return reported.empty() ? Json() : reported; }
 

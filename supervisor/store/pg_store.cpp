@@ -145,7 +145,7 @@ class PgStore final : public Store {
       });
       pg::for_each_row(t, "SELECT job, idx, doc FROM items ORDER BY job, idx", [&](const pqxx::row& r) {
         jobs.add_item(static_cast<JobId>(r[0].as<std::int64_t>()), static_cast<std::size_t>(r[1].as<std::int64_t>()),
-                      [&] { return item_from_json(decode(bytes_of(r[2]))); });
+                      [&] { return decode_item(bytes_of(r[2])); });
       });
       pg::for_each_row(t, "SELECT job, subid, doc FROM instances ORDER BY job, subid", [&](const pqxx::row& r) {
         jobs.add_instance(static_cast<JobId>(r[0].as<std::int64_t>()), static_cast<std::int32_t>(r[1].as<std::int64_t>()),

@@ -97,7 +97,7 @@ class SqliteStore final : public Store {
       Statement st(db_, "SELECT job, idx, doc FROM items ORDER BY job, idx");
       while (st.next_row())
         jobs.add_item(static_cast<JobId>(st.column_int64(0)), static_cast<std::size_t>(st.column_int64(1)),
-                      [&] { return item_from_json(decode(st.column_blob(2))); });
+                      [&] { return decode_item(st.column_blob(2)); });
     }
     {
       Statement st(db_, "SELECT job, subid, doc FROM instances ORDER BY job, subid");

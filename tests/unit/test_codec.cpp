@@ -387,6 +387,59 @@ TEST(ModelJson, AgendaItemAndInstanceRoundTrip) {
   }
 }
 
+// decode_item reads what encode_item writes as item_from_json(decode()) does:
+// the same item, history and all, and for a value of another type the same
+// error (it takes the long way).
+TEST(ModelJson, DecodeItemReadsWhatEncodeItemWrites) {
+  qube::Job job = sample_job();
+  qube::Attempt earlier;
+  earlier.attempt_id = 98;
+  earlier.host = "node2";
+  earlier.subid = 1;
+  earlier.status = qube::WorkStatus::failed;
+  earlier.exitcode = 3;
+  earlier.timestart = 1700000001.5;
+  earlier.reason = "exit 3";
+  earlier.out_begin = 10;
+  earlier.out_end = 20;
+  job.agenda[0].history = {earlier};
+  for (const auto& item : job.agenda) {
+    SCOPED_TRACE(item.name);
+    const std::string bytes = qube::encode_item(item);
+    const qube::AgendaItem fast = qube::decode_item(bytes);
+    expect_same_item(fast, item);
+    EXPECT_EQ(qube::to_json(fast), qube::to_json(qube::item_from_json(decode(bytes))));
+  }
+  // A row written before encode_item (through Json), with fields left out.
+  const auto sparse = qube::decode_item(encode(Json{{"name", "7"}, {"host", nullptr}}));
+  EXPECT_EQ(sparse.name, "7");
+  EXPECT_EQ(sparse.status, qube::WorkStatus::pending);
+  EXPECT_EQ(sparse.subid, -1);
+  EXPECT_FALSE(sparse.exitcode.has_value());
+}
+
+TEST(ModelJson, DecodeItemRefusesWhatItemFromJsonRefuses) {
+  for (const Json& bad : {Json{{"name", 7}}, Json{{"status", "sleeping"}}, Json{{"status", nullptr}},
+                          Json{{"attempts", "two"}}, Json{{"timestart", "noon"}}, Json{{"history", {1}}},
+                          Json{{"resultpackage", "x"}}, Json::array({1, 2})}) {
+    SCOPED_TRACE(bad.dump());
+    const std::string bytes = encode(bad);
+    std::string expected;
+    try {
+      qube::item_from_json(decode(bytes));
+    } catch (const FormatError& e) {
+      expected = e.what();
+    }
+    ASSERT_FALSE(expected.empty());
+    try {
+      qube::decode_item(bytes);
+      ADD_FAILURE() << "accepted";
+    } catch (const FormatError& e) {
+      EXPECT_EQ(e.what(), expected);
+    }
+  }
+}
+
 TEST(ModelJson, JobSummaryLeavesOutAgenda) {
   const Json j = qube::to_json(sample_job(), /*with_agenda=*/false);
   EXPECT_FALSE(j.contains("agenda"));

@@ -19,6 +19,12 @@ std::string encode(const Json& value);
 // for each item and `show` sends, a million times for a million-item job.
 std::string encode_item(const AgendaItem& item);
 Json decode(std::string_view bytes);
+// The reader of encode_item, item_from_json(decode(bytes)) without the Json tree:
+// loading 10,000,000 stored items spent most of its time building and freeing
+// one per item (docs/performance.md). A value of a type encode_item does not
+// write (a damaged row, another version's) takes the long way, so that
+// item_from_json stays the one definition of a valid item and of its errors.
+AgendaItem decode_item(std::string_view bytes);
 
 // decode() of a MessagePack map, except that the field `key` is returned as JSON
 // text, exactly as decode(bytes)[key].dump(indent) would write it, without building

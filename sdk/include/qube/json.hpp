@@ -28,6 +28,7 @@ Json to_json_without_agenda(const Job& job, const Progress& progress);
 Json to_json(const Host& host);
 
 AgendaItem item_from_json(const Json& j);
+Attempt attempt_from_json(const Json& j);  // one entry of an item's history
 // An optional value as the wire writes it: the value, or null.
 template <typename T>
 Json opt_json(const std::optional<T>& v) {
