@@ -125,7 +125,8 @@ set(CPACK_DEBIAN_CLIENT_PACKAGE_SUGGESTS "bash-completion")
 include(CPack)
 
 # --check-config, the bash completion and sd_notify, against the built binaries (seconds).
-# packaging/test-debs.sh, which builds and installs the packages, is run by hand.
+# packaging/test-debs.sh, which builds and installs the packages, is the last stage of
+# scripts/test.sh (CI, as root).
 if(QUBE_BUILD_TESTS AND NOT QUBE_FUZZ)
   add_test(NAME packaging.service_cli
            COMMAND bash ${PROJECT_SOURCE_DIR}/packaging/test-service-cli.sh ${CMAKE_RUNTIME_OUTPUT_DIRECTORY})

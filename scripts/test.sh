@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: the normal build, then the ASan+UBSan
-# build, then a few seconds of each fuzz target (fuzz/run.sh --smoke). This is
-# what CI runs (.ci/run).
+# build, then a few seconds of each fuzz target (fuzz/run.sh --smoke), then, as
+# root, the .deb packages built, installed with dpkg -i, run and purged
+# (packaging/test-debs.sh; skipped when not root). This is what CI runs (.ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -14,3 +15,7 @@ for preset in default asan; do
 done
 echo "=== fuzz: smoke run"
 fuzz/run.sh --smoke
+echo "=== packages: build, dpkg -i, run a job, purge"
+status=0
+packaging/test-debs.sh build-debs || status=$?
+[ "$status" -eq 0 ] || [ "$status" -eq 77 ] || exit "$status"
