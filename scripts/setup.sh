@@ -11,6 +11,7 @@ PACKAGES=(cmake ninja-build g++ pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx
           python3-aiosmtpd jq  # a local SMTP sink for the mail callback test; bench/run_suite.sh
           libcpp-httplib-dev python3-pytest  # the HTTP API; the Python qb module's tests
           libsystemd-dev help2man  # sd_notify and the journal (optional); man pages (packaging/)
+          dpkg-dev file  # CPack's .deb packages (dpkg-shlibdeps); packaging/test-debs.sh
           chromium chromium-driver python3-selenium)  # the dashboard's browser tests (tests/browser/)
 missing=()
 for p in "${PACKAGES[@]}"; do
