@@ -92,10 +92,11 @@ class Farm final : private Scheduler::Actions {
   Json submit(Submission submission);
   // The jobs that submissions with this token made, whoever submitted them, by id.
   std::vector<JobId> jobs_of_token(const std::string& token) const;
-  // The summaries of the jobs asked for, as one encoded MessagePack array. A job's
-  // summary is encoded once and kept until the job changes: a listing of 10,000
-  // jobs rebuilt every summary's Json tree every time (docs/performance.md).
-  std::string list_jobs(const Json& body);
+  // The summaries of the jobs asked for, each encoded: views of the summaries kept,
+  // valid until the farm next changes. A job's summary is encoded once and kept
+  // until the job changes: a listing of 10,000 jobs rebuilt every summary's Json
+  // tree every time (docs/performance.md).
+  std::vector<std::string_view> list_jobs(const Json& body);
   // The job's agenda, submitted whole, is stored (Effects::fresh_agendas): it may run.
   void agenda_stored(JobId id);
   // The job, a page of its agenda, and (first page) its summary: encoded (farm_show.cpp).
@@ -163,6 +164,7 @@ class Farm final : private Scheduler::Actions {
   // the next one. True while some remain.
   bool warm_summaries(double budget);
   bool summaries_to_warm() const { return !stale_summaries_.empty(); }
+  std::size_t summaries_missing() const { return stale_summaries_.size(); }
 
   // --- Retention (farm_retention.cpp)
   // Removes, as qb remove does (store rows, then logs and history), the jobs that

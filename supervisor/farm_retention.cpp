@@ -1,8 +1,6 @@
 // Retention (docs/operations.md, "Log retention"): ended jobs and their logs are
 // removed `retention_days` after they ended, so that a farm running for years
 // keeps a bounded store and log directory without a wrangler's qb remove.
-#include <malloc.h>
-
 #include <thread>
 #include <vector>
 #include <spdlog/spdlog.h>
@@ -16,15 +14,13 @@ namespace {
 // and the farm is not walked every tick.
 constexpr double kExpiryInterval = 60;
 
-// Frees a big agenda on a thread of its own and gives the freed pages back to
-// the system: a million items take 50 to 100 ms to free and trim, which the
-// loop must not spend; and glibc keeps a freed heap for reuse, so a removed
-// million-item job left the supervisor at its peak size.
+// Frees a big agenda on a thread of its own: a million items take 50 to 100 ms
+// to free, which the loop must not spend. The freed pages are given back to the
+// system once the agenda's rows are deleted too (Server::write_rows): glibc keeps
+// a freed heap for reuse, so a removed million-item job left the supervisor at
+// its peak size.
 void free_apart(std::vector<AgendaItem> agenda) {
-  std::thread([agenda = std::move(agenda)]() mutable {
-    std::vector<AgendaItem>().swap(agenda);
-    malloc_trim(0);
-  }).detach();
+  std::thread([agenda = std::move(agenda)]() mutable { std::vector<AgendaItem>().swap(agenda); }).detach();
 }
 }  // namespace
 

@@ -85,7 +85,7 @@ std::string Farm::show_job(const Json& body) const {
     if (js->job.status == JobStatus::pending)
       if (std::string held_items = items_blocked_reason(*js); !held_items.empty()) out["reason"] = std::move(held_items);
   }
-  return encode_with_field(out, "agenda", encode_array_of({items.begin(), items.end()}));
+  return encode_with_array(out, "agenda", {items.begin(), items.end()});
 }
 
 }  // namespace qube::supervisor

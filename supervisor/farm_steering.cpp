@@ -47,7 +47,7 @@ std::string job_text(const JobState& js) { return "job " + std::to_string(js.job
 
 std::string Farm::summary_of(const JobState& js) { return encode(to_json(js.job, false, js.progress())); }
 
-std::string Farm::list_jobs(const Json& body) {
+std::vector<std::string_view> Farm::list_jobs(const Json& body) {
   const auto ids = ids_from_json(body);
   // The filter's keys may also come at the top level (qb jobs --user ...).
   Json filter = get_object(body, "filter");
@@ -72,7 +72,7 @@ std::string Farm::list_jobs(const Json& body) {
       add(*js);
     }
   }
-  return encode_array_of(out);
+  return out;
 }
 
 bool Farm::warm_summaries(double budget) {

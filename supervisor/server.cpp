@@ -1,8 +1,11 @@
 #include "server.hpp"
 
+#include <malloc.h>
+
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -37,9 +40,17 @@ constexpr double kHeartbeatGather = 0.005;
 // `qb jobs` would otherwise pay (docs/performance.md). A busy round does not warm.
 constexpr double kWarmAfterQuiet = 0.010;
 constexpr double kWarmSlice = 0.002;
+// A `jobs` request that would encode more missing summaries than this at once
+// (about 26 us each) waits while they are warmed kListingSlice per round, so that
+// the first listing after 10,000 new jobs does not hold the loop 0.26 s.
+constexpr std::size_t kMissingSummariesAtOnce = 100;
+constexpr double kListingSlice = 0.010;
+// Jobs that change are missing their summaries again after each commit: on a farm
+// where hundreds change every round, a listing is answered after this long anyway.
+constexpr double kListingWaitAtMost = 1.0;
 // Time a round gives to storing big agendas (AgendaWriter): with the round's own
 // work and the commit, a round stays well under the 50 ms no request may hold the loop.
-constexpr double kAgendaSlice = 0.010;
+constexpr double kAgendaSlice = 0.005;
 // A round longer than this is logged (issue 15: no request may hold the loop 50 ms).
 constexpr double kStallWarning = 0.050;
 // On SIGTERM, how long the writer may go on storing a big agenda before the exit.
@@ -160,6 +171,7 @@ void Server::run(const std::atomic<bool>& stop) {
     long longest = runner_->busy() ? 20L : 500L;
     if (writer_.busy()) longest = 0;  // a big agenda is being stored: the next slice at once
     if (!building_.empty()) longest = std::min(longest, 2L);  // an agenda built apart is soon ready
+    if (!listings_.empty()) longest = 0;                        // summaries to warm for a listing
     // Summaries left to warm once the farm has been quiet for a moment: look for
     // messages without waiting, and warm a slice if none came.
     const double warm_at = last_busy + kWarmAfterQuiet;
@@ -178,6 +190,7 @@ void Server::run(const std::atomic<bool>& stop) {
     receive_from_clients(others);
     receive_from_http(others);
     submit_built();
+    answer_listings();
     if (clock_.steady().seconds >= next_check) {
       publish_host_changes();
       farm_.check_heartbeats(heartbeat_timeout);
@@ -382,6 +395,15 @@ void Server::answer(std::vector<std::pair<std::string, ClientReply>>& replies, c
     building_.push_back(Building{build_apart(msg.body), msg, who, &replies, rid});
     return;
   }
+  // A listing of all jobs, or of many, while many summaries are missing: answered
+  // once they are warmed (answer_listings).
+  if (msg.type == proto::kJobs && farm_.summaries_missing() > kMissingSummariesAtOnce) {
+    const std::size_t asked = msg.body.contains("ids") && msg.body["ids"].is_array() ? msg.body["ids"].size() : 0;
+    if (asked == 0 || asked > kMissingSummariesAtOnce) {
+      listings_.push_back(Listing{msg, who, &replies, rid, clock_.steady().seconds});
+      return;
+    }
+  }
   respond(replies, rid, msg, [&] { return handle_client(msg, who); });
 }
 
@@ -400,6 +422,15 @@ void Server::submit_built() {
     });
     return true;
   });
+}
+
+void Server::answer_listings() {
+  if (listings_.empty()) return;
+  farm_.warm_summaries(kListingSlice);
+  const bool waited_enough = clock_.steady().seconds - listings_.front().since > kListingWaitAtMost;
+  if (farm_.summaries_missing() > kMissingSummariesAtOnce && !waited_enough) return;
+  for (auto& l : std::exchange(listings_, {}))
+    respond(*l.queue, l.rid, l.msg, [&] { return handle_client(l.msg, l.who); });
 }
 
 void Server::respond(std::vector<std::pair<std::string, ClientReply>>& replies, const std::string& rid,
@@ -432,7 +463,7 @@ Server::ClientReply Server::handle_client(const proto::Message& msg, const std::
     if (msg.type == p::kSubmit) return p::reply_ok(msg, farm_.submit(submission_from_json(b)));
     if (msg.type == p::kJobs) {
       p::Message reply = p::reply_ok(msg);
-      std::string body = encode_with_field(reply.body, "jobs", farm_.list_jobs(b));
+      std::string body = encode_with_array(reply.body, "jobs", farm_.list_jobs(b));
       return ClientReply(std::move(reply), std::move(body));
     }
     if (msg.type == p::kShow) {
@@ -636,8 +667,15 @@ std::vector<JobId> Server::write_rows(const Effects& fx) {
   for (const auto& [id, subid] : fx.dirty_instances)
     if (const JobState* js = farm_.job(id))
       store_->put_instance(id, js->job.instances[static_cast<std::size_t>(subid)]);
+  const bool writing = writer_.busy();
   std::vector<JobId> stored = writer_.step(*store_, farm_, clock_, kAgendaSlice);
   store_->commit();
+  if (writing && !writer_.busy()) {
+    // A big agenda written or deleted filled the store's cache: given back, and
+    // the freed pages trimmed apart (malloc_trim walks the whole heap).
+    store_->release_memory();
+    std::thread([] { malloc_trim(0); }).detach();
+  }
   return stored;
 }
 
@@ -677,7 +715,7 @@ void Server::flush() {
   for (auto [socket, replies] : {std::pair{&clients_, &client_replies_}, std::pair{&http_requests_, &http_replies_}}) {
     for (auto& [rid, reply] : *replies) {
       if (reply.encoded_body.empty()) transport::send(*socket, reply.msg, &rid);
-      else transport::send_encoded(*socket, reply.msg, reply.encoded_body, &rid);
+      else transport::send_encoded(*socket, reply.msg, std::move(reply.encoded_body), &rid);
     }
     replies->clear();
   }

@@ -54,6 +54,9 @@ class Server {
                const proto::Message& msg, const std::function<ClientReply()>& produce);
   // Submissions whose agendas were built apart (agenda_builds.hpp) and are ready: submitted.
   void submit_built();
+  // Warms a slice of missing summaries for the waiting `jobs` requests, and answers
+  // them once few enough are left to encode within the round.
+  void answer_listings();
   void receive_from_workers(int& heartbeats, int& others);
   void receive_from_clients(int& others);
   // Requests of the HTTP API's threads (http/loop_link.hpp), as ZeroMQ clients'.
@@ -124,6 +127,16 @@ class Server {
     std::string rid;
   };
   std::vector<Building> building_;
+  // `jobs` requests waiting while the summaries they would encode all at once
+  // are warmed a slice per round (answer_listings), with whom to answer.
+  struct Listing {
+    proto::Message msg;
+    std::string who;
+    std::vector<std::pair<std::string, ClientReply>>* queue;
+    std::string rid;
+    double since;  // steady seconds
+  };
+  std::vector<Listing> listings_;
   LoopMetrics metrics_;               // GET /metrics (metrics.hpp)
   double round_start_ = 0;            // when this round of the loop began (steady seconds)
   std::unique_ptr<ApiTokens> tokens_;

@@ -277,22 +277,43 @@ std::string encode_array_of(const std::vector<std::string_view>& encoded_element
   return out;
 }
 
-std::string encode_with_field(const Json& fields, std::string_view key, std::string_view encoded_value) {
+namespace {
+// The map `fields` with one more field `key`, whose value `append_value` appends
+// (`value_size` bytes): built in one buffer, for replies of many megabytes.
+template <class AppendValue>
+std::string encode_map_with(const Json& fields, std::string_view key, std::size_t value_size,
+                            const AppendValue& append_value) {
   if (!fields.is_object()) throw FormatError("encode_with_field: fields must be a map");
   std::string out;
-  out.reserve(encoded_value.size() + key.size() + 128);
+  out.reserve(value_size + key.size() + 128);
   StringWriter writer{out};
   Packer pk(writer);
   pk.pack_map(static_cast<std::uint32_t>(fields.size() + 1));
   pk.pack_str(static_cast<std::uint32_t>(key.size()));
   pk.pack_str_body(key.data(), static_cast<std::uint32_t>(key.size()));
-  out += encoded_value;
+  append_value(out);
   for (const auto& [k, v] : fields.items()) {
     pk.pack_str(static_cast<std::uint32_t>(k.size()));
     pk.pack_str_body(k.data(), static_cast<std::uint32_t>(k.size()));
     pack(pk, v);
   }
   return out;
+}
+}  // namespace
+
+std::string encode_with_field(const Json& fields, std::string_view key, std::string_view encoded_value) {
+  return encode_map_with(fields, key, encoded_value.size(), [&](std::string& out) { out += encoded_value; });
+}
+
+std::string encode_with_array(const Json& fields, std::string_view key,
+                              const std::vector<std::string_view>& encoded_elements) {
+  std::size_t size = 5;
+  for (const auto e : encoded_elements) size += e.size();
+  return encode_map_with(fields, key, size, [&](std::string& out) {
+    StringWriter writer{out};
+    Packer(writer).pack_array(static_cast<std::uint32_t>(encoded_elements.size()));
+    for (const auto e : encoded_elements) out += e;
+  });
 }
 
 DecodedWithText decode_with_text(std::string_view bytes, std::string_view key, int indent) {

@@ -33,6 +33,7 @@ class SqliteStore final : public Store {
   void rollback() override {
     if (!sqlite3_get_autocommit(db_.handle())) db_.rollback();
   }
+  void release_memory() override { sqlite3_db_release_memory(db_.handle()); }
 
   using Store::put_job;
   void put_job(const Job& job, const Progress& progress) override {

@@ -30,6 +30,10 @@ class Store {
   // failed (a full disk); nothing when none is open (SQLite may have rolled it
   // back itself). The next begin() starts afresh.
   virtual void rollback() = 0;
+  // Gives back the memory the store caches but can do without (SQLite's page
+  // cache), after a big agenda was written or deleted: issue 15 asks that the
+  // supervisor return to within 10% of its size once a big job is removed.
+  virtual void release_memory() {}
   // Writes the job's own fields (not agenda or instances) and raises the job id
   // high-water mark to its id, in the same transaction. `progress` is the job's
   // (the supervisor keeps it counted rather than scan the agenda for every write).

@@ -4,6 +4,9 @@
 // of it is durable too, whatever the supervisor's death in between.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <set>
+
 #include "farm_fixture.hpp"
 
 namespace qube_it {
@@ -65,6 +68,29 @@ TEST_F(BigAgenda, RunsOnceStoredAndWhatRanSurvivesARestart) {
   int total = 0;
   for (const auto& [status, n] : after.items()) total += n.get<int>();
   EXPECT_EQ(total, kItems) << after.dump();
+}
+
+// A listing that would encode hundreds of new jobs' summaries at once waits while
+// they are encoded a slice per round (Server::answer_listings), and then answers
+// with every job: none is left out, and the listing does not wait for ever.
+TEST_F(FarmTest, ListingRightAfterManyNewJobsHasThemAll) {
+  start_supervisor();
+  constexpr int kJobs = 2000;  // more than background warming gets through before qb asks
+  {
+    std::ofstream file(path("many.yaml"));
+    file << "name: many\njobs:\n";
+    for (int i = 1; i <= kJobs; ++i) file << "  - {name: j" << i << ", blocked: true, package: {cmdline: /bin/true}}\n";
+  }
+  RunResult r = run({"qbsub", "--file", path("many.yaml")});
+  ASSERT_EQ(r.code, 0) << r.describe();
+  r = run({"qb", "jobs", "--json"});
+  ASSERT_EQ(r.code, 0) << r.describe();
+  const Json listed = Json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(listed.is_array()) << r.out.substr(0, 500);
+  std::set<std::string> names;
+  for (const auto& j : listed) names.insert(j.value("name", ""));
+  EXPECT_EQ(names.size(), static_cast<std::size_t>(kJobs));
+  EXPECT_TRUE(names.count("j1") && names.count("j" + std::to_string(kJobs)));
 }
 
 }  // namespace

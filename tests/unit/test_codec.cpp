@@ -618,3 +618,16 @@ TEST(Protocol, ReplyError) {
 }
 
 }  // namespace
+
+// Replies assembled from kept encodings (a `jobs` reply, a `show` page) decode as
+// if built whole.
+TEST(Codec, ReplyAssembledFromEncodedElementsDecodesAsBuiltWhole) {
+  const Json a{{"id", 1}, {"name", "a"}}, b{{"id", 2}, {"frames", {1, 2, 3}}};
+  const std::string ea = encode(a), eb = encode(b);
+  const Json fields{{"ok", true}, {"id", "r7"}};
+  const Json whole{{"ok", true}, {"id", "r7"}, {"jobs", {a, b}}};
+  EXPECT_EQ(decode(qube::encode_with_array(fields, "jobs", {ea, eb})), whole);
+  EXPECT_EQ(decode(qube::encode_with_field(fields, "jobs", qube::encode_array_of({ea, eb}))), whole);
+  EXPECT_EQ(decode(qube::encode_with_array(fields, "jobs", {})), (Json{{"ok", true}, {"id", "r7"}, {"jobs", Json::array()}}));
+  EXPECT_THROW(qube::encode_with_array(Json::array(), "jobs", {ea}), FormatError);
+}

@@ -878,7 +878,7 @@ Json submit_with_token(Farm& f, const std::string& user, const std::string& toke
 
 std::vector<JobId> listed_ids(Farm& f, const Json& body) {
   std::vector<JobId> ids;
-  for (const auto& j : qube::decode(f.list_jobs(body))) ids.push_back(j.at("id").get<JobId>());
+  for (const auto& j : qube::decode(qube::encode_array_of(f.list_jobs(body)))) ids.push_back(j.at("id").get<JobId>());
   return ids;
 }
 
@@ -1203,7 +1203,7 @@ namespace {
 TEST_F(FarmTest, ListedSummariesFollowEveryChange) {
   const JobId id = submit(make_spec("listed", 9999, "1-2"));
   auto listed = [&] {
-    const Json jobs = qube::decode(farm.list_jobs(Json::object()));
+    const Json jobs = qube::decode(qube::encode_array_of(farm.list_jobs(Json::object())));
     EXPECT_EQ(jobs.size(), 1u);
     return jobs.at(0);
   };
@@ -1234,7 +1234,7 @@ TEST_F(FarmTest, SummariesWarmedAheadFollowEveryChangeToo) {
   EXPECT_TRUE(farm.summaries_to_warm());
   EXPECT_FALSE(farm.warm_summaries(1.0));
   EXPECT_FALSE(farm.summaries_to_warm());
-  auto status = [&] { return qube::decode(farm.list_jobs(Json::object())).at(0).at("status").get<std::string>(); };
+  auto status = [&] { return qube::decode(qube::encode_array_of(farm.list_jobs(Json::object()))).at(0).at("status").get<std::string>(); };
   EXPECT_EQ(status(), "pending");
   // Changed but not yet stored: warming must not keep the summary of before.
   reg("w1", make_host("a", 1));

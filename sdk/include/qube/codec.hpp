@@ -43,5 +43,10 @@ DecodedWithText decode_with_text(std::string_view bytes, std::string_view key, i
 // `fields` with one more field `key` whose value is already encoded.
 std::string encode_array_of(const std::vector<std::string_view>& encoded_elements);
 std::string encode_with_field(const Json& fields, std::string_view key, std::string_view encoded_value);
+// The two at once, in one buffer: `fields` with `key` an array of encoded elements
+// (a `jobs` reply of 10,000 summaries is megabytes, and each copy of it cost the
+// loop milliseconds in fresh pages).
+std::string encode_with_array(const Json& fields, std::string_view key,
+                              const std::vector<std::string_view>& encoded_elements);
 
 }  // namespace qube

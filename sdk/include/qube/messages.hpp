@@ -20,7 +20,7 @@
 #include <string>
 #include <variant>
 
-#include "qube/jobtype.hpp"
+#include "qube/jobtype_interface.hpp"
 #include "qube/model.hpp"
 #include "qube/process.hpp"
 #include "qube/protocol.hpp"

@@ -38,6 +38,9 @@ bool send(zmq::socket_t& socket, const proto::Message& msg,
 // The same with the body already encoded (msg.body is not used).
 bool send_encoded(zmq::socket_t& socket, const proto::Message& msg, std::string_view body,
                   const std::string* routing_id = nullptr);
+// The same, handing a big body to ZeroMQ without a copy (replies of megabytes).
+bool send_encoded(zmq::socket_t& socket, const proto::Message& msg, std::string&& body,
+                  const std::string* routing_id = nullptr);
 
 // Applies the options every socket of ours needs: linger, message size cap.
 // "tcp://a:50001,tcp://b:50001" (a pair of supervisors, docs/high-availability.md):
