@@ -3,8 +3,11 @@
 # and a worker, runs a job through the installed qbsub to completion, and purges
 # the packages (issue 17; docs/operations.md).
 #   packaging/test-debs.sh [BUILD_DIR]
-# BUILD_DIR (default: a temporary one) is configured for /usr and built; reusing
-# one makes a second run quick. Needs root and dpkg; skips (exit 77) without
+# BUILD_DIR (default: a temporary one) is configured Release for /usr and built.
+# A BUILD_DIR configured already (CI passes the test stage's build/) is packaged
+# as it is built: only its install prefix is set to /usr for the packages, and
+# put back at the end. Nothing compiled depends on the prefix (sdk/src/paths.cpp
+# finds files from the binary's own place), so nothing is compiled again. Needs root and dpkg; skips (exit 77) without
 # them, or when Qube packages are installed already (it would purge them).
 # With systemd as PID 1 the daemons run as the installed units; otherwise (a
 # container) they are started from the installed paths the way the units do.
@@ -20,8 +23,21 @@ if dpkg-query -W -f='${Status}\n' qube-common qube-supervisor qube-worker qube-c
 fi
 
 build=${1:-$(mktemp -d /tmp/qube-debs.XXXXXX)}
-say "building in $build"
-cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
+old_prefix=
+if [ -f "$build/CMakeCache.txt" ]; then
+  old_prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
+  say "packaging the build in $build (install prefix $old_prefix set to /usr meanwhile)"
+  cmake -B "$build" -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
+else
+  say "building in $build"
+  cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
+fi
+restore_prefix() {
+  if [ -n "$old_prefix" ] && [ "$old_prefix" != /usr ]; then
+    cmake -B "$build" -DCMAKE_INSTALL_PREFIX="$old_prefix" >/dev/null || true
+  fi
+}
+trap restore_prefix EXIT
 cmake --build "$build" -j"$(nproc)" >/dev/null
 rm -f "$build"/qube-*.deb
 (cd "$build" && cpack -G DEB >/dev/null 2>&1) || { say "FAIL: cpack"; exit 1; }
@@ -36,6 +52,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   dpkg --purge qube-dev qube-client qube-worker qube-supervisor qube-common >/dev/null 2>&1 || true
+  restore_prefix
 }
 trap cleanup EXIT
 
@@ -103,7 +120,7 @@ say "purging"
 for p in "${pids[@]}"; do kill "$p"; done
 for p in "${pids[@]}"; do wait "$p" || true; done
 pids=()
-trap - EXIT
+trap restore_prefix EXIT
 dpkg --purge qube-dev qube-client qube-worker qube-supervisor qube-common >/dev/null
 for f in /usr/bin/qbsupervisor /etc/qube/supervisor.yaml /var/lib/qube /usr/lib/systemd/system/qbworker.service; do
   [ ! -e "$f" ] || { say "FAIL: $f left after purge"; exit 1; }
