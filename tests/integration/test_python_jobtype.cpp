@@ -155,10 +155,12 @@ raise ValueError('boom on ' + work['name'])
 TEST_F(PythonJobTypes, AScriptThatNeverAsksForWorkIsKilledAtTheItemTimeout) {
   add_type("idler", "job = qb.jobobj()\nprint('idling', flush=True)\ntime.sleep(600)\n");
   start_farm();
-  const auto id = submit({"--type", "idler", "--range", "1", "--package", Json{{"timeout", 1}}.dump()});
+  // 3 s: the script must print before it is killed, and Python's start under
+  // ASan with two tests at a time once took more than 1 s.
+  const auto id = submit({"--type", "idler", "--range", "1", "--package", Json{{"timeout", 3}}.dump()});
   ASSERT_EQ(wait_terminal(id, 20s), "failed");
   const Json item = item_named(show(id), "1");
-  EXPECT_TRUE(contains(item.value("reason", ""), "did not report item 1 within the item timeout of 1 s"))
+  EXPECT_TRUE(contains(item.value("reason", ""), "did not report item 1 within the item timeout of 3 s"))
       << item.dump();
   EXPECT_FALSE(process_alive(pid_of(item))) << "the idle script was left running";
   EXPECT_TRUE(contains(logs(id), "idling"));
