@@ -12,11 +12,13 @@
 #include <vector>
 
 #include "qube/json.hpp"
+#include "qube/protocol.hpp"
 
 namespace qube::supervisor {
 
-// How long a lease lasts unless renewed, and how often the active renews it.
-inline constexpr double kLeaseSeconds = 3.0;
+// How long a lease lasts unless renewed (the workers count on it too), and how
+// often the active renews it.
+inline constexpr double kLeaseSeconds = proto::kLeaseSeconds;
 inline constexpr double kLeaseRenewEvery = 1.0;
 
 // A supervisor as the others see it: its name and where it serves.

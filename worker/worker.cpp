@@ -251,7 +251,7 @@ void Worker::handle_supervisor(const proto::Message& msg) {
     // silent second per round; staying and registering again (every 0.25 s)
     // finds this standby the moment it takes over. A named active that is
     // alive after all (it was paused) is followed once kWaitOnStandby is up.
-    constexpr double kWaitOnStandby = 2 * 3.0;  // twice the lease (supervisor/lease.hpp)
+    constexpr double kWaitOnStandby = 2 * proto::kLeaseSeconds;
     if (left_silent_ && left_silent_->first == m.active && clock_.steady() - left_silent_->second < kWaitOnStandby)
       return;
     switch_supervisor(m.active, "is a standby");

@@ -99,6 +99,10 @@ inline constexpr const char* kReregister = "reregister";  // the supervisor does
 // active one's endpoint, as the lease names it, is `active` (empty: unknown yet).
 // To a client it is the reply's type, with {ok: false, error, active}.
 inline constexpr const char* kNotActive = "not_active";  // {active}
+// How long the active supervisor's lease lasts unless renewed: how long a standby
+// waits before it takes over, and so how long a worker sent back by a standby to
+// a supervisor it left for silence stays on the standby (twice this).
+inline constexpr double kLeaseSeconds = 3.0;
 inline constexpr const char* kHeartbeatAck = "heartbeat_ack";  // only to a heartbeat with ack: true
 inline constexpr const char* kStartInstance = "start_instance";  // {job: {id, subid, pgrp, name, type, user,
                                                                  //  package, env, padding, cwd},
