@@ -3,13 +3,12 @@
 #include <iomanip>
 #include <iostream>
 
+#include "exit_codes.hpp"
 #include "format.hpp"
 
 namespace qube::qb {
 
 namespace {
-
-constexpr int kFailed = 1;
 
 // "key=value" pairs of --property / --resource into a map; numbers for resources.
 Json key_values(const std::vector<std::string>& pairs, const char* flag, bool numeric) {

@@ -6,14 +6,13 @@
 
 #include <iostream>
 
+#include "exit_codes.hpp"
 #include "format.hpp"
 #include "qube/wait.hpp"
 
 namespace qube::qb {
 
 namespace {
-
-constexpr int kFailed = 1;
 
 std::vector<JobId> parse_ids(const std::vector<std::string>& texts) {
   std::vector<JobId> ids;

@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 
 #include "admin_commands.hpp"
+#include "exit_codes.hpp"
 #include "host_commands.hpp"
 #include "job_commands.hpp"
 #include "key_commands.hpp"
@@ -24,9 +25,8 @@ namespace {
 
 using namespace qube;
 
-constexpr int kFailed = 1;
-constexpr int kUsage = 2;
-
+using qb::kFailed;
+using qb::kUsage;
 using qb::UsageError;
 
 // qb's command line: its subcommands, and the values they fill.

@@ -3,13 +3,12 @@
 #include <optional>
 #include <thread>
 
+#include "exit_codes.hpp"
 #include "job_commands.hpp"
 
 namespace qube::qb {
 
 namespace {
-
-constexpr int kFailed = 1;
 
 // What one `output` request gave from an offset on: the bytes of its parts, and
 // the job's status, which the supervisor reads before the output.

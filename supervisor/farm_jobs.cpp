@@ -4,7 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "farm.hpp"
 #include "qube/agenda_order.hpp"
@@ -182,6 +185,25 @@ void Farm::restore_submissions(std::vector<SubmissionRecord> records) {
 
 // ---------------------------------------------------------------- submitting
 
+namespace {
+
+// One warning per job type no connected worker offers, however many jobs of it
+// were submitted: a file of 1,000 jobs gets one line, not 1,000.
+Json unoffered_warnings(const std::map<std::string, std::vector<JobId>>& unoffered) {
+  Json warnings = Json::array();
+  for (const auto& [type, jobs] : unoffered) {
+    const std::string what = "no connected worker offers job type '" + type + "' yet; ";
+    if (jobs.size() == 1)
+      warnings.push_back("job " + std::to_string(jobs.front()) + ": " + what + "it waits until one does");
+    else
+      warnings.push_back("jobs " + std::to_string(jobs.front()) + " to " + std::to_string(jobs.back()) + " (" +
+                         std::to_string(jobs.size()) + " of them): " + what + "they wait until one does");
+  }
+  return warnings;
+}
+
+}  // namespace
+
 Json Farm::submit(Submission submission) {
   if (submission.jobs.empty()) throw std::runtime_error("submit: no jobs given");
   // Sent again (its client timed out, or a script retried): the same reply as
@@ -195,7 +217,8 @@ Json Farm::submit(Submission submission) {
   auto built = std::move(submission.agendas);
   std::vector<JobState> fresh = build_submission(std::move(submission));
   next_id_ += fresh.size();
-  Json ids = Json::array(), warnings = Json::array();
+  Json ids = Json::array();
+  std::map<std::string, std::vector<JobId>> unoffered;  // job type -> the jobs no worker can run yet
   const double submitted = now();
   for (std::size_t n = 0; n < fresh.size(); ++n) {
     Job& job = fresh[n].job;
@@ -203,9 +226,7 @@ Json Farm::submit(Submission submission) {
     job.agenda = n < built.size() && built[n] ? std::move(*built[n]) : build_agenda(job.spec);
     job.timesubmit = submitted;
     job.status = job.spec.blocked ? JobStatus::blocked : JobStatus::pending;
-    if (!scheduler_.offered(job.spec.type))
-      warnings.push_back("job " + std::to_string(job.id) + ": no connected worker offers job type '" +
-                         job.spec.type + "' yet; it waits until one does");
+    if (!scheduler_.offered(job.spec.type)) unoffered[job.spec.type].push_back(job.id);
     const JobId id = job.id;
     JobState& js = jobs_[id] = std::move(f);
     count_items(js);
@@ -241,7 +262,7 @@ Json Farm::submit(Submission submission) {
     submissions_[{token, submitter}] = made.ids;
     fx_.submissions.push_back(std::move(made));
   }
-  return Json{{"ids", ids}, {"warnings", warnings}};
+  return Json{{"ids", ids}, {"warnings", unoffered_warnings(unoffered)}};
 }
 
 std::optional<std::vector<JobId>> Farm::jobs_made(const std::string& user, const std::string& token) {

@@ -16,7 +16,7 @@ namespace {
 // Items in one reply: about 10 ms of encoding, so a page never holds the loop long.
 constexpr std::size_t kShowPage = 10000;
 // What the summary lists by name.
-constexpr WorkStatus kWorkStatuses[] = {WorkStatus::pending,  WorkStatus::blocked, WorkStatus::waiting,
+constexpr WorkStatus kSummaryStatuses[] = {WorkStatus::pending,  WorkStatus::blocked, WorkStatus::waiting,
                                         WorkStatus::running,  WorkStatus::complete, WorkStatus::failed,
                                         WorkStatus::killed,   WorkStatus::retrying, WorkStatus::skipped};
 constexpr std::size_t kSummaryRunning = 50, kSummaryFailures = 20;
@@ -46,7 +46,7 @@ Json agenda_summary(const JobState& js) {
                               {"failures", item.failures}, {"reason", item.reason}});
   }
   Json by_status = Json::object();
-  for (const WorkStatus s : kWorkStatuses)
+  for (const WorkStatus s : kSummaryStatuses)
     if (const std::size_t n = js.items(s); n > 0) by_status[std::string(to_string(s))] = n;
   return Json{{"total", js.job.agenda.size()}, {"by_status", by_status}, {"running", running}, {"failures", failures}};
 }

@@ -63,7 +63,8 @@ using expr::Op;
 using expr::Token;
 using expr::TokenKind;
 
-namespace {
+// Named, not anonymous: Expression::Program, a type of the header's, holds them.
+namespace program {
 
 enum class NodeKind : std::uint8_t { Or, And, Not, Compare, Literal, Ref };
 
@@ -94,7 +95,9 @@ struct Ref {
   std::string resource;  // HostProperty: key in HostFacts::resources ("host.<x>")
 };
 
-}  // namespace
+}  // namespace program
+
+using namespace program;
 
 struct Expression::Program {
   std::string text;

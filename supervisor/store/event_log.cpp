@@ -12,7 +12,7 @@ using sqlite::Statement;
 class SqliteEventLog final : public EventLog {
  public:
   explicit SqliteEventLog(const std::string& path)
-      : db_(path, {.what = "event log", .prefix = "event log", .busy_timeout_ms = std::nullopt}),
+      : db_(path, {.what = "event log", .prefix = "event log", .busy_timeout_ms = std::nullopt, .checkpoint_apart = true}),
         insert_(schema(db_), "INSERT INTO events(job, doc) VALUES(?, ?)") {}
 
   void append(const std::vector<FarmEvent>& events) override {

@@ -11,7 +11,8 @@
 
 namespace qube::supervisor {
 
-namespace {
+// Named, not anonymous: MemoryStoreFile, a type of the header's, holds them.
+namespace memory_tables {
 
 // The same tables as the SQLite store's, holding values instead of documents.
 struct Tables {
@@ -30,16 +31,19 @@ auto rows_of(Table& table, JobId job) {
   return std::pair(table.lower_bound({job, Second{}}), table.lower_bound({job + 1, Second{}}));
 }
 
-}  // namespace
+}  // namespace memory_tables
 
 class MemoryStoreFile {
  public:
-  Tables tables;
+  memory_tables::Tables tables;
 };
 
 std::shared_ptr<MemoryStoreFile> new_memory_store_file() { return std::make_shared<MemoryStoreFile>(); }
 
 namespace {
+
+using memory_tables::rows_of;
+using memory_tables::Tables;
 
 class MemoryStore final : public Store {
  public:

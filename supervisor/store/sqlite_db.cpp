@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "sqlite_checkpointer.hpp"
+
 namespace qube::supervisor::sqlite {
 
 Database::Database(const std::string& path, OpenOptions options) : prefix_(std::move(options.prefix)) {
@@ -17,6 +19,8 @@ Database::Database(const std::string& path, OpenOptions options) : prefix_(std::
     exec("PRAGMA synchronous=NORMAL");
     if (options.busy_timeout_ms)
       exec(("PRAGMA busy_timeout=" + std::to_string(*options.busy_timeout_ms)).c_str());
+    if (options.checkpoint_apart && path != ":memory:")
+      checkpointer_ = std::make_unique<Checkpointer>(db_, path, options.what);
   } catch (...) {
     sqlite3_close(db_);
     throw;
@@ -25,7 +29,10 @@ Database::Database(const std::string& path, OpenOptions options) : prefix_(std::
 
 // close_v2: a statement its owner has not finalized yet keeps the connection
 // alive until it is, rather than failing the close.
-Database::~Database() { sqlite3_close_v2(db_); }
+Database::~Database() {
+  checkpointer_.reset();
+  sqlite3_close_v2(db_);
+}
 
 void Database::exec(const char* sql) {
   char* err = nullptr;

@@ -3,6 +3,7 @@
 // statements that finalize themselves, and transactions. The job store and the
 // event log both sit on it, each naming itself in its errors.
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,7 +19,12 @@ struct OpenOptions {
   // How long a write waits for another connection's lock before failing; none:
   // fail at once (SQLite's default).
   std::optional<int> busy_timeout_ms;
+  // Checkpoint on a thread of its own (sqlite_checkpointer.hpp), never inside a
+  // commit: for databases the event loop commits to.
+  bool checkpoint_apart = false;
 };
+
+class Checkpointer;
 
 class Database {
  public:
@@ -42,6 +48,7 @@ class Database {
  private:
   sqlite3* db_ = nullptr;
   std::string prefix_;
+  std::unique_ptr<Checkpointer> checkpointer_;  // stopped before db_ closes
 };
 
 // A prepared statement, finalized when it goes out of scope. Binding starts

@@ -20,7 +20,7 @@ class SqliteStore final : public Store {
   // commit costs one WAL append. Only the store waits on a locked file (the
   // event log never did).
   explicit SqliteStore(const std::string& path)
-      : db_(path, {.what = "store", .prefix = "sqlite", .busy_timeout_ms = 5000}),
+      : db_(path, {.what = "store", .prefix = "sqlite", .busy_timeout_ms = 5000, .checkpoint_apart = true}),
         put_job_(schema(db_, path), "INSERT OR REPLACE INTO jobs(id, doc) VALUES(?, ?)"),
         put_item_(db_, "INSERT OR REPLACE INTO items(job, idx, doc) VALUES(?, ?, ?)"),
         put_inst_(db_, "INSERT OR REPLACE INTO instances(job, subid, doc) VALUES(?, ?, ?)"),

@@ -32,6 +32,11 @@ inline constexpr bool kSanitized = true;
 inline constexpr bool kSanitized = false;
 #endif
 
+// Whether `needle` occurs in `haystack`: most assertions on a command's output.
+inline bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
 // The outcome of one client command.
 struct RunResult {
   int code = -1;        // exit code; 128+signal if killed; -1 if it could not run

@@ -24,10 +24,6 @@ namespace {
 
 const std::string kFakes = std::string(QUBE_SOURCE_DIR) + "/tests/fakes/";
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 std::string frame_file(const std::string& pattern, int frame) {
   char digits[16];
   std::snprintf(digits, sizeof digits, "%04d", frame);

@@ -28,10 +28,6 @@ const Json* find_item(const Json& job, const std::string& name) {
   return nullptr;
 }
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 std::string id_text(std::uint64_t id) { return std::to_string(id); }
 
 std::map<std::string, std::string> parse_env_file(const std::vector<std::string>& lines) {
@@ -525,7 +521,6 @@ TEST_F(EndToEnd, JobsStartInPriorityOrder) {
   EXPECT_LT(tb, tc) << "priority 5 before 5000";
   EXPECT_LT(tc, ta) << "priority 5000 before 9999";
 }
-
 
 // ---------------------------------------------------------------- retries and job control
 

@@ -17,9 +17,6 @@ namespace {
 class Hooks : public FarmTest {
  protected:
   static std::string id_text(std::uint64_t id) { return std::to_string(id); }
-  static bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-  }
   // A shell command appending `line` to the marker file.
   std::string mark(const std::string& line) const { return "echo \"" + line + "\" >> " + path("marks"); }
   std::vector<std::string> marks() const { return read_lines(path("marks")); }

@@ -25,10 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 using Env = std::map<std::string, std::string>;
 
 // A TCP relay on loopback that records every byte it passes, both ways: what

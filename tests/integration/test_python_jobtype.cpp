@@ -21,10 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 const fs::path kSource = QUBE_SOURCE_DIR;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 std::size_t count(const std::string& haystack, const std::string& needle) {
   std::size_t n = 0;
   for (auto at = haystack.find(needle); at != std::string::npos; at = haystack.find(needle, at + 1)) ++n;

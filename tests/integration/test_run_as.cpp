@@ -25,10 +25,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool contains(const std::string& haystack, const std::string& needle) {
-  return haystack.find(needle) != std::string::npos;
-}
-
 // A user that exists for one test: useradd -m on creation, userdel -r (its
 // home and group too) when the test ends, passed or not.
 class ThrowawayUser {

@@ -1071,6 +1071,26 @@ TEST_F(FarmTest, JobTypeNobodyOffersWaitsWithAReason) {
   EXPECT_TRUE(again.at("warnings").empty());
 }
 
+// Many jobs of a type nobody offers draw one warning, not one per job.
+TEST_F(FarmTest, ManyJobsOfATypeNobodyOffersDrawOneWarningPerType) {
+  JobSpec maya = make_spec("maya", 9999, "1");
+  maya.type = "mayabatch";
+  JobSpec nuke = maya;
+  nuke.type = "nukebatch";
+  const Json reply = submit_wire(
+      farm, Json{{"jobs", Json::array({qube::to_json(maya), qube::to_json(nuke), qube::to_json(maya),
+                                       qube::to_json(maya)})}});
+  const auto ids = reply.at("ids").get<std::vector<JobId>>();
+  ASSERT_EQ(ids.size(), 4u);
+  ASSERT_EQ(reply.at("warnings").size(), 2u) << reply.dump();
+  EXPECT_EQ(reply.at("warnings")[0], "jobs " + std::to_string(ids[0]) + " to " + std::to_string(ids[3]) +
+                                         " (3 of them): no connected worker offers job type 'mayabatch' yet; "
+                                         "they wait until one does");
+  EXPECT_EQ(reply.at("warnings")[1], "job " + std::to_string(ids[1]) +
+                                         ": no connected worker offers job type 'nukebatch' yet; it waits until "
+                                         "one does");
+}
+
 // ------------------------------------------------------------------ validation
 
 TEST_F(FarmTest, SubmitRejectsInvalidJobsNamingTheField) {
@@ -1192,10 +1212,6 @@ TEST_F(FarmTest, InstancesThatDidWorkDoNotCountAsStartupFailures) {
   EXPECT_EQ(item(id, 4).status, WorkStatus::pending);
 }
 
-}  // namespace
-
-namespace {
-
 // ------------------------------------------------------------------ kept summaries
 
 // `jobs` replies reuse each job's encoded summary; one must never be stale, whether
@@ -1249,11 +1265,7 @@ TEST_F(FarmTest, SummariesWarmedAheadFollowEveryChangeToo) {
   EXPECT_EQ(status(), "running");
 }
 
-}  // namespace
-
 // ------------------------------------------------------------------ farm settings
-
-namespace {
 
 Json resource_totals(const Farm& f) {
   Json out = Json::object();
@@ -1263,8 +1275,6 @@ Json resource_totals(const Farm& f) {
 }
 
 std::string host_state(const Farm& f, const std::string& rid) { return std::string(qube::to_string(f.host_by_rid(rid)->host.state)); }
-
-}  // namespace
 
 TEST_F(FarmTest, AnAdminsLocksHostChangesAndResourceTotalsOutliveTheSupervisor) {
   qube::supervisor::FarmPolicy policy;
@@ -1307,8 +1317,6 @@ TEST_F(FarmTest, AnAdminsLocksHostChangesAndResourceTotalsOutliveTheSupervisor) 
 }
 
 // ------------------------------------------------------------------ time, on a fake clock
-
-namespace {
 
 using qube::supervisor::FarmPolicy;
 
@@ -1367,8 +1375,6 @@ TEST_F(FarmTest, FairShareForgetsOldUseWithItsHalfLife) {
 TEST_F(FarmTest, FairShareRemembersUseWithinItsHalfLife) {
   EXPECT_TRUE(alice_yields(1e9)) << "with a long half-life, alice's 100 s of use still counts";
 }
-
-}  // namespace
 
 // An admin's submission for someone else names both in the history: the owner
 // alone would hide who really submitted it.
@@ -1472,3 +1478,5 @@ TEST_F(FarmTest, AHostSeveralJobsExcludeIsSuspectUntilAnAdminUnlocksIt) {
   EXPECT_FALSE(host_a().at("suspect").get<bool>());
   EXPECT_EQ(host_a().at("state"), "active");
 }
+
+}  // namespace

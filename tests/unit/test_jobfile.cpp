@@ -31,12 +31,12 @@ void expect_valid(const JobFile& f) {
 }
 
 // Every error case: the text, and the message (a prefix when it ends in a long list).
-struct Bad {
+struct BadFile {
   const char* text;
   const char* message;
 };
 
-void expect_rejected(const Bad& c) {
+void expect_rejected(const BadFile& c) {
   SCOPED_TRACE(c.text);
   try {
     parse_job_file(std::string(c.text));
@@ -114,7 +114,7 @@ TEST(JobFilePipeline, DefaultsTypesNamesAndDependencyLists) {
 }
 
 TEST(JobFilePipeline, RejectsBadFilesNamingJobAndKey) {
-  const Bad cases[] = {
+  const BadFile cases[] = {
       {"42", "not a job file: expected a map with 'jobs' (a Qube pipeline) or an HQueue job spec"},
       {"{}", "not a job file: expected a map with 'jobs'"},
       {"[]", "not a job file: expected a map with 'jobs'"},
@@ -395,7 +395,7 @@ TEST(JobFileHQueue, AcceptsAListOfSpecs) {
 }
 
 TEST(JobFileHQueue, RejectsBadSpecsNamingTheJob) {
-  const Bad cases[] = {
+  const BadFile cases[] = {
       {R"({"command": "x"})", "HQueue job hq1: 'name' is required"},
       {R"({"name": ""})", "HQueue job '' (hq1): 'name' is required"},
       {R"({"name": "a", "comand": "x"})", "HQueue job 'a' (hq1): unknown property 'comand'; expected name, "},

@@ -170,7 +170,7 @@ class StoreContract : public StoreTestBase, public ::testing::WithParamInterface
   std::string pg_database_;
 };
 
-Job sample_job(JobId id) {
+Job stored_job(JobId id) {
   Job j;
   j.id = id;
   j.pgrp = id;
@@ -336,8 +336,8 @@ TEST_P(StoreContract, EmptyStoreLoadsNothing) {
 }
 
 TEST_P(StoreContract, PutThenReopenGivesTheSameJobs) {
-  Job a = sample_job(1);
-  Job b = sample_job(2);
+  Job a = stored_job(1);
+  Job b = stored_job(2);
   b.spec.range.clear();
   b.spec.agenda = {"left", "right"};
   b.spec.priority = 1;
@@ -356,7 +356,7 @@ TEST_P(StoreContract, PutThenReopenGivesTheSameJobs) {
   b.agenda[1] = AgendaItem{};
   b.agenda[1].name = "right";
   b.instances.clear();
-  Job c = sample_job(10);  // agenda-less, finished
+  Job c = stored_job(10);  // agenda-less, finished
   c.spec.range.clear();
   c.status = JobStatus::complete;
   c.timecomplete = 1700000100.0;
@@ -381,9 +381,9 @@ TEST_P(StoreContract, PutThenReopenGivesTheSameJobs) {
 // A job's bad hosts live in its document: a document stored before they
 // existed has none, and reads as a job without any (no schema change needed).
 TEST_P(StoreContract, ExcludedHostsAreKeptWithTheirJob) {
-  Job bad = sample_job(3);
+  Job bad = stored_job(3);
   bad.excluded_hosts.push_back(qube::ExcludedHost{"w1", "3 items failed in a row", 1700000050.0});
-  const Job plain = sample_job(4);
+  const Job plain = stored_job(4);
   {
     auto store = open();
     store->begin();
@@ -401,7 +401,7 @@ TEST_P(StoreContract, ExcludedHostsAreKeptWithTheirJob) {
 }
 
 TEST_P(StoreContract, LaterPutsReplaceEarlierOnes) {
-  Job j = sample_job(5);
+  Job j = stored_job(5);
   {
     auto store = open();
     store->begin();
@@ -439,11 +439,11 @@ TEST_P(StoreContract, UncommittedChangesAreNotLoaded) {
   {
     auto store = open();
     store->begin();
-    put_all(*store, sample_job(1));
+    put_all(*store, stored_job(1));
     store->commit();
     store->begin();
-    put_all(*store, sample_job(2));
-    Job changed = sample_job(1);
+    put_all(*store, stored_job(2));
+    Job changed = stored_job(1);
     changed.status = JobStatus::killed;
     store->put_job(changed);
     store->remove_job(1);
@@ -458,7 +458,7 @@ TEST_P(StoreContract, UncommittedChangesAreNotLoaded) {
   }
   const auto jobs = reload();
   ASSERT_EQ(jobs.size(), 1u);
-  expect_job_eq(jobs[0], sample_job(1));
+  expect_job_eq(jobs[0], stored_job(1));
   EXPECT_EQ(open()->max_job_id(), 1u);
   EXPECT_EQ(open()->load_farm_settings([](const std::string& m) { ADD_FAILURE() << m; }), Json::object());
 }
@@ -466,12 +466,12 @@ TEST_P(StoreContract, UncommittedChangesAreNotLoaded) {
 TEST_P(StoreContract, WritesOutsideATransactionAreKeptAtOnce) {
   {
     auto store = open();
-    put_all(*store, sample_job(3));
+    put_all(*store, stored_job(3));
     store->put_farm_settings(Json{{"resources", Json::object()}});
   }
   const auto jobs = reload();
   ASSERT_EQ(jobs.size(), 1u);
-  expect_job_eq(jobs[0], sample_job(3));
+  expect_job_eq(jobs[0], stored_job(3));
   EXPECT_EQ(open()->load_farm_settings([](const std::string&) {}), (Json{{"resources", Json::object()}}));
 }
 
@@ -480,7 +480,7 @@ TEST_P(StoreContract, TransactionsDoNotNestAndACommitNeedsABegin) {
   EXPECT_THROW(store->commit(), std::runtime_error);
   store->begin();
   EXPECT_THROW(store->begin(), std::runtime_error);
-  put_all(*store, sample_job(4));
+  put_all(*store, stored_job(4));
   store->commit();  // the first transaction is still the open one
   EXPECT_THROW(store->commit(), std::runtime_error);
   store.reset();
@@ -491,8 +491,8 @@ TEST_P(StoreContract, RemovedJobsAreNotLoadedAndTheirRowsDoNotComeBack) {
   {
     auto store = open();
     store->begin();
-    put_all(*store, sample_job(1));
-    put_all(*store, sample_job(2));
+    put_all(*store, stored_job(1));
+    put_all(*store, stored_job(2));
     store->commit();
     store->begin();
     store->remove_job(1);
@@ -500,14 +500,14 @@ TEST_P(StoreContract, RemovedJobsAreNotLoadedAndTheirRowsDoNotComeBack) {
   }
   auto jobs = reload();
   ASSERT_EQ(jobs.size(), 1u);
-  expect_job_eq(jobs[0], sample_job(2));
+  expect_job_eq(jobs[0], stored_job(2));
   {
     auto store = open();
     store->remove_job(99);  // nothing to remove is not an error
     // The same id again, with no agenda or instances of its own: none of job
     // 2's old rows may come back with it.
     store->remove_job(2);
-    Job bare = sample_job(2);
+    Job bare = stored_job(2);
     bare.agenda.clear();
     bare.instances.clear();
     store->put_job(bare);
@@ -519,7 +519,7 @@ TEST_P(StoreContract, RemovedJobsAreNotLoadedAndTheirRowsDoNotComeBack) {
 }
 
 TEST_P(StoreContract, RowsOfAJobNeverStoredAreReportedOnceAndNotLoaded) {
-  Job j = sample_job(6);
+  Job j = stored_job(6);
   {
     auto store = open();
     store->put_item(j.id, 0, j.agenda[0]);
@@ -532,10 +532,10 @@ TEST_P(StoreContract, RowsOfAJobNeverStoredAreReportedOnceAndNotLoaded) {
 }
 
 TEST_P(StoreContract, AJobWithAHoleInItsAgendaIsReportedAndDroppedButItsIdIsKept) {
-  Job j = sample_job(12);
+  Job j = stored_job(12);
   {
     auto store = open();
-    put_all(*store, sample_job(3));
+    put_all(*store, stored_job(3));
     store->put_job(j);
     store->put_item(j.id, 0, j.agenda[0]);
     store->put_item(j.id, 2, j.agenda[2]);  // no item 1
@@ -579,7 +579,7 @@ TEST_P(StoreContract, RemovingTheNewestJobsKeepsTheirIdsUsed) {
   {
     auto store = open();
     store->begin();
-    for (JobId id = 1; id <= 5; ++id) put_all(*store, sample_job(id));
+    for (JobId id = 1; id <= 5; ++id) put_all(*store, stored_job(id));
     store->commit();
     store->begin();
     for (JobId id : {3, 4, 5}) store->remove_job(id);
@@ -589,7 +589,7 @@ TEST_P(StoreContract, RemovingTheNewestJobsKeepsTheirIdsUsed) {
   EXPECT_EQ(open()->max_job_id(), 5u) << "ids 3 to 5 were handed out: never again";
   {
     auto store = open();  // rewriting an older job never lowers the mark
-    store->put_job(sample_job(1));
+    store->put_job(stored_job(1));
   }
   EXPECT_EQ(open()->max_job_id(), 5u);
 }
@@ -597,9 +597,9 @@ TEST_P(StoreContract, RemovingTheNewestJobsKeepsTheirIdsUsed) {
 TEST_P(StoreContract, TheJobIdMarkRisesOnlyWithItsCommit) {
   {
     auto store = open();
-    store->put_job(sample_job(2));
+    store->put_job(stored_job(2));
     store->begin();
-    store->put_job(sample_job(9));
+    store->put_job(stored_job(9));
     store->remove_job(9);
     EXPECT_EQ(store->max_job_id(), 9u) << "a store reads its own transaction";
   }  // closed without commit
@@ -610,7 +610,7 @@ TEST_P(StoreContract, SubmissionTokensAreKeptWithTheirJobsAndGoWithThem) {
   {
     auto store = open();
     store->begin();
-    for (JobId id = 1; id <= 3; ++id) put_all(*store, sample_job(id));
+    for (JobId id = 1; id <= 3; ++id) put_all(*store, stored_job(id));
     store->put_submission({"alice", "t1", {1, 2}});
     store->put_submission({"bob", "t1", {3}});  // another user's token of the same name
     store->commit();
@@ -639,7 +639,7 @@ TEST_P(StoreContract, SubmissionTokensAreKeptWithTheirJobsAndGoWithThem) {
 TEST_F(StoreTest, AStoreFromBeforeTheJobIdMarkStartsItFromItsJobs) {
   {
     auto store = open();
-    for (JobId id = 1; id <= 4; ++id) store->put_job(sample_job(id));
+    for (JobId id = 1; id <= 4; ++id) store->put_job(stored_job(id));
   }
   raw_sql("DROP TABLE counters");
   raw_sql("DROP TABLE submissions");
@@ -664,11 +664,11 @@ TEST_F(StoreTest, UnreadableRowsAreReportedAndSkipped) {
   {
     auto store = open_sqlite_store(db());
     store->begin();
-    put_all(*store, sample_job(1));
-    put_all(*store, sample_job(3));
-    put_all(*store, sample_job(7));
-    put_all(*store, sample_job(8));
-    put_all(*store, sample_job(9));
+    put_all(*store, stored_job(1));
+    put_all(*store, stored_job(3));
+    put_all(*store, stored_job(7));
+    put_all(*store, stored_job(8));
+    put_all(*store, stored_job(9));
     store->commit();
   }
   // Job 2: bytes that are not MessagePack at all, with items of its own.
@@ -699,8 +699,8 @@ TEST_F(StoreTest, UnreadableRowsAreReportedAndSkipped) {
   ASSERT_TRUE(by_id.count(1));
   ASSERT_TRUE(by_id.count(3));
   ASSERT_TRUE(by_id.count(9));
-  expect_job_eq(*by_id[1], sample_job(1));
-  expect_job_eq(*by_id[3], sample_job(3));
+  expect_job_eq(*by_id[1], stored_job(1));
+  expect_job_eq(*by_id[3], stored_job(3));
   ASSERT_EQ(by_id[9]->instances.size(), 1u);
   EXPECT_EQ(by_id[9]->instances[0].subid, 1);
   EXPECT_EQ(by_id[9]->agenda.size(), 3u);
@@ -721,7 +721,7 @@ TEST_F(StoreTest, UnreadableRowsAreReportedAndSkipped) {
   // The store stays usable after a load with bad rows.
   auto store = open_sqlite_store(db());
   store->begin();
-  put_all(*store, sample_job(12));
+  put_all(*store, stored_job(12));
   store->commit();
 }
 
@@ -737,8 +737,8 @@ TEST_F(StoreTest, AnUnreadableFarmSettingsDocumentIsReportedAndEmpty) {
 TEST_F(StoreTest, RemoveJobDeletesAllItsRowsFromTheFile) {
   {
     auto store = open();
-    put_all(*store, sample_job(1));
-    put_all(*store, sample_job(2));
+    put_all(*store, stored_job(1));
+    put_all(*store, stored_job(2));
     store->remove_job(1);
   }
   EXPECT_EQ(count("SELECT count(*) FROM jobs WHERE id = 1"), 0);
@@ -807,7 +807,7 @@ class SchemaVersions : public StoreTestBase, public ::testing::WithParamInterfac
 INSTANTIATE_TEST_SUITE_P(Store, SchemaVersions, ::testing::Values(Backend::sqlite, Backend::postgresql), backend_name);
 
 TEST_P(SchemaVersions, ANewStoreIsAtTheLatestVersionAndReopeningUpgradesNothing) {
-  open()->put_job(sample_job(1));
+  open()->put_job(stored_job(1));
   // 2: the quarantine table; PostgreSQL's 3: the standby supervisors' lease.
   EXPECT_EQ(value("SELECT MAX(version) FROM schema_version"), latest());
   const std::string rows = value("SELECT COUNT(*) FROM schema_version");
@@ -816,7 +816,7 @@ TEST_P(SchemaVersions, ANewStoreIsAtTheLatestVersionAndReopeningUpgradesNothing)
 }
 
 TEST_P(SchemaVersions, AStoreOfANewerVersionIsRefusedUntouched) {
-  open()->put_job(sample_job(1));
+  open()->put_job(stored_job(1));
   const std::string insert = GetParam() == Backend::sqlite
                                  ? "INSERT INTO schema_version(version, applied) VALUES(99, 0)"
                                  : "INSERT INTO schema_version(version) VALUES(99)";
@@ -853,13 +853,13 @@ class PgStoreTest : public TempDirTest {
 TEST_F(PgStoreTest, ACommitWhileTheServerIsAwayIsNotKeptAndTheStoreReconnects) {
   auto store = open_store(pg_->uri(database_), dir_).store;
   store->begin();
-  put_all(*store, sample_job(1));
+  put_all(*store, stored_job(1));
   store->commit();
   ASSERT_TRUE(pg_->stop());
   // The round that cannot be written: beginning or committing it says why.
   const auto write_round = [&] {
     store->begin();
-    put_all(*store, sample_job(2));
+    put_all(*store, stored_job(2));
     store->commit();
   };
   EXPECT_THROW(write_round(), StoreUnavailable);
@@ -880,7 +880,7 @@ TEST_F(PgStoreTest, ACommitWhileTheServerIsAwayIsNotKeptAndTheStoreReconnects) {
   auto reopened = open_store(pg_->uri(database_), dir_).store;
   const auto jobs = reopened->load([](const std::string& m) { ADD_FAILURE() << m; });
   ASSERT_EQ(jobs.size(), 2u);
-  expect_job_eq(jobs[1], sample_job(2));
+  expect_job_eq(jobs[1], stored_job(2));
   EXPECT_EQ(reopened->max_job_id(), 2u);
 }
 
