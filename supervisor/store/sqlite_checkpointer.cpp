@@ -33,30 +33,40 @@ int Checkpointer::on_commit(void* self, sqlite3*, const char*, int wal_pages) {
   return SQLITE_OK;
 }
 
-void Checkpointer::run(const std::string& path) {
+// Its own connection, opened at the first checkpoint: by then the loop's
+// connection has made the file and its schema (a reader opening a new file while
+// it is made can make the maker's first write fail as locked).
+sqlite3* Checkpointer::open_own(const std::string& path) {
   sqlite3* own = nullptr;
   // A connection that has read nothing does not know the file is in WAL mode yet,
   // and its checkpoints do nothing: the schema is read first.
-  if (sqlite3_open_v2(path.c_str(), &own, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK ||
-      sqlite3_exec(own, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    // Without it the WAL grows until the database is closed, which checkpoints.
+  if (sqlite3_open_v2(path.c_str(), &own, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK &&
+      sqlite3_busy_timeout(own, 1000) == SQLITE_OK &&
+      sqlite3_exec(own, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr) == SQLITE_OK)
+    return own;
+  // Tried again at the next checkpoint due; meanwhile the WAL grows (nothing is lost).
+  if (!open_failed_)
     spdlog::error("{}: cannot open {} to checkpoint it: {}", what_, path, own ? sqlite3_errmsg(own) : "out of memory");
-    sqlite3_close(own);
-    own = nullptr;
-  }
+  open_failed_ = true;
+  sqlite3_close(own);
+  return nullptr;
+}
+
+void Checkpointer::run(const std::string& path) {
+  sqlite3* own = nullptr;
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [&] { return due_ || stopping_; });
     if (stopping_) break;
     due_ = false;
-    if (!own) continue;
     lock.unlock();
-    // The database file may be full (ENOSPC) or busy: the next commit past the
-    // mark asks again, and nothing committed is lost meanwhile (it is in the WAL).
-    if (sqlite3_wal_checkpoint_v2(own, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) != SQLITE_OK)
+    if (!own) own = open_own(path);
+    // The database file may be full (ENOSPC): the next commit past the mark asks
+    // again, and nothing committed is lost meanwhile (it is in the WAL).
+    if (own && sqlite3_wal_checkpoint_v2(own, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) != SQLITE_OK)
       spdlog::warn("{}: checkpoint failed, tried again later: {}", what_, sqlite3_errmsg(own));
     // The pages it read are not needed until the next checkpoint: given back.
-    sqlite3_db_release_memory(own);
+    if (own) sqlite3_db_release_memory(own);
     lock.lock();
   }
   lock.unlock();

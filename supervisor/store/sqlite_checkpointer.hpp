@@ -21,7 +21,7 @@ namespace qube::supervisor::sqlite {
 class Checkpointer {
  public:
   // Takes over `db`'s WAL hook (which turns its automatic checkpoint off) and
-  // starts the thread, which opens `path` again for itself.
+  // starts the thread, which opens `path` again for itself at its first checkpoint.
   Checkpointer(sqlite3* db, const std::string& path, std::string what);
   // Stops the thread (a checkpoint under way ends first); before `db` closes.
   ~Checkpointer();
@@ -34,6 +34,7 @@ class Checkpointer {
  private:
   static int on_commit(void* self, sqlite3* db, const char* schema, int wal_pages);
   void run(const std::string& path);
+  sqlite3* open_own(const std::string& path);  // the thread's connection; null if it cannot
 
   sqlite3* db_;
   std::string what_;  // "store": names the database in the log
@@ -41,6 +42,7 @@ class Checkpointer {
   std::condition_variable wake_;
   bool due_ = false;
   bool stopping_ = false;
+  bool open_failed_ = false;  // the thread's: said once
   std::thread thread_;
 };
 
