@@ -432,14 +432,14 @@ void Worker::handle_instance(InstanceProcess& p, const Json& msg) {
         return;
       }
       p.asked = true;
-      worker.send(proto::WorkRequest{p.ref()});
+      worker.send_unless_registering(proto::WorkRequest{p.ref()});
     }
     void operator()(proto::LogOutput& log) const { worker.send(proto::LogReport{p.ref(), std::move(log)}); }
     void operator()(proto::WorkResult& result) const {
       p.result = result;
       ++worker.counters_.items_run;
       if (result.outcome.status == WorkStatus::failed) ++worker.counters_.items_failed;
-      worker.send(proto::WorkResultReport{p.ref(), std::move(result)});
+      worker.send_unless_registering(proto::WorkResultReport{p.ref(), std::move(result)});
     }
     void operator()(proto::Fatal& fatal) const { p.fatal_reason = std::move(fatal.reason); }
   };

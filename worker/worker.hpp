@@ -65,6 +65,15 @@ class Worker {
   void send(const M& message) {
     send(M::kType, proto::to_json(message));
   }
+  // An instance's result or request for work: sent now if registered; while
+  // registering, only kept (InstanceProcess::result, asked), for on_registered
+  // sends what each instance holds. Sent both ways, the supervisor got the request
+  // twice: the second, after it had given the next item, was answered "no more
+  // work", and the instance ended with that item in its hands.
+  template <class M>
+  void send_unless_registering(const M& message) {
+    if (registered_) send(message);
+  }
   void register_now();
   void handle_supervisor(const proto::Message& msg);
   void on_registered(const proto::Registered& m);

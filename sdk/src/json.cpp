@@ -370,16 +370,9 @@ void add_full_record_fields(Json& j, const Job& job, bool full) {
     j["excluded_hosts"] = std::move(excluded);
   }
 }
-}  // namespace
 
-Json to_json(const Job& job, bool with_agenda) { return to_json(job, with_agenda, progress_of(job)); }
-
-Json to_json(const Job& job, bool with_agenda, const Progress& p) {
-  // Everything the user asked for (the spec), then what the farm made of it. The
-  // spec's "agenda" (item names) gives way to the job's item records below.
-  Json j = to_json(job.spec);
-  j.erase("agenda");
-  j.erase("blocked");
+// What the farm made of a job: id, status, family, times, reason and progress.
+void add_farm_fields(Json& j, const Job& job, const Progress& p) {
   j["id"] = job.id;
   j["status"] = to_string(job.status);
   j["pgrp"] = job.pgrp;
@@ -391,12 +384,32 @@ Json to_json(const Job& job, bool with_agenda, const Progress& p) {
   j["reason"] = job.reason;
   j["progress"] = {{"total", p.total},     {"pending", p.pending}, {"running", p.running},
                    {"complete", p.complete}, {"failed", p.failed}};
+}
+}  // namespace
+
+Json to_json(const Job& job, bool with_agenda) { return to_json(job, with_agenda, progress_of(job)); }
+
+Json to_json(const Job& job, bool with_agenda, const Progress& p) {
+  // Everything the user asked for (the spec), then what the farm made of it. The
+  // spec's "agenda" (item names) gives way to the job's item records below.
+  Json j = to_json(job.spec);
+  j.erase("agenda");
+  j.erase("blocked");
+  add_farm_fields(j, job, p);
   if (with_agenda) {
     Json agenda = Json::array();
     for (const auto& i : job.agenda) agenda.push_back(to_json(i));
     j["agenda"] = std::move(agenda);
   }
   add_full_record_fields(j, job, with_agenda);
+  return j;
+}
+
+Json to_stored_json(const Job& job, const Progress& progress) {
+  Json j = Json::object();
+  add_farm_fields(j, job, progress);
+  add_full_record_fields(j, job, false);
+  j["spec"] = to_json(job.spec);
   return j;
 }
 

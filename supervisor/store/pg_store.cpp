@@ -95,8 +95,7 @@ class PgStore final : public Store {
 
   using Store::put_job;
   void put_job(const Job& job, const Progress& progress) override {
-    Json doc = to_json(job, false, progress);
-    doc["spec"] = to_json(job.spec);
+    const Json doc = to_stored_json(job, progress);
     buffered([&] { pending_.jobs[job.id] = pg::hex(encode(doc)); });
   }
 

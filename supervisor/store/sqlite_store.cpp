@@ -37,8 +37,7 @@ class SqliteStore final : public Store {
 
   using Store::put_job;
   void put_job(const Job& job, const Progress& progress) override {
-    Json doc = to_json(job, false, progress);
-    doc["spec"] = to_json(job.spec);
+    const Json doc = to_stored_json(job, progress);
     put_job_.bind(1, static_cast<std::int64_t>(job.id)).bind_blob(2, encode(doc)).run();
     // Only a new job raises the mark: one more statement per submitted job, none
     // per update. (A rolled-back raise leaves job_mark_ ahead of the file; the id

@@ -657,6 +657,38 @@ TEST_F(StoreTest, AStoreFromBeforeTheJobIdMarkStartsItFromItsJobs) {
   EXPECT_EQ(count("SELECT value FROM counters WHERE name = 'job_id'"), 4);
 }
 
+// A job row holds its spec once, under "spec"; a row of the older shape (the spec
+// spread over the top level as well) still loads as it was.
+TEST_F(StoreTest, AJobRowHoldsItsSpecOnceAndRowsOfTheOlderShapeStillLoad) {
+  {
+    auto store = open();
+    put_all(*store, stored_job(1));
+    put_all(*store, stored_job(2));
+  }
+  Job older = stored_job(2);
+  Json older_doc = qube::to_json(older, false);
+  older_doc["spec"] = qube::to_json(older.spec);
+  raw_blob("UPDATE jobs SET doc = ?2 WHERE id = ?1", {2}, qube::encode(older_doc));
+
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &h), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(h, "SELECT doc FROM jobs WHERE id = 1", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  const Json doc = qube::decode(std::string_view(static_cast<const char*>(sqlite3_column_blob(st, 0)),
+                                                 static_cast<std::size_t>(sqlite3_column_bytes(st, 0))));
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  EXPECT_EQ(doc.at("spec").at("name"), stored_job(1).spec.name);
+  for (const char* spread : {"name", "type", "user", "package", "env", "callbacks"})
+    EXPECT_FALSE(doc.contains(spread)) << "the spec's '" << spread << "' is on the top level too: " << doc.dump();
+
+  const auto jobs = reload();
+  ASSERT_EQ(jobs.size(), 2u);
+  expect_job_eq(jobs[0], stored_job(1));
+  expect_job_eq(jobs[1], stored_job(2));
+}
+
 TEST_F(StoreTest, OpeningCreatesTheFile) {
   EXPECT_TRUE(reload().empty());
   EXPECT_TRUE(fs::exists(db()));

@@ -22,6 +22,12 @@ Json to_json(const JobSpec& spec);
 Json to_json(const Job& job, bool with_agenda = true);
 // The same with the job's progress already counted (the supervisor keeps counts).
 Json to_json(const Job& job, bool with_agenda, const Progress& progress);
+// The job row the stores keep: what the farm made of the job, and the spec whole
+// under "spec", which holds it once (rows stored before also had it spread over
+// the top level, twice the bytes to build and decode). Neither agenda nor
+// instances: rows of their own. Read back with job_from_json, then
+// spec_from_json(doc["spec"]).
+Json to_stored_json(const Job& job, const Progress& progress);
 // A full record (instances, excluded hosts) without its "agenda": for `show`,
 // which pages through a big agenda.
 Json to_json_without_agenda(const Job& job, const Progress& progress);
