@@ -17,8 +17,8 @@ namespace {
 constexpr std::size_t kShowPage = 10000;
 // What the summary lists by name.
 constexpr WorkStatus kSummaryStatuses[] = {WorkStatus::pending,  WorkStatus::blocked, WorkStatus::waiting,
-                                        WorkStatus::running,  WorkStatus::complete, WorkStatus::failed,
-                                        WorkStatus::killed,   WorkStatus::retrying, WorkStatus::skipped};
+                                           WorkStatus::running,  WorkStatus::complete, WorkStatus::failed,
+                                           WorkStatus::killed,   WorkStatus::retrying, WorkStatus::skipped};
 constexpr std::size_t kSummaryRunning = 50, kSummaryFailures = 20;
 
 // Why a job that is not held itself runs nothing: every item left is held
