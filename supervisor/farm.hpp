@@ -221,7 +221,19 @@ class Farm final : private Scheduler::Actions {
   // Instances and workers (farm_instances.cpp).
   // The instance, if it runs on the sending worker (else a stale or foreign message).
   JobState* checked_instance(const std::string& rid, const proto::InstanceRef& instance);
-  proto::Assignment assign_item(JobState& js, RunningInstance& run, std::int32_t subid, std::size_t index);
+  // The item becomes the instance's, as a new attempt: the one it runs now, or
+  // (ahead) the one it runs next, which starts when the current one's result comes.
+  proto::Assignment assign_item(JobState& js, RunningInstance& run, std::int32_t subid, std::size_t index,
+                                bool ahead = false);
+  // A work_result without the request made ahead it may carry.
+  void record_result(const std::string& rid, const proto::WorkResultReport& report);
+  // A request made ahead (proto::WorkRequest::ahead) answered.
+  void hold_next(const std::string& rid, JobState& js, std::int32_t subid);
+  // The instance starts `index` now: it is its current item from here; `held`:
+  // it was held ahead (its worker handed it over without asking).
+  void begin_item(JobState& js, RunningInstance& run, std::size_t index, bool held);
+  // The item held ahead back to pending: the instance will not run it.
+  void return_held(JobState& js, RunningInstance& run);
   void end_instance(JobState& js, std::int32_t subid, JobStatus status, const std::string& reason);
   // Notes that `host` will never run the job; true if no live host that offers its type is left.
   bool refused_everywhere(JobState& js, const std::string& host);

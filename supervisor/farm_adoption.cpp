@@ -43,6 +43,7 @@ void Farm::detach_reported(HostRecord& h, const std::vector<proto::RunningReport
     if (!js || !h.instances.count(key)) continue;
     auto run = js->running.find(key.second);
     if (run == js->running.end()) continue;
+    return_held(*js, run->second);  // a worker registering again drops what it held ahead
     orphans_[key] = Orphan{h.host.name, run->second.item};
     scheduler_.ended(run->second, h, clock_.wall());
     js->running.erase(run);

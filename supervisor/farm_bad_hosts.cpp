@@ -91,6 +91,14 @@ void Farm::exclude_host(JobState& js, const std::string& host, const std::string
   fx_.dirty_jobs.insert(js.job.id);
   emit(js, "excluded", "job", "host " + host + " excluded: " + reason).host = host;
   spdlog::warn("job {}: host {} excluded: {}", js.job.id, host, reason);
+  // An item held ahead there was chosen before the host was known bad, and its
+  // worker hands it over (or did, as the failure that excluded the host left)
+  // without asking: it is taken back with its instance, not counted against it.
+  std::vector<std::int32_t> ahead;
+  for (const auto& [subid, run] : js.running)
+    if ((run.next || run.began_held) && js.job.instances[static_cast<std::size_t>(subid)].host == host)
+      ahead.push_back(subid);
+  for (std::int32_t subid : ahead) evict(js, subid, "requeued: host " + host + " excluded: " + reason);
   scheduler_.requeue(js);
   scheduler_.need();
   suspect_if_repeated(js, host);

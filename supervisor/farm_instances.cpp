@@ -90,9 +90,10 @@ void Farm::on_work_request(const std::string& rid, const proto::WorkRequest& req
   if (!js) {
     // Stale: the instance was killed or written off meanwhile. Tell it to end
     // rather than leave it waiting for an answer that never comes.
-    send_worker(rid, proto::make_message(proto::Work{request.instance, std::nullopt}));
+    send_worker(rid, proto::make_message(proto::Work{request.instance, std::nullopt, request.ahead}));
     return;
   }
+  if (request.ahead) return hold_next(rid, *js, subid);
   RunningInstance& run = js->running[subid];
   run.requested = true;
   const JobId id = js->job.id;
@@ -101,6 +102,13 @@ void Farm::on_work_request(const std::string& rid, const proto::WorkRequest& req
   if (live && js->job.agenda.empty() && !run.ran_once) {
     run.ran_once = true;
     reply.assignment = proto::Assignment{-1, "", 1};
+  } else if (!run.item && run.next) {
+    // Its worker did not keep the item held for it: it is given again, as promised.
+    const std::size_t index = *run.next;
+    run.next.reset();
+    begin_item(*js, run, index, true);
+    const AgendaItem& item = js->job.agenda[index];
+    reply.assignment = proto::Assignment{static_cast<std::int64_t>(index), item.name, item.attempt_id};
   } else if (run.yielding ||
              (live && !run.item && scheduler_.should_yield(*js, run, *find_host_rid(rid), clock_.wall()))) {
     // Preempted (passive): it finished its item; its slot goes to urgent work.
@@ -117,8 +125,26 @@ void Farm::on_work_request(const std::string& rid, const proto::WorkRequest& req
   scheduler_.requeue(*js);
 }
 
-// The item becomes the instance's, as a new attempt.
-proto::Assignment Farm::assign_item(JobState& js, RunningInstance& run, std::int32_t subid, std::size_t index) {
+// Asked while the instance runs an item, so that the next one is at hand the
+// moment it finishes (the round trip to here is about a millisecond, a third of
+// a short item's time). Nothing is held when the job, the host or the slot is
+// winding down: the instance then asks again when it finishes, and that request
+// decides as it always did.
+void Farm::hold_next(const std::string& rid, JobState& js, std::int32_t subid) {
+  RunningInstance& run = js.running[subid];
+  proto::Work reply{{js.job.id, subid}, std::nullopt, true};
+  const HostRecord* host = find_host_rid(rid);
+  const bool live = js.job.status == JobStatus::running || js.job.status == JobStatus::pending;
+  if (live && run.item && !run.next && !run.yielding && host && !host->draining && !host->stopping &&
+      !scheduler_.should_yield(js, run, *host, clock_.wall())) {
+    if (auto next = scheduler_.next_item(js, subid)) reply.assignment = assign_item(js, run, subid, *next, true);
+  }
+  send_worker(rid, proto::make_message(reply));
+  scheduler_.requeue(js);
+}
+
+proto::Assignment Farm::assign_item(JobState& js, RunningInstance& run, std::int32_t subid, std::size_t index,
+                                    bool ahead) {
   set_item_status(js, index, WorkStatus::running);
   AgendaItem& item = js.job.agenda[index];
   item.attempts += 1;
@@ -133,15 +159,38 @@ proto::Assignment Farm::assign_item(JobState& js, RunningInstance& run, std::int
   item.walltime = 0;
   item.cputime = 0;
   item.peak_rss_kb = 0;
-  run.item = index;
-  if (log_size_) {  // where this attempt's output begins
-    run.out_at = log_size_(js.job.id, subid, false);
-    run.err_at = log_size_(js.job.id, subid, true);
-  }
+  if (ahead) run.next = index;
+  else begin_item(js, run, index, false);
   return proto::Assignment{static_cast<std::int64_t>(index), item.name, item.attempt_id};
 }
 
+void Farm::begin_item(JobState& js, RunningInstance& run, std::size_t index, bool held) {
+  run.item = index;
+  run.began_held = held;
+  if (log_size_) {  // where this attempt's output begins
+    const std::int32_t subid = js.job.agenda[index].subid;
+    run.out_at = log_size_(js.job.id, subid, false);
+    run.err_at = log_size_(js.job.id, subid, true);
+  }
+}
+
+// Never started, so no attempt is recorded; its attempt id stays spent, so that
+// anything late about it is still told apart from its next attempt.
+void Farm::return_held(JobState& js, RunningInstance& run) {
+  if (!run.next) return;
+  const std::size_t index = *run.next;
+  run.next.reset();
+  if (js.job.agenda[index].status != WorkStatus::running) return;
+  set_item_status(js, index, WorkStatus::pending);
+  js.job.agenda[index].timestart.reset();
+}
+
 void Farm::on_work_result(const std::string& rid, const proto::WorkResultReport& report) {
+  record_result(rid, report);
+  if (report.ahead) on_work_request(rid, proto::WorkRequest{report.instance, true});
+}
+
+void Farm::record_result(const std::string& rid, const proto::WorkResultReport& report) {
   const std::int32_t subid = report.instance.subid;
   JobState* js = checked_instance(rid, report.instance);
   if (!js) return;
@@ -158,6 +207,12 @@ void Farm::on_work_result(const std::string& rid, const proto::WorkResultReport&
     mark_instance(js->job.id, subid);
     return;
   }
+  if (!run.item && run.next && r.index == static_cast<std::int64_t>(*run.next)) {
+    // The result of the item it held, before any of the one before: that one
+    // was taken back (killed) as it finished, and this one started anyway.
+    begin_item(*js, run, *run.next, true);
+    run.next.reset();
+  }
   if (r.index < 0 || !run.item || static_cast<std::size_t>(r.index) != *run.item) return;
   const auto i = static_cast<std::size_t>(r.index);
   AgendaItem& item = js->job.agenda[i];
@@ -173,7 +228,14 @@ void Farm::on_work_result(const std::string& rid, const proto::WorkResultReport&
   item.reason = outcome.reason;
   item.resultpackage = result_package(outcome.resultpackage);
   run.item.reset();
-  close_attempt(*js, item);
+  close_attempt(*js, item);  // before the next item's log offsets replace this one's
+  if (run.next) {
+    // The item held ahead starts now: its worker hands it over as this result leaves.
+    const std::size_t held = *run.next;
+    run.next.reset();
+    js->job.agenda[held].timestart = now();  // in memory; stored with its result
+    begin_item(*js, run, held, true);
+  }
   if (item.status == WorkStatus::failed) {
     emit_work(*js, i, "failed", "item " + item.name + " failed on " + item.host + ": " + outcome_text(item), true);
     item_failed(*js, i);
@@ -306,6 +368,7 @@ void Farm::start_instance(JobState& js, HostRecord& h, const placement::Allocati
 void Farm::end_instance(JobState& js, std::int32_t subid, JobStatus status, const std::string& reason) {
   auto run = js.running.find(subid);
   if (run == js.running.end()) return;
+  return_held(js, run->second);
   if (run->second.item) {
     // The instance ended while it held an item: its process died under it.
     release_item(js, *run->second.item, status == JobStatus::killed ? WorkStatus::killed : WorkStatus::failed,
@@ -337,6 +400,7 @@ void Farm::lose_host_work(HostRecord& h, const std::string& reason) {
     JobState* js = find_job(id);
     if (!js) continue;
     auto run = js->running.find(subid);
+    if (run != js->running.end()) return_held(*js, run->second);
     if (run != js->running.end() && run->second.item) {
       // Not the work's fault: it runs again elsewhere.
       release_item(*js, *run->second.item, WorkStatus::pending, reason);
@@ -359,6 +423,7 @@ void Farm::evict(JobState& js, std::int32_t subid, const std::string& reason) {
   kill_instance(js, subid);
   // Not the work's fault: its item runs again, not counted as a failed attempt,
   // and an agenda-less job is owed the run.
+  return_held(js, run->second);
   if (run->second.item) {
     release_item(js, *run->second.item, WorkStatus::pending, reason);
     run->second.item.reset();
@@ -378,6 +443,7 @@ void Farm::stop_running(JobState& js, WorkStatus to, const std::string& reason) 
       js.job.instances[static_cast<std::size_t>(subid)].lost = true;
     if (run.item) release_item(js, *run.item, to, reason);
     run.item.reset();
+    return_held(js, run);  // to pending: a kill ends it with the job's other pending items
   }
 }
 
@@ -390,6 +456,7 @@ void Farm::forgive_if_allowed(JobState& js, std::int32_t subid) {
   auto& inst = js.job.instances[static_cast<std::size_t>(subid)];
   const std::string note =
       "instance died; retried (" + std::to_string(used + 1) + " of " + std::to_string(js.job.spec.retrysubjob) + ")";
+  return_held(js, run->second);
   if (js.job.agenda.empty()) {
     inst.lost = true;  // its run is owed again
   } else if (run->second.item) {

@@ -23,6 +23,11 @@ namespace qube::supervisor {
 
 struct RunningInstance {
   std::optional<std::size_t> item;  // the agenda item it holds (agenda jobs)
+  // The item it runs next, asked for ahead: its worker keeps it until the
+  // instance finishes `item`. Recorded running (so no one else takes it), it
+  // starts when `item`'s result comes (Farm::on_work_result).
+  std::optional<std::size_t> next;
+  bool began_held = false;          // `item` was `next`: it started without a fresh decision here
   bool ran_once = false;            // agenda-less jobs: the one run was handed out
   bool failed_run = false;          // agenda-less jobs: that run failed
   bool requested = false;           // it asked for work at least once

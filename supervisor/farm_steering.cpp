@@ -411,11 +411,20 @@ StepOutcome Farm::requeue(const Steering& request) {
 // A running item stops where it is: its instance is killed (the item's process
 // may be wedged in it, as for the item time limit) and takes no further item
 // before it ends; the item becomes `to`.
+// An item held ahead is taken back the same way: its worker would hand it over
+// the moment the current item ends, so the instance is stopped, and the item it
+// was running goes back to pending (not its fault).
 void Farm::stop_item(JobState& js, std::size_t index, WorkStatus to, const std::string& reason) {
   for (auto& [subid, run] : js.running) {
-    if (run.item != index) continue;
+    if (run.item != index && run.next != index) continue;
     kill_instance(js, subid);
     run.yielding = true;
+    if (run.next == index) {
+      run.next.reset();
+      if (run.item) release_item(js, *run.item, WorkStatus::pending, "requeued: its instance was stopped to take back its next item");
+    } else {
+      return_held(js, run);
+    }
     release_item(js, index, to, reason);
     run.item.reset();
     return;

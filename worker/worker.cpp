@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -114,7 +115,9 @@ void Worker::register_now() {
   // What still runs is reported: the supervisor adopts what it knows ran here
   // and tells the rest to end (a worker whose work it wrote off, a restart).
   proto::Register message;
-  for (const auto& [pid, p] : instances_) {
+  for (auto& [pid, p] : instances_) {
+    p.held.clear();  // the supervisor gives them back to pending, and answers nothing asked ahead
+    p.ahead_asked = false;
     if (p.exited || p.killed) continue;
     proto::RunningReport r;
     r.instance = p.ref();
@@ -341,12 +344,52 @@ void Worker::on_reregister(std::uint64_t id) {
 void Worker::on_work(const proto::Work& m) {
   InstanceProcess* p = find(m.instance);
   if (!p || p->channel_closed) return;
-  p->asked = false;
-  if (m.assignment) {
-    p->given = m.assignment;
-    p->result.reset();
+  if (m.ahead) {
+    // Unasked (a registration since dropped what was asked): the supervisor
+    // gave the item back to pending when this worker registered.
+    if (!p->ahead_asked) return;
+    p->ahead_asked = false;
+    if (m.assignment && p->asked) return give(*p, *m.assignment);
+    if (m.assignment) {
+      p->held.push_back(*m.assignment);
+    } else if (p->asked) {
+      // Nothing was held: it asks as it always did, and that answer decides.
+      send_unless_registering(proto::WorkRequest{p->ref()});
+    }
+    return;
   }
-  if (!write_frame(p->fd, proto::to_json(proto::WorkReply{m.assignment}))) p->channel_closed = true;
+  if (m.assignment) return give(*p, *m.assignment);
+  p->asked = false;
+  if (!write_frame(p->fd, proto::to_json(proto::WorkReply{std::nullopt}))) p->channel_closed = true;
+}
+
+void Worker::give(InstanceProcess& p, const proto::Assignment& assignment) {
+  p.asked = false;
+  p.given = assignment;
+  p.result.reset();
+  if (!write_frame(p.fd, proto::to_json(proto::WorkReply{assignment}))) {
+    p.channel_closed = true;
+    return;
+  }
+  ask_ahead(p);
+}
+
+void Worker::ask_ahead(InstanceProcess& p) {
+  if (p.ahead_asked || !p.held.empty() || !p.given || p.given->index < 0 || !ahead_wanted(p)) return;
+  p.ahead_asked = true;
+  proto::WorkRequest request{p.ref()};
+  request.ahead = true;
+  send(request);
+}
+
+// Only after a short item: there the round trip to the supervisor and back
+// (about a millisecond) is a large part of each item, and the held item waits
+// behind the running one about as long. After a long item, the next one is
+// asked for when it ends, so that an instance never sits on work another host
+// could have started. Not while draining or registering.
+bool Worker::ahead_wanted(const InstanceProcess& p) const {
+  constexpr double kAheadAfterItemsUnder = 1.0;  // seconds
+  return !stopping_ && registered_ && !p.killed && p.last_walltime >= 0 && p.last_walltime < kAheadAfterItemsUnder;
 }
 
 void Worker::on_kill(const proto::KillInstance& m) {
@@ -431,15 +474,30 @@ void Worker::handle_instance(InstanceProcess& p, const Json& msg) {
         if (!write_frame(p.fd, proto::to_json(proto::WorkReply{std::nullopt}))) p.channel_closed = true;
         return;
       }
+      if (!p.held.empty()) {
+        const proto::Assignment next = p.held.front();
+        p.held.pop_front();
+        return worker.give(p, next);
+      }
       p.asked = true;
-      worker.send_unless_registering(proto::WorkRequest{p.ref()});
+      // An answer to the request made ahead is on its way: it is given when it comes.
+      if (!p.ahead_asked) worker.send_unless_registering(proto::WorkRequest{p.ref()});
     }
     void operator()(proto::LogOutput& log) const { worker.send(proto::LogReport{p.ref(), std::move(log)}); }
     void operator()(proto::WorkResult& result) const {
       p.result = result;
+      p.last_walltime = result.walltime;
       ++worker.counters_.items_run;
       if (result.outcome.status == WorkStatus::failed) ++worker.counters_.items_failed;
-      worker.send_unless_registering(proto::WorkResultReport{p.ref(), std::move(result)});
+      proto::WorkResultReport report{p.ref(), std::move(result)};
+      // Its next item is here and the instance asks for it next: the one after
+      // is asked for with this result, one message instead of two (its answer
+      // may come before that ask, hence two held at most).
+      if (p.held.size() == 1 && !p.ahead_asked && worker.ahead_wanted(p)) {
+        report.ahead = true;
+        p.ahead_asked = true;
+      }
+      worker.send_unless_registering(report);
     }
     void operator()(proto::Fatal& fatal) const { p.fatal_reason = std::move(fatal.reason); }
   };

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -42,6 +43,13 @@ struct InstanceProcess {
   std::optional<proto::Assignment> given;
   std::optional<proto::WorkResult> result;
   bool asked = false;
+  // Its next items, asked for ahead while it runs one (Worker::ask_ahead) and
+  // kept here until it asks: one, and for a moment two (the answer to a request
+  // sent with a result can come before the instance asks for the first).
+  // Dropped when the worker registers again (the supervisor gives them back).
+  std::deque<proto::Assignment> held;
+  bool ahead_asked = false;     // a request made ahead is unanswered
+  double last_walltime = -1;    // how long its last item took (-1: none yet)
   int slots = 1;               // what the supervisor granted it (QB_JOBSLOTS)
   proto::InstanceRef ref() const { return {job, subid}; }
 };
@@ -85,6 +93,11 @@ class Worker {
   void watch_silence(SteadyTime now);
   const std::string& supervisor() const { return supervisors_[current_]; }
   void on_work(const proto::Work& m);
+  // The instance's next item (it asked and waits): on its channel, then asked
+  // for ahead when its items are short.
+  void give(InstanceProcess& p, const proto::Assignment& assignment);
+  void ask_ahead(InstanceProcess& p);
+  bool ahead_wanted(const InstanceProcess& p) const;
   void on_kill(const proto::KillInstance& m);
   void on_suspend(const proto::SuspendInstance& m);
   void start_instance(proto::StartInstance start);

@@ -344,11 +344,16 @@ Json instance_body(const InstanceRef& instance) {
 
 }  // namespace
 
-Json to_json(const WorkRequest& m) { return instance_body(m.instance); }
+Json to_json(const WorkRequest& m) {
+  Json j = instance_body(m.instance);
+  if (m.ahead) j["ahead"] = true;
+  return j;
+}
 
 Json to_json(const WorkResultReport& m) {
   Json j = instance_body(m.instance);
   put(j, m.result);
+  if (m.ahead) j["ahead"] = true;
   return j;
 }
 
@@ -389,6 +394,7 @@ Json to_json(const Work& m) {
   Json j = instance_body(m.instance);
   if (m.assignment) put(j, *m.assignment);
   else j["done"] = true;
+  if (m.ahead) j["ahead"] = true;
   return j;
 }
 
@@ -466,10 +472,15 @@ WorkerStopping decode_worker_stopping(const Json& body) {
   return m;
 }
 
-WorkRequest decode_work_request(const Json& body) { return decode_about_instance<WorkRequest>(body, kNothingMore); }
+WorkRequest decode_work_request(const Json& body) {
+  return decode_about_instance<WorkRequest>(body, [](Fields& f, WorkRequest& m) { m.ahead = f.boolean("ahead", Need::optional); });
+}
 
 WorkResultReport decode_work_result(const Json& body) {
-  return decode_about_instance<WorkResultReport>(body, [](Fields& f, WorkResultReport& m) { m.result = read_result(f); });
+  return decode_about_instance<WorkResultReport>(body, [](Fields& f, WorkResultReport& m) {
+    m.result = read_result(f);
+    m.ahead = f.boolean("ahead", Need::optional);
+  });
 }
 
 LogReport decode_log(const Json& body) {
@@ -542,6 +553,7 @@ StartInstance decode_start_instance(const Json& body) {
 Work decode_work(const Json& body) {
   return decode_about_instance<Work>(body, [](Fields& f, Work& m) {
     if (!f.boolean("done", Need::optional)) m.assignment = read_assignment(f);
+    m.ahead = f.boolean("ahead", Need::optional);
   });
 }
 

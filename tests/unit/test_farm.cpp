@@ -142,6 +142,15 @@ class FarmTest : public ::testing::Test {
     return body;
   }
 
+  // Asks ahead, as a worker does while its instance runs an item; the kWork body.
+  Json request_ahead(const std::string& rid, JobId job, std::int32_t subid) {
+    farm.on_work_request(rid, proto::decode_work_request(Json{{"job", job}, {"subid", subid}, {"ahead", true}}));
+    Json body;
+    for (const auto& o : drain())
+      if (o.msg.type == proto::kWork) body = o.msg.body;
+    return body;
+  }
+
   void result(const std::string& rid, JobId job, std::int32_t subid, std::int64_t index,
               std::uint64_t attempt, const std::string& status, int exitcode) {
     farm.on_work_result(rid, proto::decode_work_result(Json{{"job", job},
@@ -252,6 +261,15 @@ class FarmTest : public ::testing::Test {
     EXPECT_EQ(schedule().size(), 1u);
     EXPECT_EQ(request("w1", id, 0).at("index"), 0);
     return id;
+  }
+
+  // Hosts a (r1) and b (r2), one slot each, and a job that retries its items.
+  JobId flaky_job_on_two_hosts() {
+    reg("r1", make_host("a", 1));
+    reg("r2", make_host("b", 1));
+    JobSpec spec = make_spec("flaky", 10, "1-10", 1);
+    spec.retrywork = 50;
+    return submit(spec);
   }
 
   // The server stored this round's rows (and sent its messages).
@@ -445,6 +463,125 @@ TEST_F(FarmTest, WorkRequestFromAnotherHostIsIgnored) {
   EXPECT_TRUE(no_item(request("w1", id + 100, 0)));
   EXPECT_EQ(item(id, 0).status, WorkStatus::pending);
   EXPECT_EQ(item(id, 0).attempts, 0u);
+}
+
+// ------------------------------------------------------------------ items held ahead
+
+TEST_F(FarmTest, AnItemAskedForAheadIsHeldAndStartsWhenTheCurrentOnesResultComes) {
+  const JobId id = start_first_item(make_spec("ahead", 9999, "1-3"));
+  const Json held = request_ahead("w1", id, 0);
+  EXPECT_EQ(held.value("ahead", false), true) << held.dump();
+  ASSERT_EQ(held.at("index"), 1) << held.dump();
+  EXPECT_EQ(item(id, 1).status, WorkStatus::running);  // no one else takes it
+  EXPECT_EQ(js(id).running.at(0).next, 1u);
+  // One held at a time: a second ask gets nothing, and that is not "done".
+  const Json second = request_ahead("w1", id, 0);
+  EXPECT_FALSE(second.contains("index")) << second.dump();
+  EXPECT_EQ(second.value("ahead", false), true);
+  result("w1", id, 0, 0, 1, "complete", 0);
+  EXPECT_EQ(js(id).running.at(0).item, 1u);
+  EXPECT_FALSE(js(id).running.at(0).next);
+  result("w1", id, 0, 1, 1, "complete", 0);
+  EXPECT_EQ(item(id, 1).status, WorkStatus::complete);
+  EXPECT_EQ(item(id, 1).history.size(), 1u);
+  // The last item: nothing to hold, and the ordinary request ends the instance.
+  ASSERT_EQ(request("w1", id, 0).at("index"), 2);
+  EXPECT_FALSE(request_ahead("w1", id, 0).contains("index"));
+  result("w1", id, 0, 2, 1, "complete", 0);
+  EXPECT_TRUE(request("w1", id, 0).value("done", false));
+  done("w1", id, 0, "complete");
+  EXPECT_EQ(js(id).job.status, JobStatus::complete);
+}
+
+TEST_F(FarmTest, AResultThatAsksAheadStartsTheHeldItemAndHoldsTheOneAfter) {
+  const JobId id = start_first_item(make_spec("ahead", 9999, "1-4"));
+  ASSERT_EQ(request_ahead("w1", id, 0).at("index"), 1);
+  Json report{{"job", id}, {"subid", 0}, {"index", 0}, {"attempt", 1}, {"status", "complete"},
+              {"exitcode", 0}, {"walltime", 0.01}, {"ahead", true}};
+  farm.on_work_result("w1", proto::decode_work_result(report));
+  Json reply;
+  for (const auto& o : drain())
+    if (o.msg.type == proto::kWork) reply = o.msg.body;
+  EXPECT_EQ(reply.value("ahead", false), true) << reply.dump();
+  EXPECT_EQ(reply.at("index"), 2) << reply.dump();
+  EXPECT_EQ(item(id, 0).status, WorkStatus::complete);
+  EXPECT_EQ(js(id).running.at(0).item, 1u);
+  EXPECT_EQ(js(id).running.at(0).next, 2u);
+  // A stale result that asks ahead is still answered: no worker waits forever.
+  report["subid"] = 9;
+  farm.on_work_result("w1", proto::decode_work_result(report));
+  int answers = 0;
+  for (const auto& o : drain()) answers += o.msg.type == proto::kWork && o.msg.body.value("ahead", false) ? 1 : 0;
+  EXPECT_EQ(answers, 1);
+}
+
+TEST_F(FarmTest, AnItemHeldForAnInstanceThatEndsGoesBackUnstartedAndItsAttemptIdIsNotReused) {
+  const JobId id = start_first_item(make_spec("ahead", 9999, "1-3"));
+  ASSERT_EQ(request_ahead("w1", id, 0).at("index"), 1);
+  done("w1", id, 0, "failed", "the instance crashed");
+  EXPECT_EQ(item(id, 0).status, WorkStatus::failed);   // it was running
+  EXPECT_EQ(item(id, 1).status, WorkStatus::pending);  // it never started
+  EXPECT_TRUE(item(id, 1).history.empty());
+  const auto again = schedule();
+  ASSERT_EQ(again.size(), 1u);
+  const Json w = request("w1", id, again[0].subid);
+  ASSERT_EQ(w.at("index"), 1);
+  EXPECT_EQ(w.at("attempt"), 2);  // attempt 1 stays spent: a late word of it is told apart
+  result("w1", id, again[0].subid, 1, 1, "complete", 0);
+  EXPECT_EQ(item(id, 1).status, WorkStatus::running);
+}
+
+TEST_F(FarmTest, NothingIsHeldAheadOnADrainingHostOrForAJobThatEnded) {
+  const JobId id = start_first_item(make_spec("ahead", 9999, "1-4"));
+  qube::supervisor::FarmPolicy policy;
+  policy.admins = {"bob"};
+  farm.set_policy(policy);
+  const Json locked = lock_wire(farm, Json{{"hosts", Json::array({"a"})}, {"user", "bob"}, {"drain", true}}, true);
+  ASSERT_TRUE(farm.host_by_rid("w1")->draining) << locked.dump();
+  EXPECT_FALSE(request_ahead("w1", id, 0).contains("index"));
+  EXPECT_EQ(item(id, 1).status, WorkStatus::pending);
+  // A stale instance asking ahead is answered (nothing held), not left waiting.
+  const Json stale = request_ahead("w1", id, 7);
+  EXPECT_EQ(stale.value("ahead", false), true);
+  EXPECT_FALSE(stale.contains("index"));
+}
+
+TEST_F(FarmTest, KillingAnItemHeldAheadStopsItsInstanceAndRequeuesTheOneItWasRunning) {
+  const JobId id = start_first_item(make_spec("ahead", 9999, "1-3"));
+  ASSERT_EQ(request_ahead("w1", id, 0).at("index"), 1);
+  stored();
+  const Json reply = qube::supervisor::to_json(farm.steer(
+      qube::supervisor::SteerVerb::kill,
+      qube::supervisor::steering_from_json(Json{{"ids", Json::array({id})}, {"user", "alice"}, {"work", "2"}})));
+  int kills = 0;
+  for (const auto& o : drain()) kills += o.msg.type == proto::kKillInstance ? 1 : 0;
+  EXPECT_EQ(kills, 1) << reply.dump();  // its worker would hand the item over without asking
+  EXPECT_EQ(item(id, 1).status, WorkStatus::killed);
+  EXPECT_EQ(item(id, 0).status, WorkStatus::pending);  // not its fault
+  EXPECT_FALSE(js(id).running.at(0).next);
+  done("w1", id, 0, "killed", "killed");
+  EXPECT_EQ(item(id, 0).status, WorkStatus::pending);
+}
+
+TEST_F(FarmTest, AHostExcludedAsBadTakesBackTheItemItStartedFromItsHold) {
+  const JobId id = flaky_job_on_two_hosts();
+  ASSERT_EQ(schedule().size(), 1u);
+  Json w = request("r1", id, 0);
+  std::uint32_t failures_before = 0;
+  for (int failures = 0; failures < 3; ++failures) {
+    const Json next = request_ahead("r1", id, 0);
+    ASSERT_TRUE(next.contains("index")) << next.dump();
+    failures_before = item(id, next.at("index").get<std::size_t>()).failures;
+    result("r1", id, 0, w.at("index").get<std::int64_t>(), w.at("attempt").get<std::uint64_t>(), "failed", 1);
+    w = next;
+  }
+  ASSERT_EQ(js(id).job.excluded_hosts.size(), 1u);
+  // The fourth item had started there from its hold as the third failure left:
+  // its instance is stopped, the item pending again, no failure counted.
+  const std::size_t fourth = w.at("index").get<std::size_t>();
+  EXPECT_EQ(item(id, fourth).status, WorkStatus::pending);
+  EXPECT_EQ(item(id, fourth).failures, failures_before);
+  EXPECT_FALSE(js(id).running.count(0));
 }
 
 // ------------------------------------------------------------------ results
@@ -1407,11 +1544,7 @@ TEST_F(FarmTest, ASubmissionOnSomeonesBehalfRecordsBothNames) {
 // excluded from it while another host can run it; a success there starts the
 // count over.
 TEST_F(FarmTest, AHostFailingItemsInARowIsExcludedWhileAnotherCanRunTheJob) {
-  reg("r1", make_host("a", 1));
-  reg("r2", make_host("b", 1));
-  JobSpec spec = make_spec("flaky", 10, "1-10", 1);
-  spec.retrywork = 50;
-  const JobId id = submit(spec);
+  const JobId id = flaky_job_on_two_hosts();
   const auto starts = schedule();
   ASSERT_EQ(starts.size(), 1u);
   ASSERT_EQ(starts[0].rid, "r1");

@@ -76,7 +76,12 @@ TEST(Messages, WorkerToSupervisorRoundTrip) {
   EXPECT_EQ(round_trip(Heartbeat{"w1", 2, false}, decode_heartbeat).instances, 2u);
   EXPECT_TRUE(round_trip(Heartbeat{"w1", 0, true}, decode_heartbeat).ack);
   EXPECT_EQ(round_trip(WorkRequest{{13, 2}}, decode_work_request).instance, (InstanceRef{13, 2}));
+  // `ahead` is on the wire only when true: an ordinary request is what it always was.
+  EXPECT_FALSE(to_json(WorkRequest{{13, 2}}).contains("ahead"));
+  EXPECT_TRUE(round_trip(WorkRequest{{13, 2}, true}, decode_work_request).ahead);
 
+  EXPECT_FALSE(to_json(WorkResultReport{{13, 1}, sample_result()}).contains("ahead"));
+  EXPECT_TRUE(round_trip(WorkResultReport{{13, 1}, sample_result(), true}, decode_work_result).ahead);
   const WorkResultReport back = round_trip(WorkResultReport{{13, 1}, sample_result()}, decode_work_result);
   EXPECT_EQ(back.result.outcome.peak_rss_kb, 2048u);
   EXPECT_EQ(back.result.outcome.signal, 9);
@@ -116,6 +121,10 @@ TEST(Messages, SupervisorToWorkerRoundTrip) {
   const Work work = round_trip(Work{{13, 1}, Assignment{3, "7-9", 2}}, decode_work);
   EXPECT_EQ(work.assignment, (Assignment{3, "7-9", 2}));
   EXPECT_FALSE(round_trip(Work{{13, 1}, std::nullopt}, decode_work).assignment);
+  const Work held = round_trip(Work{{13, 1}, Assignment{4, "10", 1}, true}, decode_work);
+  EXPECT_TRUE(held.ahead);
+  EXPECT_EQ(held.assignment->index, 4);
+  EXPECT_TRUE(round_trip(Work{{13, 1}, std::nullopt, true}, decode_work).ahead);
   round_trip(KillInstance{{13, 1}}, decode_kill_instance);
   EXPECT_FALSE(round_trip(SuspendInstance{{13, 1}, false}, decode_suspend_instance).suspend);
 }
@@ -217,6 +226,10 @@ TEST(Messages, IllTypedFieldsAreRejected) {
 
   EXPECT_EQ(rejection(decode_work_request, Json{{"job", "x"}, {"subid", Json::array()}}),
             "work_request: 'job' must be a non-negative integer");
+  EXPECT_EQ(rejection(decode_work_request, Json{{"job", 1}, {"subid", 0}, {"ahead", 1}}),
+            "work_request: 'ahead' must be true or false");
+  EXPECT_EQ(rejection(decode_work, Json{{"job", 1}, {"subid", 0}, {"done", true}, {"ahead", "yes"}}),
+            "work: 'ahead' must be true or false");
   EXPECT_EQ(rejection(decode_kill_instance, Json{{"job", 1}, {"subid", -1}}),
             "kill_instance: 'subid' must be an integer from 0 to 2147483647");
   EXPECT_EQ(rejection(decode_suspend_instance, Json{{"job", 1}, {"subid", 0}, {"suspend", 1}}),

@@ -83,12 +83,20 @@ struct WorkerStopping {
 struct WorkRequest {
   static constexpr const char* kType = kWorkRequest;
   InstanceRef instance;
+  // The instance is running an item: its next one is asked for now, and the
+  // worker keeps it until the instance asks (docs/protocol.md, "Items asked for
+  // ahead"). Sent only when true.
+  bool ahead = false;
 };
 
 struct WorkResultReport {  // work_result: {job, subid} and the WorkResult's fields
   static constexpr const char* kType = kWorkResult;
   InstanceRef instance;
   WorkResult result;
+  // And a request made ahead (WorkRequest::ahead) for the instance, in the same
+  // message: its held item starts with this result, and the one after is asked
+  // for. Sent only when true.
+  bool ahead = false;
 };
 
 struct LogReport {  // log: {job, subid} and the LogOutput's fields
@@ -162,6 +170,10 @@ struct Work {
   static constexpr const char* kType = kWork;
   InstanceRef instance;
   std::optional<Assignment> assignment;  // none: done, the instance ends
+  // The answer to a request made ahead: the item is held for the instance, and
+  // none only means that nothing is held (it asks again when it finishes).
+  // Sent only when true.
+  bool ahead = false;
 };
 
 struct KillInstance {

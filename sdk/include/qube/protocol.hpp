@@ -81,10 +81,10 @@ inline constexpr const char* kMetrics = "metrics";  // {} -> {text}: Prometheus 
 // Worker -> supervisor.
 inline constexpr const char* kRegister = "register";    // Host facts {name, slots, memory_mb, jobtypes}
 inline constexpr const char* kHeartbeat = "heartbeat";  // {name, instances, ack?}
-inline constexpr const char* kWorkRequest = "work_request";  // {job, subid}
+inline constexpr const char* kWorkRequest = "work_request";  // {job, subid, ahead?}
 inline constexpr const char* kWorkResult = "work_result";    // {job, subid, index, attempt, status, exitcode,
                                                              //  signal, walltime, cputime, peak_rss_kb, reason,
-                                                             //  resultpackage}
+                                                             //  resultpackage, ahead?}
 inline constexpr const char* kLog = "log";                   // {job, subid, stream, data}
 inline constexpr const char* kInstanceDone = "instance_done";  // {job, subid, status, exitcode?, reason}
 // The worker is stopping (SIGTERM): finishing: true, it lets its running items
@@ -108,7 +108,8 @@ inline constexpr const char* kStartInstance = "start_instance";  // {job: {id, s
                                                                  //  package, env, padding, cwd},
                                                                  //  hooks?: {preflights, postflights,
                                                                  //  agenda_preflights, agenda_postflights}}
-inline constexpr const char* kWork = "work";  // {job, subid, index, item, attempt} or {job, subid, done: true}
+inline constexpr const char* kWork = "work";  // {job, subid, index, item, attempt} or {job, subid, done: true};
+                                              // ahead?: true when it answers a request made ahead
 inline constexpr const char* kKillInstance = "kill_instance";  // {job, subid}
 inline constexpr const char* kSuspendInstance = "suspend_instance";  // {job, subid, suspend: bool}
 
