@@ -16,9 +16,6 @@ namespace {
 // Items in one reply: about 10 ms of encoding, so a page never holds the loop long.
 constexpr std::size_t kShowPage = 10000;
 // What the summary lists by name.
-constexpr WorkStatus kSummaryStatuses[] = {WorkStatus::pending,  WorkStatus::blocked, WorkStatus::waiting,
-                                           WorkStatus::running,  WorkStatus::complete, WorkStatus::failed,
-                                           WorkStatus::killed,   WorkStatus::retrying, WorkStatus::skipped};
 constexpr std::size_t kSummaryRunning = 50, kSummaryFailures = 20;
 
 // Why a job that is not held itself runs nothing: every item left is held
@@ -46,8 +43,9 @@ Json agenda_summary(const JobState& js) {
                               {"failures", item.failures}, {"reason", item.reason}});
   }
   Json by_status = Json::object();
-  for (const WorkStatus s : kSummaryStatuses)
-    if (const std::size_t n = js.items(s); n > 0) by_status[std::string(to_string(s))] = n;
+  for (std::size_t s = 0; s < kWorkStatuses; ++s)  // every status, in enum order
+    if (const std::size_t n = js.items(static_cast<WorkStatus>(s)); n > 0)
+      by_status[std::string(to_string(static_cast<WorkStatus>(s)))] = n;
   return Json{{"total", js.job.agenda.size()}, {"by_status", by_status}, {"running", running}, {"failures", failures}};
 }
 

@@ -257,7 +257,9 @@ TEST_F(Faults, StoppedWorkerLateResultsAreDroppedByAttemptId) {
                                                                  options.heartbeat_misses));
   start_farm(options);
   const Run work = submit_run(sizes().items);
-  ASSERT_TRUE(wait_seen(work, moments(work, 1).front()));
+  // In the first half: each try below may need the run to go on for a while
+  // (a late moment let a fast run end between tries).
+  ASSERT_TRUE(wait_seen(work, std::min(moments(work, 1).front(), work.items / 2)));
   const std::string victim = random_worker();
   ASSERT_TRUE(wait_until([&] { return !running_items(work, victim).empty(); }, 10s));
   std::map<std::string, int> stale;  // the attempts the stopped worker holds
