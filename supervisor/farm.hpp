@@ -386,6 +386,9 @@ class Farm final : private Scheduler::Actions {
   struct Orphan {
     std::string host;
     std::optional<std::size_t> item;
+    // A second item stored running on it: one of the two was held ahead
+    // (RunningInstance::next). Which one it runs, its worker's report says.
+    std::optional<std::size_t> second;
   };
   std::map<std::pair<JobId, std::int32_t>, Orphan> orphans_;
   SteadyTime restored_at_;

@@ -44,7 +44,7 @@ void Farm::detach_reported(HostRecord& h, const std::vector<proto::RunningReport
     auto run = js->running.find(key.second);
     if (run == js->running.end()) continue;
     return_held(*js, run->second);  // a worker registering again drops what it held ahead
-    orphans_[key] = Orphan{h.host.name, run->second.item};
+    orphans_[key] = Orphan{h.host.name, run->second.item, std::nullopt};
     scheduler_.ended(run->second, h, clock_.wall());
     js->running.erase(run);
     h.instances.erase(key);
@@ -77,15 +77,17 @@ void Farm::adopt(JobState& js, HostRecord& h, const proto::RunningReport& report
   run.ran_once = js.job.agenda.empty();
   scheduler_.started(js, h, run.allocation, inst.timestart ? WallTime{*inst.timestart} : clock_.wall());
   h.instances.emplace(js.job.id, subid);
-  if (const auto held = orphan.mapped().item) {
-    const AgendaItem& item = js.job.agenda[*held];
-    if (report.index == static_cast<std::int64_t>(*held) && report.attempt == item.attempt_id) {
-      run.item = held;
+  // The item it runs is one stored as its own; any other stored running on it
+  // goes back: one it moved on from (its result was never stored: it runs
+  // again), or one held ahead that its worker dropped when it registered.
+  for (const auto& stored : {orphan.mapped().item, orphan.mapped().second}) {
+    if (!stored) continue;
+    const AgendaItem& item = js.job.agenda[*stored];
+    if (!run.item && report.index == static_cast<std::int64_t>(*stored) && report.attempt == item.attempt_id) {
+      run.item = stored;
     } else {
-      // It has moved on to an item never stored as its own: that one's result
-      // is not taken, and the one stored runs again.
-      release_item(js, *held, WorkStatus::pending, "requeued: its instance moved on while the supervisor changed");
-      mark_item(js.job.id, *held);
+      release_item(js, *stored, WorkStatus::pending, "requeued: its instance moved on while the supervisor changed");
+      mark_item(js.job.id, *stored);
     }
   }
   update_status(js);
@@ -102,9 +104,10 @@ void Farm::write_off_orphans(double grace) {
     if (!js) continue;
     const std::string reason = "requeued: the supervisor restarted while it ran, and worker " + orphan.host +
                                " did not report it still running";
-    if (orphan.item) {
-      release_item(*js, *orphan.item, WorkStatus::pending, reason);
-      mark_item(js->job.id, *orphan.item);
+    for (const auto& stored : {orphan.item, orphan.second}) {
+      if (!stored) continue;
+      release_item(*js, *stored, WorkStatus::pending, reason);
+      mark_item(js->job.id, *stored);
     }
     auto& inst = js->job.instances[static_cast<std::size_t>(key.second)];
     inst.status = JobStatus::failed;

@@ -117,7 +117,7 @@ void Farm::restore_job(Job job) {
   for (auto& inst : js.job.instances) {
     if (is_terminal(inst.status)) continue;
     if (inst.status == JobStatus::running && !inst.host.empty()) {
-      orphans_[{js.job.id, inst.subid}] = Orphan{inst.host, std::nullopt};
+      orphans_[{js.job.id, inst.subid}] = Orphan{inst.host, std::nullopt, std::nullopt};
       continue;
     }
     inst.status = JobStatus::failed;
@@ -132,6 +132,10 @@ void Farm::restore_job(Job job) {
       const auto orphan = orphans_.find({js.job.id, item.subid});
       if (orphan != orphans_.end() && !orphan->second.item) {
         orphan->second.item = i;
+        continue;
+      }
+      if (orphan != orphans_.end() && !orphan->second.second) {
+        orphan->second.second = i;
         continue;
       }
       set_item_status(js, i, WorkStatus::pending);

@@ -61,6 +61,15 @@ Host make_host(const std::string& name, int slots, std::vector<std::string> type
   return h;
 }
 
+// An instance as the store keeps it: on host a.
+Instance stored_instance(std::int32_t subid, JobStatus status) {
+  Instance inst;
+  inst.subid = subid;
+  inst.host = "a";
+  inst.status = status;
+  return inst;
+}
+
 // The client requests as they come off the wire, decoded as the server does.
 Json submit_wire(Farm& f, const Json& body) { return f.submit(qube::supervisor::submission_from_json(body)); }
 Json lock_wire(Farm& f, const Json& body, bool lock) { return f.lock_hosts(qube::supervisor::host_lock_from_json(body), lock); }
@@ -900,6 +909,36 @@ TEST_F(FarmTest, RegisterRejectsBadFacts) {
 
 // ------------------------------------------------------------------ restore
 
+// A supervisor that stopped while an instance held its next item ahead stored
+// two items running on it; the worker's report says which one it runs.
+TEST_F(FarmTest, ARestartedSupervisorAdoptsWhicheverOfTwoStoredItemsTheInstanceRuns) {
+  for (const std::int64_t runs : {1, 2}) {
+    Job job;
+    job.id = static_cast<JobId>(10 + runs);
+    job.pgrp = job.id;
+    job.spec = make_spec("held", 9999, "1-3", 1);
+    job.status = JobStatus::running;
+    job.agenda.resize(3);
+    for (std::size_t i = 0; i < 3; ++i) job.agenda[i].name = std::to_string(i + 1);
+    for (const std::size_t i : {1, 2}) {
+      job.agenda[i].status = WorkStatus::running;
+      job.agenda[i].attempts = job.agenda[i].attempt_id = 1;
+      job.agenda[i].host = "a";
+      job.agenda[i].subid = 0;
+    }
+    job.instances.push_back(stored_instance(0, JobStatus::running));
+    farm.restore({job});
+    proto::Register reg_message = proto::decode_register(qube::to_json(make_host("a", 1)));
+    reg_message.running.push_back(proto::RunningReport{{job.id, 0}, runs, 1});
+    farm.on_register("w" + std::to_string(runs), reg_message, "tcp://127.0.0.1:1", 1.0, 1);
+    const std::size_t other = runs == 1 ? 2 : 1;
+    EXPECT_EQ(js(job.id).running.at(0).item, static_cast<std::size_t>(runs));
+    EXPECT_EQ(item(job.id, static_cast<std::size_t>(runs)).status, WorkStatus::running);
+    EXPECT_EQ(item(job.id, other).status, WorkStatus::pending);
+    EXPECT_EQ(js(job.id).job.status, JobStatus::running);
+  }
+}
+
 TEST_F(FarmTest, RestorePutsRunningItemsBackToPending) {
   Job job;
   job.id = 7;
@@ -919,11 +958,7 @@ TEST_F(FarmTest, RestorePutsRunningItemsBackToPending) {
   job.agenda[1].host = "a";
   job.agenda[1].subid = 0;
   job.agenda[2].name = "3";
-  Instance inst;
-  inst.subid = 0;
-  inst.host = "a";
-  inst.status = JobStatus::running;
-  job.instances.push_back(inst);
+  job.instances.push_back(stored_instance(0, JobStatus::running));
 
   Job done_job;
   done_job.id = 3;
@@ -985,11 +1020,7 @@ TEST_F(FarmTest, RestoreWithSubidGapStartsAFreshSubid) {
   job.agenda[0].status = WorkStatus::complete;
   job.agenda[1].status = WorkStatus::complete;
   for (std::int32_t subid : {0, 2}) {
-    Instance inst;
-    inst.subid = subid;
-    inst.host = "a";
-    inst.status = JobStatus::complete;
-    job.instances.push_back(inst);
+    job.instances.push_back(stored_instance(subid, JobStatus::complete));
   }
   farm.restore({job});
   reg("w1", make_host("a", 1));
@@ -1167,11 +1198,7 @@ TEST_F(FarmTest, RestoreOfRunningAgendaLessJobRunsItAgain) {
   job.id = 4;
   job.spec = make_spec("cmd", 9999, "", 1);
   job.status = JobStatus::running;
-  Instance inst;
-  inst.subid = 0;
-  inst.host = "a";
-  inst.status = JobStatus::running;
-  job.instances.push_back(inst);
+  job.instances.push_back(stored_instance(0, JobStatus::running));
   farm.restore({job});
   clock.advance(31);
   farm.check_heartbeats(30);  // its worker never reported it
