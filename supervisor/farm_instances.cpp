@@ -369,7 +369,12 @@ void Farm::end_instance(JobState& js, std::int32_t subid, JobStatus status, cons
   auto run = js.running.find(subid);
   if (run == js.running.end()) return;
   return_held(js, run->second);
-  if (run->second.item) {
+  if (run->second.item && run->second.began_held && status == JobStatus::complete) {
+    // It ended cleanly without a result for the item it was to start from its
+    // hold: it was told it was done instead (its worker stopping), so it never
+    // ran it. A crash is not taken for this: that fails the item, as below.
+    release_item(js, *run->second.item, WorkStatus::pending, "requeued: its instance ended before starting it");
+  } else if (run->second.item) {
     // The instance ended while it held an item: its process died under it.
     release_item(js, *run->second.item, status == JobStatus::killed ? WorkStatus::killed : WorkStatus::failed,
                  reason.empty() ? "the instance ended while running this item" : reason);

@@ -469,15 +469,17 @@ void Worker::handle_instance(InstanceProcess& p, const Json& msg) {
     Worker& worker;
     InstanceProcess& p;
     void operator()(const proto::ItemRequest&) const {
-      // Draining: the item it just finished was its last; it ends.
-      if (worker.stopping_) {
-        if (!write_frame(p.fd, proto::to_json(proto::WorkReply{std::nullopt}))) p.channel_closed = true;
-        return;
-      }
+      // An item held for it is handed over even while draining: the supervisor
+      // counts it started as the result before this request reached it.
       if (!p.held.empty()) {
         const proto::Assignment next = p.held.front();
         p.held.pop_front();
         return worker.give(p, next);
+      }
+      // Draining: the item it just finished was its last; it ends.
+      if (worker.stopping_) {
+        if (!write_frame(p.fd, proto::to_json(proto::WorkReply{std::nullopt}))) p.channel_closed = true;
+        return;
       }
       p.asked = true;
       // An answer to the request made ahead is on its way: it is given when it comes.

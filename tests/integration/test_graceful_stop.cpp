@@ -109,5 +109,26 @@ TEST_F(GracefulStop, ADrainingWorkerLetsItsRunningItemsFinish) {
   for (const auto& [name, item] : items_by_name(id)) EXPECT_EQ(item.at("attempts"), 1) << name;
 }
 
+// Short items are held ahead (docs/protocol.md): a drain hands over the item
+// its instances hold, and fails none of them.
+TEST_F(GracefulStop, ADrainingWorkerOfShortItemsFailsNoneAndLosesNone) {
+  start_supervisor(SupervisorOptions{1.0, 60, ""});
+  const pid_t a = start_worker("a", 2, "drain_on_stop: true");
+  const std::string log = path("frames.log");
+  const auto id = submit({"--range", "1-400", "--cpus", "2", "sh", "-c", "echo QB_FRAME_NUMBER >> " + log});
+  ASSERT_TRUE(wait_until([&] { return lines(log) >= 40; })) << "work never got going";
+
+  ::kill(a, SIGTERM);
+  const auto code = signal_daemon(a, 0, 10s);  // signal 0: only wait
+  ASSERT_TRUE(code.has_value()) << "the draining worker did not exit";
+  EXPECT_EQ(*code, 0);
+  EXPECT_EQ(count_status(id, "failed"), 0u) << show(id).dump();
+  start_worker("b", 2);
+  EXPECT_EQ(wait_terminal(id, 60s), "complete") << show(id).dump();
+  std::set<std::string> seen;
+  for (const auto& line : read_lines(log)) seen.insert(line);
+  EXPECT_EQ(seen.size(), 400u) << "every item ran";
+}
+
 }  // namespace
 }  // namespace qube_it

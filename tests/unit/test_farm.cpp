@@ -540,6 +540,23 @@ TEST_F(FarmTest, AnItemHeldForAnInstanceThatEndsGoesBackUnstartedAndItsAttemptId
   EXPECT_EQ(item(id, 1).status, WorkStatus::running);
 }
 
+TEST_F(FarmTest, AnInstanceThatEndsCleanlyBeforeStartingItsHeldItemGivesItBackButACrashFailsIt) {
+  const JobId id = start_first_item(make_spec("ahead", 9999, "1-4"));
+  ASSERT_EQ(request_ahead("w1", id, 0).at("index"), 1);
+  result("w1", id, 0, 0, 1, "complete", 0);  // item 1 starts from its hold
+  ASSERT_EQ(js(id).running.at(0).item, 1u);
+  done("w1", id, 0, "complete");  // told done instead (its worker stopping)
+  EXPECT_EQ(item(id, 1).status, WorkStatus::pending);
+  EXPECT_EQ(item(id, 1).failures, 0u);
+  const auto again = schedule();
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_EQ(request("w1", id, again[0].subid).at("index"), 1);
+  ASSERT_EQ(request_ahead("w1", id, again[0].subid).at("index"), 2);
+  result("w1", id, again[0].subid, 1, 2, "complete", 0);
+  done("w1", id, again[0].subid, "failed", "instance process killed by signal 11");
+  EXPECT_EQ(item(id, 2).status, WorkStatus::failed);  // it may have crashed it
+}
+
 TEST_F(FarmTest, NothingIsHeldAheadOnADrainingHostOrForAJobThatEnded) {
   const JobId id = start_first_item(make_spec("ahead", 9999, "1-4"));
   qube::supervisor::FarmPolicy policy;
