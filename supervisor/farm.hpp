@@ -232,7 +232,11 @@ class Farm final : private Scheduler::Actions {
   // The instance starts `index` now: it is its current item from here; `held`:
   // it was held ahead (its worker handed it over without asking).
   void begin_item(JobState& js, RunningInstance& run, std::size_t index, bool held);
+  // The item held ahead becomes the current one (begin_item); its index.
+  std::size_t begin_held(JobState& js, RunningInstance& run);
   // The item held ahead back to pending: the instance will not run it.
+  // end_instance does it for every instance that ends; elsewhere only where
+  // the instance lives on meanwhile (stop_running, a worker registering again).
   void return_held(JobState& js, RunningInstance& run);
   void end_instance(JobState& js, std::int32_t subid, JobStatus status, const std::string& reason);
   // Notes that `host` will never run the job; true if no live host that offers its type is left.

@@ -104,11 +104,8 @@ void Farm::on_work_request(const std::string& rid, const proto::WorkRequest& req
     reply.assignment = proto::Assignment{-1, "", 1};
   } else if (!run.item && run.next) {
     // Its worker did not keep the item held for it: it is given again, as promised.
-    const std::size_t index = *run.next;
-    run.next.reset();
-    begin_item(*js, run, index, true);
-    const AgendaItem& item = js->job.agenda[index];
-    reply.assignment = proto::Assignment{static_cast<std::int64_t>(index), item.name, item.attempt_id};
+    const AgendaItem& item = js->job.agenda[begin_held(*js, run)];
+    reply.assignment = proto::Assignment{static_cast<std::int64_t>(*run.item), item.name, item.attempt_id};
   } else if (run.yielding ||
              (live && !run.item && scheduler_.should_yield(*js, run, *find_host_rid(rid), clock_.wall()))) {
     // Preempted (passive): it finished its item; its slot goes to urgent work.
@@ -174,6 +171,13 @@ void Farm::begin_item(JobState& js, RunningInstance& run, std::size_t index, boo
   }
 }
 
+std::size_t Farm::begin_held(JobState& js, RunningInstance& run) {
+  const std::size_t index = *run.next;
+  run.next.reset();
+  begin_item(js, run, index, true);
+  return index;
+}
+
 // Never started, so no attempt is recorded; its attempt id stays spent, so that
 // anything late about it is still told apart from its next attempt.
 void Farm::return_held(JobState& js, RunningInstance& run) {
@@ -210,8 +214,7 @@ void Farm::record_result(const std::string& rid, const proto::WorkResultReport& 
   if (!run.item && run.next && r.index == static_cast<std::int64_t>(*run.next)) {
     // The result of the item it held, before any of the one before: that one
     // was taken back (killed) as it finished, and this one started anyway.
-    begin_item(*js, run, *run.next, true);
-    run.next.reset();
+    begin_held(*js, run);
   }
   if (r.index < 0 || !run.item || static_cast<std::size_t>(r.index) != *run.item) return;
   const auto i = static_cast<std::size_t>(r.index);
@@ -231,10 +234,7 @@ void Farm::record_result(const std::string& rid, const proto::WorkResultReport& 
   close_attempt(*js, item);  // before the next item's log offsets replace this one's
   if (run.next) {
     // The item held ahead starts now: its worker hands it over as this result leaves.
-    const std::size_t held = *run.next;
-    run.next.reset();
-    js->job.agenda[held].timestart = now();  // in memory; stored with its result
-    begin_item(*js, run, held, true);
+    js->job.agenda[begin_held(*js, run)].timestart = now();  // in memory; stored with its result
   }
   if (item.status == WorkStatus::failed) {
     emit_work(*js, i, "failed", "item " + item.name + " failed on " + item.host + ": " + outcome_text(item), true);
@@ -405,7 +405,6 @@ void Farm::lose_host_work(HostRecord& h, const std::string& reason) {
     JobState* js = find_job(id);
     if (!js) continue;
     auto run = js->running.find(subid);
-    if (run != js->running.end()) return_held(*js, run->second);
     if (run != js->running.end() && run->second.item) {
       // Not the work's fault: it runs again elsewhere.
       release_item(*js, *run->second.item, WorkStatus::pending, reason);
@@ -428,7 +427,6 @@ void Farm::evict(JobState& js, std::int32_t subid, const std::string& reason) {
   kill_instance(js, subid);
   // Not the work's fault: its item runs again, not counted as a failed attempt,
   // and an agenda-less job is owed the run.
-  return_held(js, run->second);
   if (run->second.item) {
     release_item(js, *run->second.item, WorkStatus::pending, reason);
     run->second.item.reset();
@@ -461,7 +459,6 @@ void Farm::forgive_if_allowed(JobState& js, std::int32_t subid) {
   auto& inst = js.job.instances[static_cast<std::size_t>(subid)];
   const std::string note =
       "instance died; retried (" + std::to_string(used + 1) + " of " + std::to_string(js.job.spec.retrysubjob) + ")";
-  return_held(js, run->second);
   if (js.job.agenda.empty()) {
     inst.lost = true;  // its run is owed again
   } else if (run->second.item) {

@@ -33,6 +33,14 @@ std::string describe_exit(int status) {
   return "ended";
 }
 
+// An instance's request answered: an item, or none (it ends). False if its
+// channel is gone.
+bool answer(InstanceProcess& p, const std::optional<proto::Assignment>& assignment) {
+  if (write_frame(p.fd, proto::to_json(proto::WorkReply{assignment}))) return true;
+  p.channel_closed = true;
+  return false;
+}
+
 }  // namespace
 
 Worker::Worker(const Clock& clock, Config config, std::map<std::string, JobTypeEntry> jobtypes, Facts facts)
@@ -360,18 +368,14 @@ void Worker::on_work(const proto::Work& m) {
   }
   if (m.assignment) return give(*p, *m.assignment);
   p->asked = false;
-  if (!write_frame(p->fd, proto::to_json(proto::WorkReply{std::nullopt}))) p->channel_closed = true;
+  answer(*p, std::nullopt);
 }
 
 void Worker::give(InstanceProcess& p, const proto::Assignment& assignment) {
   p.asked = false;
   p.given = assignment;
   p.result.reset();
-  if (!write_frame(p.fd, proto::to_json(proto::WorkReply{assignment}))) {
-    p.channel_closed = true;
-    return;
-  }
-  ask_ahead(p);
+  if (answer(p, assignment)) ask_ahead(p);
 }
 
 void Worker::ask_ahead(InstanceProcess& p) {
@@ -478,7 +482,7 @@ void Worker::handle_instance(InstanceProcess& p, const Json& msg) {
       }
       // Draining: the item it just finished was its last; it ends.
       if (worker.stopping_) {
-        if (!write_frame(p.fd, proto::to_json(proto::WorkReply{std::nullopt}))) p.channel_closed = true;
+        answer(p, std::nullopt);
         return;
       }
       p.asked = true;
