@@ -56,7 +56,7 @@ std::vector<JobId> AgendaWriter::step(Store& store, const Farm& farm, const Cloc
     }
     if (w.next < agenda.size()) break;  // out of time
     if (w.fresh) {
-      store.put_job(js->job, js->progress());
+      store.put_job(js->job);
       stored.push_back(it->first);
     }
     it = writes_.erase(it);

@@ -34,6 +34,9 @@ struct Effects {
   std::set<JobId> dirty_jobs;
   std::set<std::pair<JobId, std::size_t>> dirty_items;
   std::set<std::pair<JobId, std::int32_t>> dirty_instances;
+  // Jobs whose items changed status but whose own row did not: their progress,
+  // and so their summaries, moved (the store counts progress from the items).
+  std::set<JobId> progressed_jobs;
   std::set<JobId> removed_jobs;  // rows to delete, then their logs and history
   // Jobs whose whole agenda is to be stored, a slice per round (AgendaWriter): a
   // change to more items than one round should write, such as submitting or

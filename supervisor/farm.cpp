@@ -7,13 +7,14 @@
 namespace qube::supervisor {
 
 Effects Farm::take_effects() {
-  // A dirty job has changed since its summary was kept: forget the summary
-  // (every change marks its job dirty, so this is the one place it is forgotten).
-  for (JobId id : fx_.dirty_jobs)
-    if (JobState* js = find_job(id)) {
-      js->summary.clear();
-      stale_summaries_.insert(id);
-    }
+  // A changed job has changed since its summary was kept: forget the summary
+  // (every change marks its job, so this is the one place it is forgotten).
+  for (const auto* changed : {&fx_.dirty_jobs, &fx_.progressed_jobs})
+    for (JobId id : *changed)
+      if (JobState* js = find_job(id)) {
+        js->summary.clear();
+        stale_summaries_.insert(id);
+      }
   Effects taken = std::move(fx_);
   fx_ = Effects{};
   settled_ = 0;

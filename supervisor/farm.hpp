@@ -23,6 +23,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -205,7 +206,14 @@ class Farm final : private Scheduler::Actions {
   std::vector<JobState> build_submission(Submission submission);
   void restore_job(Job job);
   void restore_pipelines();
+  // The job's status (and waiting reason) re-derived from its items and instances,
+  // its row marked to be stored: after any change to the job.
   void update_status(JobState& js);
+  // The same, the row marked only if the status or reason moved: after a change
+  // to its items alone (a result), whose rows carry it.
+  void derive_status(JobState& js);
+  // Marked this round: its row to store, or its progress moved.
+  bool changed_this_round(JobId id) const { return fx_.dirty_jobs.count(id) || fx_.progressed_jobs.count(id); }
   // Every change of an item's status goes through here (see JobState::pending).
   void set_item_status(JobState& js, std::size_t index, WorkStatus to);
   // Every pending item to `to` with `reason` (a kill of the whole job): the counts
@@ -382,7 +390,7 @@ class Farm final : private Scheduler::Actions {
   std::function<std::uint64_t(JobId, std::int32_t, bool)> log_size_;
   std::map<JobId, JobState> jobs_;
   std::map<std::string, HostRecord> hosts_;  // by name
-  std::map<std::string, std::string> rid_to_host_;
+  std::unordered_map<std::string, std::string> rid_to_host_;  // looked up on every worker message
   // Instances the store says were running when this supervisor took over (or
   // restarted), by (job, subid): their workers may still run them. The item
   // each held, as stored. Adopted when their worker registers and reports

@@ -244,7 +244,7 @@ void Farm::record_result(const std::string& rid, const proto::WorkResultReport& 
     item_completed(*js, i);
   }
   mark_item_now(js->job.id, i);
-  update_status(*js);
+  derive_status(*js);  // the item's row carries the result; the job's only if its status moved
 }
 
 void Farm::on_instance_done(const std::string& rid, const proto::InstanceDone& done) {

@@ -465,7 +465,14 @@ void Farm::release_item(JobState& js, std::size_t index, WorkStatus to, const st
 }
 
 void Farm::update_status(JobState& js) {
+  derive_status(js);
+  fx_.dirty_jobs.insert(js.job.id);
+}
+
+void Farm::derive_status(JobState& js) {
   Job& job = js.job;
+  const JobStatus status_before = job.status;
+  const std::string reason_before = job.reason;
   JobStatus next = job.status;
   if (is_terminal(job.status) || job.status == JobStatus::blocked || job.status == JobStatus::suspended) {
     next = job.status;
@@ -503,7 +510,7 @@ void Farm::update_status(JobState& js) {
     if (quiet(next) && quiet(job.status) && next != JobStatus::running) job.status = next;
     else set_status(js, next);
   }
-  fx_.dirty_jobs.insert(job.id);
+  if (job.status != status_before || job.reason != reason_before) fx_.dirty_jobs.insert(job.id);
 }
 
 void Farm::set_item_status(JobState& js, std::size_t index, WorkStatus to) {
@@ -514,7 +521,7 @@ void Farm::set_item_status(JobState& js, std::size_t index, WorkStatus to) {
   if (to == WorkStatus::pending) js.pending.insert(index);
   else js.pending.erase(index);
   mark_item(js.job.id, index);
-  fx_.dirty_jobs.insert(js.job.id);  // its progress changed
+  fx_.progressed_jobs.insert(js.job.id);
 }
 
 void Farm::end_pending_items(JobState& js, WorkStatus to, const std::string& reason) {
@@ -530,7 +537,7 @@ void Farm::end_pending_items(JobState& js, WorkStatus to, const std::string& rea
   js.items_by_status[static_cast<std::size_t>(WorkStatus::pending)] -= n;
   js.items_by_status[static_cast<std::size_t>(to)] += n;
   js.pending.clear();
-  fx_.dirty_jobs.insert(js.job.id);  // its progress changed
+  fx_.progressed_jobs.insert(js.job.id);
 }
 
 void Farm::count_items(JobState& js) {

@@ -60,7 +60,7 @@ std::vector<std::string_view> Farm::list_jobs(const Json& body) {
     if (!matches(js.job)) return;
     // A dirty job has changed since its summary was kept (or is about to be
     // stored and forgotten): encode it afresh.
-    if (js.summary.empty() || fx_.dirty_jobs.count(js.job.id)) js.summary = summary_of(js);
+    if (js.summary.empty() || changed_this_round(js.job.id)) js.summary = summary_of(js);
     out.push_back(js.summary);
   };
   if (ids.empty()) {
@@ -82,7 +82,7 @@ bool Farm::warm_summaries(double budget) {
     stale_summaries_.erase(stale_summaries_.begin());
     JobState* js = find_job(id);
     // A dirty job changes again before it is stored: warmed after that.
-    if (js && js->summary.empty() && !fx_.dirty_jobs.count(id)) js->summary = summary_of(*js);
+    if (js && js->summary.empty() && !changed_this_round(id)) js->summary = summary_of(*js);
     if (n % 16 == 0 && clock_.steady() >= until) break;
   }
   return !stale_summaries_.empty();

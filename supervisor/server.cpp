@@ -661,7 +661,7 @@ std::vector<JobId> Server::write_rows(const Effects& fx) {
   }
   for (JobId id : fx.whole_agendas) writer_.write(id, fx.fresh_agendas.count(id) > 0);
   for (JobId id : fx.dirty_jobs)
-    if (const JobState* js = farm_.job(id); js && !writer_.holds_job_row(id)) store_->put_job(js->job, js->progress());
+    if (const JobState* js = farm_.job(id); js && !writer_.holds_job_row(id)) store_->put_job(js->job);
   for (const auto& [id, index] : fx.dirty_items)
     if (const JobState* js = farm_.job(id)) store_->put_item(id, index, js->job.agenda[index]);
   for (const auto& [id, subid] : fx.dirty_instances)

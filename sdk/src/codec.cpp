@@ -344,30 +344,51 @@ DecodedWithText decode_with_text(std::string_view bytes, std::string_view key, i
   return out;
 }
 
+namespace {
+
+// One value of item_fields or attempt_fields, as MessagePack.
+template <class T>
+void pack_field(Packer& pk, const T& value) {
+  if constexpr (std::is_same_v<T, std::vector<Attempt>>) {
+    pk.pack_array(static_cast<std::uint32_t>(value.size()));
+    for (const Attempt& a : value) {
+      pk.pack_map(detail::kAttemptFieldCount);
+      detail::attempt_fields(a, [&pk](const char* key, const auto& v) {
+        pack_text(pk, key);
+        pack_field(pk, v);
+      });
+    }
+  } else if constexpr (std::is_same_v<T, detail::AttemptLog>) {
+    pk.pack_map(2);
+    pack_text(pk, "out");
+    pk.pack_array(2).pack(value.out_begin).pack(value.out_end);
+    pack_text(pk, "err");
+    pk.pack_array(2).pack(value.err_begin).pack(value.err_end);
+  } else if constexpr (std::is_same_v<T, Json>) {
+    if (value.is_null()) pk.pack_map(0);
+    else pack(pk, value);
+  } else if constexpr (std::is_same_v<T, std::string_view>) {
+    pack_text(pk, value);
+  } else if constexpr (requires { value.has_value(); }) {
+    if (!value) pk.pack_nil();
+    else if constexpr (std::is_same_v<T, std::optional<std::string_view>>) pack_text(pk, *value);
+    else pk.pack(*value);
+  } else {
+    pk.pack(value);
+  }
+}
+
+}  // namespace
+
 std::string encode_item(const AgendaItem& item) {
   std::string out;
-  out.reserve(160);
+  out.reserve(item.history.empty() ? 160 : 160 + 200 * item.history.size());
   StringWriter writer{out};
   Packer pk(writer);
   pk.pack_map(detail::kItemFieldCount);
   detail::item_fields(item, [&pk](const char* key, const auto& value) {
-    using T = std::decay_t<decltype(value)>;
     pack_text(pk, key);
-    if constexpr (std::is_same_v<T, std::vector<Attempt>>) {
-      if (value.empty()) pk.pack_array(0);
-      else pack(pk, attempts_json(value));
-    } else if constexpr (std::is_same_v<T, Json>) {
-      if (value.is_null()) pk.pack_map(0);
-      else pack(pk, value);
-    } else if constexpr (std::is_same_v<T, std::string_view>) {
-      pack_text(pk, value);
-    } else if constexpr (requires { value.has_value(); }) {
-      if (!value) pk.pack_nil();
-      else if constexpr (std::is_same_v<T, std::optional<std::string_view>>) pack_text(pk, *value);
-      else pk.pack(*value);
-    } else {
-      pk.pack(value);
-    }
+    pack_field(pk, value);
   });
   return out;
 }

@@ -37,4 +37,31 @@ void item_fields(const AgendaItem& i, Field&& field) {
 }
 inline constexpr std::uint32_t kItemFieldCount = 17;
 
+// Where an attempt's output is in its instance's logs: written as
+// {"out": [begin, end], "err": [begin, end]}.
+struct AttemptLog {
+  std::uint64_t out_begin, out_end, err_begin, err_end;
+};
+
+// The same for one attempt of an item's history, whose value types are those of
+// item_fields plus const std::string& and AttemptLog. Every item stored with a
+// result carries at least one: a Json tree each was a tenth of dispatch's time.
+template <class Field>
+void attempt_fields(const Attempt& a, Field&& field) {
+  field("attempt_id", a.attempt_id);
+  field("host", std::string_view(a.host));
+  field("subid", a.subid);
+  field("status", to_string(a.status));
+  field("exitcode", a.exitcode);
+  field("signal", a.signal);
+  field("timestart", a.timestart);
+  field("timecomplete", a.timecomplete);
+  field("walltime", a.walltime);
+  field("cputime", a.cputime);
+  field("peak_rss_kb", a.peak_rss_kb);
+  field("reason", std::string_view(a.reason));
+  field("log", AttemptLog{a.out_begin, a.out_end, a.err_begin, a.err_end});
+}
+inline constexpr std::uint32_t kAttemptFieldCount = 13;
+
 }  // namespace qube::detail

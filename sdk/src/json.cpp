@@ -55,19 +55,16 @@ std::vector<std::string> get_string_list(const Json& j, const char* key) {
 namespace {
 
 Json attempt_json(const Attempt& a) {
-  return Json{{"attempt_id", a.attempt_id},
-              {"host", a.host},
-              {"subid", a.subid},
-              {"status", to_string(a.status)},
-              {"exitcode", opt_json(a.exitcode)},
-              {"signal", opt_json(a.signal)},
-              {"timestart", opt_json(a.timestart)},
-              {"timecomplete", opt_json(a.timecomplete)},
-              {"walltime", a.walltime},
-              {"cputime", a.cputime},
-              {"peak_rss_kb", a.peak_rss_kb},
-              {"reason", a.reason},
-              {"log", Json{{"out", {a.out_begin, a.out_end}}, {"err", {a.err_begin, a.err_end}}}}};
+  Json j = Json::object();
+  detail::attempt_fields(a, [&j](const char* key, const auto& value) {
+    using T = std::decay_t<decltype(value)>;
+    if constexpr (std::is_same_v<T, detail::AttemptLog>)
+      j[key] = Json{{"out", {value.out_begin, value.out_end}}, {"err", {value.err_begin, value.err_end}}};
+    else if constexpr (std::is_same_v<T, std::string_view>) j[key] = std::string(value);
+    else if constexpr (requires { value.has_value(); }) j[key] = opt_json(value);
+    else j[key] = value;
+  });
+  return j;
 }
 
 }  // namespace
@@ -405,9 +402,12 @@ Json to_json(const Job& job, bool with_agenda, const Progress& p) {
   return j;
 }
 
-Json to_stored_json(const Job& job, const Progress& progress) {
+Json to_stored_json(const Job& job) {
   Json j = Json::object();
-  add_farm_fields(j, job, progress);
+  add_farm_fields(j, job, Progress{});
+  // Progress is counted from the items when the job is loaded: kept in the row,
+  // every item's result would rewrite its whole job (spec and all) as well.
+  j.erase("progress");
   add_full_record_fields(j, job, false);
   j["spec"] = to_json(job.spec);
   return j;
@@ -419,14 +419,11 @@ Json to_json_without_agenda(const Job& job, const Progress& progress) {
   return j;
 }
 
-Job job_from_json(const Json& j) {
-  require_object(j, "job");
-  Job job;
+namespace {
+
+// The fields add_farm_fields and add_full_record_fields write (progress aside: counted).
+void read_farm_fields(const Json& j, Job& job) {
   job.id = static_cast<JobId>(get_int(j, "id"));
-  // The job's "agenda" holds item records; the spec's holds item names.
-  Json spec = j;
-  spec.erase("agenda");
-  job.spec = spec_from_json(spec);
   job.status = get_enum(j, "status", JobStatus::pending, parse_job_status);
   job.pgrp = static_cast<JobId>(get_int(j, "pgrp"));
   job.pid = static_cast<JobId>(get_int(j, "pid"));
@@ -435,11 +432,32 @@ Job job_from_json(const Json& j) {
   job.timestart = get_time(j, "timestart");
   job.timecomplete = get_time(j, "timecomplete");
   job.reason = get_string(j, "reason");
-  for (const auto& i : get_array(j, "agenda")) job.agenda.push_back(item_from_json(i));
   for (const auto& s : get_array(j, "instances")) job.instances.push_back(instance_from_json(s));
   // Absent in documents stored before bad hosts existed: none excluded.
   for (const auto& e : get_array(j, "excluded_hosts"))
     job.excluded_hosts.push_back(ExcludedHost{get_string(e, "host"), get_string(e, "reason"), get_time(e, "since")});
+}
+
+}  // namespace
+
+Job job_from_json(const Json& j) {
+  require_object(j, "job");
+  Job job;
+  // The job's "agenda" holds item records; the spec's holds item names.
+  Json spec = j;
+  spec.erase("agenda");
+  job.spec = spec_from_json(spec);
+  read_farm_fields(j, job);
+  for (const auto& i : get_array(j, "agenda")) job.agenda.push_back(item_from_json(i));
+  return job;
+}
+
+Job stored_job_from_json(const Json& j) {
+  require_object(j, "stored job");
+  if (!j.contains("spec")) throw FormatError("stored job: no 'spec'");
+  Job job;
+  job.spec = spec_from_json(get_object(j, "spec"));
+  read_farm_fields(j, job);
   return job;
 }
 

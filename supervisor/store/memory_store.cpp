@@ -68,9 +68,7 @@ class MemoryStore final : public Store {
     in_transaction_ = false;
   }
 
-  using Store::put_job;
-  // `progress` is a figure for displays, derived from the agenda: not a fact to keep.
-  void put_job(const Job& job, const Progress&) override {
+  void put_job(const Job& job) override {
     Job row = job;
     row.agenda.clear();
     row.instances.clear();

@@ -93,9 +93,8 @@ class PgStore final : public Store {
     txn_.reset();
   }
 
-  using Store::put_job;
-  void put_job(const Job& job, const Progress& progress) override {
-    const Json doc = to_stored_json(job, progress);
+  void put_job(const Job& job) override {
+    const Json doc = to_stored_json(job);
     buffered([&] { pending_.jobs[job.id] = pg::hex(encode(doc)); });
   }
 
@@ -136,10 +135,7 @@ class PgStore final : public Store {
     transact([&](pqxx::work& t) {
       pg::for_each_row(t, "SELECT id, doc FROM jobs ORDER BY id", [&](const pqxx::row& r) {
         jobs.add_job(static_cast<JobId>(r[0].as<std::int64_t>()), [&] {
-          const Json doc = decode(bytes_of(r[1]));
-          Job job = job_from_json(doc);
-          job.spec = spec_from_json(doc.at("spec"));
-          return job;
+          return stored_job_from_json(decode(bytes_of(r[1])));
         });
       });
       pg::for_each_row(t, "SELECT job, idx, doc FROM items ORDER BY job, idx", [&](const pqxx::row& r) {

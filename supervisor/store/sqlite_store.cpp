@@ -35,9 +35,8 @@ class SqliteStore final : public Store {
   }
   void release_memory() override { sqlite3_db_release_memory(db_.handle()); }
 
-  using Store::put_job;
-  void put_job(const Job& job, const Progress& progress) override {
-    const Json doc = to_stored_json(job, progress);
+  void put_job(const Job& job) override {
+    const Json doc = to_stored_json(job);
     put_job_.bind(1, static_cast<std::int64_t>(job.id)).bind_blob(2, encode(doc)).run();
     // Only a new job raises the mark: one more statement per submitted job, none
     // per update. (A rolled-back raise leaves job_mark_ ahead of the file; the id
@@ -87,10 +86,7 @@ class SqliteStore final : public Store {
       Statement st(db_, "SELECT id, doc FROM jobs ORDER BY id");
       while (st.next_row())
         jobs.add_job(static_cast<JobId>(st.column_int64(0)), [&] {
-          const Json doc = decode(st.column_blob(1));
-          Job job = job_from_json(doc);
-          job.spec = spec_from_json(doc.at("spec"));
-          return job;
+          return stored_job_from_json(decode(st.column_blob(1)));
         });
     }
     {

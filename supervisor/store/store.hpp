@@ -34,11 +34,10 @@ class Store {
   // cache), after a big agenda was written or deleted: issue 15 asks that the
   // supervisor return to within 10% of its size once a big job is removed.
   virtual void release_memory() {}
-  // Writes the job's own fields (not agenda or instances) and raises the job id
-  // high-water mark to its id, in the same transaction. `progress` is the job's
-  // (the supervisor keeps it counted rather than scan the agenda for every write).
-  virtual void put_job(const Job& job, const Progress& progress) = 0;
-  void put_job(const Job& job) { put_job(job, progress_of(job)); }
+  // Writes the job's own fields (not agenda, instances or progress, which are
+  // the items' and instances' rows) and raises the job id high-water mark to its
+  // id, in the same transaction.
+  virtual void put_job(const Job& job) = 0;
   virtual void put_item(JobId job, std::size_t index, const AgendaItem& item) = 0;
   virtual void put_instance(JobId job, const Instance& inst) = 0;
   // Deletes the job's rows (with its submission token); the job id high-water

@@ -409,6 +409,7 @@ TEST(ModelJson, DecodeItemReadsWhatEncodeItemWrites) {
     const qube::AgendaItem fast = qube::decode_item(bytes);
     expect_same_item(fast, item);
     EXPECT_EQ(qube::to_json(fast), qube::to_json(qube::item_from_json(decode(bytes))));
+    EXPECT_EQ(decode(bytes), qube::to_json(item));  // the Json writer's record, field for field
   }
   // A row written before encode_item (through Json), with fields left out.
   const auto sparse = qube::decode_item(encode(Json{{"name", "7"}, {"host", nullptr}}));
@@ -448,6 +449,20 @@ TEST(ModelJson, JobSummaryLeavesOutAgenda) {
   const qube::Job back = qube::job_from_json(j);
   EXPECT_TRUE(back.agenda.empty());
   EXPECT_EQ(back.spec.name, "render shot 10");
+}
+
+// The store's row of a job: its own fields and spec; progress is the items'
+// (a row that kept it would be rewritten with every result).
+TEST(ModelJson, StoredJobRowRoundTripsWithoutProgress) {
+  const qube::Job job = sample_job();
+  const Json row = qube::to_stored_json(job);
+  EXPECT_FALSE(row.contains("progress"));
+  EXPECT_FALSE(row.contains("agenda"));
+  const qube::Job back = qube::stored_job_from_json(row);
+  EXPECT_EQ(back.id, job.id);
+  EXPECT_EQ(back.status, job.status);
+  EXPECT_EQ(qube::to_json(back.spec), qube::to_json(job.spec));
+  EXPECT_THROW(qube::stored_job_from_json(Json{{"id", 1}}), FormatError) << "a row without its spec is bad";
 }
 
 TEST(ModelJson, SpecRoundTrip) {

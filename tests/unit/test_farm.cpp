@@ -1425,6 +1425,23 @@ TEST_F(FarmTest, ListedSummariesFollowEveryChange) {
   EXPECT_THROW(farm.list_jobs(Json{{"ids", {id + 1}}}), std::runtime_error);
 }
 
+// A result rewrites its item's row; the job's row (spec and all) only when the
+// job's own status moves. Its progress is counted from the items on load.
+TEST_F(FarmTest, AResultWritesItsItemRowAndTheJobRowOnlyWhenTheJobChanges) {
+  const JobId id = start_first_item(make_spec("rows", 9999, "1-2"));
+  stored();
+  result("w1", id, 0, 0, 1, "complete", 0);
+  EXPECT_TRUE(farm.effects().dirty_items.count({id, 0}));
+  EXPECT_FALSE(farm.effects().dirty_jobs.count(id)) << "still running: nothing of the job's own changed";
+  EXPECT_TRUE(farm.effects().progressed_jobs.count(id)) << "its summary must still be redone";
+  const Json w = request("w1", id, 0);
+  EXPECT_FALSE(farm.effects().dirty_jobs.count(id)) << "an item handed out is the item's row";
+  stored();
+  result("w1", id, 0, w.at("index").get<std::int64_t>(), w.at("attempt").get<std::uint64_t>(), "complete", 0);
+  EXPECT_EQ(js(id).job.status, JobStatus::complete);
+  EXPECT_TRUE(farm.effects().dirty_jobs.count(id)) << "complete: its row must say so";
+}
+
 TEST_F(FarmTest, SummariesWarmedAheadFollowEveryChangeToo) {
   const JobId id = submit(make_spec("warmed", 9999, "1-2"));
   stored();

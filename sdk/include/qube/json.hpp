@@ -25,9 +25,10 @@ Json to_json(const Job& job, bool with_agenda, const Progress& progress);
 // The job row the stores keep: what the farm made of the job, and the spec whole
 // under "spec", which holds it once (rows stored before also had it spread over
 // the top level, twice the bytes to build and decode). Neither agenda nor
-// instances: rows of their own. Read back with job_from_json, then
-// spec_from_json(doc["spec"]).
-Json to_stored_json(const Job& job, const Progress& progress);
+// instances: rows of their own, nor progress, counted from the items (kept here,
+// every result would rewrite its job's row). Read back with stored_job_from_json.
+Json to_stored_json(const Job& job);
+Job stored_job_from_json(const Json& j);
 // A full record (instances, excluded hosts) without its "agenda": for `show`,
 // which pages through a big agenda.
 Json to_json_without_agenda(const Job& job, const Progress& progress);
