@@ -16,11 +16,9 @@ L=${3:-100}
 BIN=${4:-build}/bin
 DIR=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$DIR"' EXIT
-"$BIN/qbsupervisor" --data "$DIR/data" --workers tcp://127.0.0.1:0 --clients tcp://127.0.0.1:0 --log-level warn &
-SUP=$!
-for _ in $(seq 100); do [ -s "$DIR/data/endpoints.json" ] && break; sleep 0.05; done
-endpoint() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$DIR/data/endpoints.json"; }
-export QB_SUPERVISOR=$(endpoint clients) QB_TIMEOUT=120
+source bench/lib/supervisor.sh
+start_supervisor
+export QB_TIMEOUT=120
 rss_kb() { awk '/VmRSS/{print $2}' "/proc/$SUP/status"; }
 hwm_kb() { awk '/VmHWM/{print $2}' "/proc/$SUP/status"; }
 

@@ -18,8 +18,8 @@ DIR=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$DIR"' EXIT
 SUP_KEYS=() WORKER_KEYS=()
 [ -n "${KEYS:-}" ] && SUP_KEYS=(--keys "$DIR/keys" --keys-required) && WORKER_KEYS=(--keys "$DIR/worker" --config "$DIR/worker.yaml")
-"$BIN/qbsupervisor" --data "$DIR/data" --workers tcp://127.0.0.1:0 --clients tcp://127.0.0.1:0 --log-level warn "${SUP_KEYS[@]}" &
-for _ in $(seq 100); do [ -s "$DIR/data/endpoints.json" ] && break; sleep 0.05; done
+source bench/lib/supervisor.sh
+start_supervisor "${SUP_KEYS[@]}"
 if [ -n "${KEYS:-}" ]; then
   "$BIN/qb" keys init --dir "$DIR/me" --supervisor-key "$DIR/keys/supervisor.key" > /dev/null
   "$BIN/qb" keys init --worker bench --dir "$DIR/worker" --supervisor-key "$DIR/keys/supervisor.key" > /dev/null
@@ -28,8 +28,6 @@ if [ -n "${KEYS:-}" ]; then
   echo "run_as: self" > "$DIR/worker.yaml"  # the bench's user owns the job: no account switch
   export QB_KEYS=$DIR/me
 fi
-endpoint() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$DIR/data/endpoints.json"; }
-export QB_SUPERVISOR=$(endpoint clients)
 "$BIN/qbworker" --supervisor "$(endpoint workers)" --name bench --slots 2 --log-level warn "${WORKER_KEYS[@]}" &
 for _ in $(seq 100); do "$BIN/qb" hosts --json | grep -q '"active"' && break; sleep 0.05; done
 

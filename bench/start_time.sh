@@ -19,16 +19,13 @@ SUP=
 store_args=()
 [ -n "$STORE" ] && store_args=(--store "$STORE")
 
+source bench/lib/supervisor.sh
+
 # start: a supervisor on the data dir; waits until its first ping is answered;
 # STARTED: the seconds that took.
 start() {
-  rm -f "$DIR/data/endpoints.json"
   local t0=$(date +%s.%N)
-  "$BIN/qbsupervisor" --data "$DIR/data" --workers tcp://127.0.0.1:0 --clients tcp://127.0.0.1:0 \
-    --log-level warn "${store_args[@]}" >> "$DIR/supervisor.log" 2>&1 &
-  SUP=$!
-  until [ -s "$DIR/data/endpoints.json" ]; do sleep 0.01; done
-  export QB_SUPERVISOR=$(sed -n 's/.*"clients":"\([^"]*\)".*/\1/p' "$DIR/data/endpoints.json")
+  start_supervisor "${store_args[@]}"
   until QB_TIMEOUT=1 "$BIN/qb" ping > /dev/null 2>&1; do sleep 0.01; done
   STARTED=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}')
 }

@@ -120,8 +120,9 @@ Client::Client(std::string endpoint, std::chrono::milliseconds timeout)
 
 Client::~Client() = default;
 
-Json Client::request(const std::string& type, const Json& body) {
-  const std::string reply = exchange(type, body);
+Json Client::request(const std::string& type, const Json& body) { return reply_body(exchange(type, body, timeout_)); }
+
+Json Client::reply_body(const std::string& reply) {
   Json b;
   try {
     b = qube::decode(reply);
@@ -136,20 +137,11 @@ Json Client::request(const std::string& type, const Json& body) {
 Json Client::request_stored(const std::string& type, const Json& body) {
   if (std::getenv("QB_TIMEOUT")) return request(type, body);
   request("ping", Json::object());
-  const auto normal = timeout_;
-  timeout_ = std::max<std::chrono::milliseconds>(timeout_, kStoredWait);
-  try {
-    Json reply = request(type, body);
-    timeout_ = normal;
-    return reply;
-  } catch (...) {
-    timeout_ = normal;
-    throw;
-  }
+  return reply_body(exchange(type, body, std::max<std::chrono::milliseconds>(timeout_, kStoredWait)));
 }
 
 std::string Client::request_text(const std::string& type, const Json& body, const std::string& key, int indent) {
-  const std::string reply = exchange(type, body);
+  const std::string reply = exchange(type, body, timeout_);
   DecodedWithText b;
   try {
     b = decode_with_text(reply, key, indent);
@@ -172,23 +164,23 @@ void Client::follow(const std::string& hint) {
   impl_->socket.connect(endpoint_);
 }
 
-std::string Client::exchange(const std::string& type, const Json& body) {
+std::string Client::exchange(const std::string& type, const Json& body, std::chrono::milliseconds timeout) {
   const std::size_t n = impl_->endpoints.size();
   if (n == 1) {
     std::optional<std::string> active;
-    std::string reply = exchange_once(type, body, active);
+    std::string reply = exchange_once(type, body, timeout, active);
     if (active) throw ClientError(reply);
     return reply;
   }
   // Round the list twice at least; while a standby is taking over (none
   // active), for up to the timeout.
-  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (std::size_t tries = 1;; ++tries) {
     const bool last = tries >= 2 * n && std::chrono::steady_clock::now() >= deadline;
     std::optional<std::string> active;
     std::string reply;
     try {
-      reply = exchange_once(type, body, active);
+      reply = exchange_once(type, body, timeout, active);
     } catch (const ClientNoAnswer&) {
       if (last) throw;
       follow("");
@@ -202,26 +194,27 @@ std::string Client::exchange(const std::string& type, const Json& body) {
   }
 }
 
-std::string Client::exchange_once(const std::string& type, const Json& body, std::optional<std::string>& active) {
+std::string Client::exchange_once(const std::string& type, const Json& body, std::chrono::milliseconds timeout,
+                                  std::optional<std::string>& active) {
   proto::Message req{type, ++impl_->next_id, body};
   const bool several = impl_->endpoints.size() > 1;
   // A DEALER queues the message until the connection is up; the timeout below
   // covers a supervisor that never answers.
   if (!transport::send(impl_->socket, req)) {
     zmq::pollitem_t out{impl_->socket.handle(), 0, ZMQ_POLLOUT, 0};
-    zmq::poll(&out, 1, several ? std::min(timeout_, std::chrono::milliseconds(1000)) : timeout_);
+    zmq::poll(&out, 1, several ? std::min(timeout, std::chrono::milliseconds(1000)) : timeout);
     if (several && !transport::send(impl_->socket, req))
       throw ClientNoAnswer("cannot reach the supervisor at " + endpoint_);
     if (!transport::send(impl_->socket, req))
       throw ClientError("cannot reach the supervisor at " + endpoint_);
   }
-  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0)
       throw ClientNoAnswer("no answer from the supervisor at " + endpoint_ + " within " +
-                        std::to_string(timeout_.count() / 1000.0).substr(0, 4) +
+                        std::to_string(timeout.count() / 1000.0).substr(0, 4) +
                         " s (is qbsupervisor running? set --supervisor or QB_SUPERVISOR)");
     zmq::pollitem_t in[] = {{impl_->socket.handle(), 0, ZMQ_POLLIN, 0}, impl_->handshakes->pollitem()};
     zmq::poll(in, 2, left);

@@ -266,17 +266,6 @@ Json decode(std::string_view bytes) {
   return unpack(unpack_object(bytes, zone), 0);
 }
 
-std::string encode_array_of(const std::vector<std::string_view>& encoded_elements) {
-  std::size_t size = 5;
-  for (const auto e : encoded_elements) size += e.size();
-  std::string out;
-  out.reserve(size);
-  StringWriter writer{out};
-  Packer(writer).pack_array(static_cast<std::uint32_t>(encoded_elements.size()));
-  for (const auto e : encoded_elements) out += e;
-  return out;
-}
-
 namespace {
 // The map `fields` with one more field `key`, whose value `append_value` appends
 // (`value_size` bytes): built in one buffer, for replies of many megabytes.

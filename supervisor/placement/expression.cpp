@@ -97,14 +97,12 @@ struct Ref {
 
 }  // namespace program
 
-using namespace program;
-
 struct Expression::Program {
   std::string text;
-  std::vector<Node> nodes;
+  std::vector<program::Node> nodes;
   std::vector<std::uint32_t> kids;  // children of Or / And nodes
-  std::vector<Literal> literals;
-  std::vector<Ref> refs;
+  std::vector<program::Literal> literals;
+  std::vector<program::Ref> refs;
   std::vector<std::regex> regexes;
   std::uint32_t root = 0;
   bool uses_job = false;
@@ -112,6 +110,7 @@ struct Expression::Program {
 
 // ------------------------------------------------------------------ parsing
 
+namespace program {
 namespace {
 
 struct NamedRef {
@@ -316,6 +315,7 @@ class Parser {
 };
 
 }  // namespace
+}  // namespace program
 
 Expression Expression::parse(std::string_view text, std::string_view field) {
   if (text.size() > kMaxLength)
@@ -323,7 +323,7 @@ Expression Expression::parse(std::string_view text, std::string_view field) {
   if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) return Expression();
   auto program = std::make_shared<Program>();
   program->text = std::string(text);
-  Parser parser(*program, field);
+  program::Parser parser(*program, field);
   program->root = parser.parse_all();
   Expression e;
   e.program_ = std::move(program);
@@ -332,6 +332,7 @@ Expression Expression::parse(std::string_view text, std::string_view field) {
 
 // ---------------------------------------------------------------- evaluation
 
+namespace program {
 namespace {
 
 // A value during evaluation: it points into the program or the facts, so
@@ -530,15 +531,16 @@ struct Evaluator {
 };
 
 }  // namespace
+}  // namespace program
 
 bool Expression::evaluate(const HostFacts& host, const JobFacts& job) const {
   if (!program_) return true;
-  return truth(Evaluator{*program_, host, job}.eval(program_->root));
+  return program::truth(program::Evaluator{*program_, host, job}.eval(program_->root));
 }
 
 std::optional<double> Expression::number(const HostFacts& host, const JobFacts& job) const {
   if (!program_) return std::nullopt;
-  return as_number(Evaluator{*program_, host, job}.eval(program_->root));
+  return program::as_number(program::Evaluator{*program_, host, job}.eval(program_->root));
 }
 
 bool Expression::uses_job() const { return program_ && program_->uses_job; }
@@ -550,24 +552,26 @@ const std::string& Expression::text() const {
 
 std::size_t Expression::conjuncts() const {
   if (!program_) return 0;
-  const Node& root = program_->nodes[program_->root];
-  return root.kind == NodeKind::And ? root.b : 1;
+  const program::Node& root = program_->nodes[program_->root];
+  return root.kind == program::NodeKind::And ? root.b : 1;
 }
 
+namespace program {
 namespace {
 std::uint32_t conjunct_node(const Expression::Program& p, std::size_t i) {
   const Node& root = p.nodes[p.root];
   return root.kind == NodeKind::And ? p.kids[root.a + i] : p.root;
 }
 }  // namespace
+}  // namespace program
 
 std::string_view Expression::conjunct_text(std::size_t i) const {
-  const Node& n = program_->nodes[conjunct_node(*program_, i)];
+  const program::Node& n = program_->nodes[program::conjunct_node(*program_, i)];
   return std::string_view(program_->text).substr(n.begin, n.end - n.begin);
 }
 
 bool Expression::evaluate_conjunct(std::size_t i, const HostFacts& host, const JobFacts& job) const {
-  return truth(Evaluator{*program_, host, job}.eval(conjunct_node(*program_, i)));
+  return program::truth(program::Evaluator{*program_, host, job}.eval(program::conjunct_node(*program_, i)));
 }
 
 }  // namespace qube::placement

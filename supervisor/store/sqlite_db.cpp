@@ -31,7 +31,18 @@ Database::Database(const std::string& path, OpenOptions options) : prefix_(std::
 // alive until it is, rather than failing the close.
 Database::~Database() {
   checkpointer_.reset();
+  for (sqlite3_stmt* kept : {begin_, commit_, rollback_}) sqlite3_finalize(kept);
   sqlite3_close_v2(db_);
+}
+
+void Database::run_kept(sqlite3_stmt*& kept, const char* sql) {
+  if (!kept && sqlite3_prepare_v2(db_, sql, -1, &kept, nullptr) != SQLITE_OK)
+    throw std::runtime_error(prefix_ + ": " + last_error() + " in: " + sql);
+  const int rc = sqlite3_step(kept);
+  // The message before reset(), which may replace it.
+  const std::string err = rc == SQLITE_DONE ? "" : last_error();
+  sqlite3_reset(kept);
+  if (rc != SQLITE_DONE) throw std::runtime_error(prefix_ + ": " + err + " in: " + sql);
 }
 
 void Database::exec(const char* sql) {

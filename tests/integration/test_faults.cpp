@@ -267,9 +267,10 @@ TEST_F(Faults, StoppedWorkerLateResultsAreDroppedByAttemptId) {
   fault(work, {victim}, [&] {
     const pid_t pid = worker_pid(victim);
     // Its items as the supervisor sees them once that set no longer changes
-    // (results sent before the stop may still be on their way). Stopped between
-    // an item's result and its next item, it holds none: it is let go and
-    // stopped again, well inside the window each time.
+    // (results sent before the stop may still be on their way). Should the
+    // supervisor see none of its items running (stopped as its last results
+    // were arriving, with nothing started or held after them), it is let go
+    // and stopped again, well inside the window each time.
     auto stopped = std::chrono::steady_clock::now();
     for (int tries = 0; tries < 20 && stale.empty(); ++tries) {
       if (tries > 0) {

@@ -1061,9 +1061,16 @@ Json submit_with_token(Farm& f, const std::string& user, const std::string& toke
   return submit_wire(f, body);
 }
 
+// The summaries a `jobs` reply would carry, decoded.
+Json listed(Farm& f, const Json& body) {
+  Json out = Json::array();
+  for (const std::string_view summary : f.list_jobs(body)) out.push_back(qube::decode(summary));
+  return out;
+}
+
 std::vector<JobId> listed_ids(Farm& f, const Json& body) {
   std::vector<JobId> ids;
-  for (const auto& j : qube::decode(qube::encode_array_of(f.list_jobs(body)))) ids.push_back(j.at("id").get<JobId>());
+  for (const auto& j : listed(f, body)) ids.push_back(j.at("id").get<JobId>());
   return ids;
 }
 
@@ -1400,7 +1407,7 @@ TEST_F(FarmTest, InstancesThatDidWorkDoNotCountAsStartupFailures) {
 TEST_F(FarmTest, ListedSummariesFollowEveryChange) {
   const JobId id = submit(make_spec("listed", 9999, "1-2"));
   auto listed = [&] {
-    const Json jobs = qube::decode(qube::encode_array_of(farm.list_jobs(Json::object())));
+    const Json jobs = ::listed(farm, Json::object());
     EXPECT_EQ(jobs.size(), 1u);
     return jobs.at(0);
   };
@@ -1448,7 +1455,7 @@ TEST_F(FarmTest, SummariesWarmedAheadFollowEveryChangeToo) {
   EXPECT_TRUE(farm.summaries_to_warm());
   EXPECT_FALSE(farm.warm_summaries(1.0));
   EXPECT_FALSE(farm.summaries_to_warm());
-  auto status = [&] { return qube::decode(qube::encode_array_of(farm.list_jobs(Json::object()))).at(0).at("status").get<std::string>(); };
+  auto status = [&] { return ::listed(farm, Json::object()).at(0).at("status").get<std::string>(); };
   EXPECT_EQ(status(), "pending");
   // Changed but not yet stored: warming must not keep the summary of before.
   reg("w1", make_host("a", 1));

@@ -60,11 +60,15 @@ class Client {
   static std::chrono::milliseconds default_timeout();
 
  private:
-  // Sends the request and waits for its reply; returns the reply's body, encoded.
-  std::string exchange(const std::string& type, const Json& body);
+  // Sends the request and waits up to `timeout` for its reply; returns the
+  // reply's body, encoded.
+  std::string exchange(const std::string& type, const Json& body, std::chrono::milliseconds timeout);
   // One attempt at the current endpoint; `active` is set when it is a standby
   // (then the returned text is its error).
-  std::string exchange_once(const std::string& type, const Json& body, std::optional<std::string>& active);
+  std::string exchange_once(const std::string& type, const Json& body, std::chrono::milliseconds timeout,
+                            std::optional<std::string>& active);
+  // The decoded body of an ok reply; throws ClientError with the supervisor's message.
+  static Json reply_body(const std::string& reply);
   // Connects to `hint` if it is one of the endpoints, else to the next.
   void follow(const std::string& hint);
   struct Impl;

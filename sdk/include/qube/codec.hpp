@@ -39,9 +39,8 @@ struct DecodedWithText {
 DecodedWithText decode_with_text(std::string_view bytes, std::string_view key, int indent);
 
 // For replies assembled from values encoded earlier (the supervisor keeps each
-// job's summary encoded): an array of already encoded elements, and the map
-// `fields` with one more field `key` whose value is already encoded.
-std::string encode_array_of(const std::vector<std::string_view>& encoded_elements);
+// job's summary encoded): the map `fields` with one more field `key` whose value
+// is already encoded.
 std::string encode_with_field(const Json& fields, std::string_view key, std::string_view encoded_value);
 // The two at once, in one buffer: `fields` with `key` an array of encoded elements
 // (a `jobs` reply of 10,000 summaries is megabytes, and each copy of it cost the
