@@ -4,7 +4,9 @@
 
 #include "effects.hpp"
 #include "farm.hpp"
+#include "qube/codec.hpp"
 #include "qube/range.hpp"
+#include "security.hpp"
 
 namespace qube::supervisor {
 
@@ -26,30 +28,60 @@ std::size_t items_asked(const Json& job) {
 
 bool worth_building_apart(const Json& body) {
   try {
+    const Json& jobs = get_array(body, "jobs");
+    if (jobs.size() > kJobsPerRound) return true;
     std::size_t n = 0;
-    for (const Json& job : get_array(body, "jobs")) n += items_asked(job);
+    for (const Json& job : jobs) n += items_asked(job);
     return n > kRowsPerRound;
   } catch (const std::exception&) {
     return false;  // a malformed body is refused on the loop, as any other
   }
 }
 
-std::future<Submission> build_apart(Json body) {
-  return std::async(std::launch::async, [body = std::move(body)] {
-    Submission s;
+namespace {
+
+// Takes the body, and frees it here rather than on the loop.
+BuiltSubmission build(Json body) {
+  BuiltSubmission built;
+  try {
+    built.submission = submission_from_json(body);
+  } catch (const std::exception& e) {
+    built.error = e.what();
+  }
+  body = Json();
+  Submission& s = built.submission;
+  for (const auto& entry : s.jobs) {
     try {
-      s = submission_from_json(body);
+      s.agendas.emplace_back(build_agenda(entry.spec));
     } catch (const std::exception&) {
-      return Submission{};  // no jobs: the loop decodes it again and answers the error
+      s.agendas.emplace_back();  // Farm::submit builds it again and reports the error
     }
-    for (const auto& entry : s.jobs) {
-      try {
-        s.agendas.emplace_back(build_agenda(entry.spec));
-      } catch (const std::exception&) {
-        s.agendas.emplace_back();  // Farm::submit builds it again and reports the error
-      }
+  }
+  return built;
+}
+
+}  // namespace
+
+std::future<BuiltSubmission> build_apart(Json body) {
+  return std::async(std::launch::async, [body = std::move(body)]() mutable { return build(std::move(body)); });
+}
+
+std::future<BuiltSubmission> decode_and_build_apart(std::string body, std::string holder) {
+  return std::async(std::launch::async, [body = std::move(body), holder = std::move(holder)] {
+    proto::Message msg;
+    msg.type = proto::kSubmit;
+    try {
+      msg.body = decode(body);
+      require_object(msg.body, "message body");
+    } catch (const std::exception& e) {
+      BuiltSubmission refused;
+      refused.error = e.what();
+      return refused;
     }
-    return s;
+    const std::string who = Security::as_asker(msg, holder);
+    BuiltSubmission built = build(std::move(msg.body));
+    built.who = who;
+    return built;
   });
 }
 

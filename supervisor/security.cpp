@@ -62,16 +62,27 @@ Keyring& Security::keyring() {
 }
 
 std::optional<std::string> Security::authenticate_client(const std::string& user_id, proto::Message& msg) const {
-  Json& body = msg.body;
-  if (!required_) {
-    // Whatever it claims; a malformed claim is the Farm's to refuse, not a throw here.
-    const auto claimed = body.is_object() ? body.find("user") : body.end();
-    return claimed != body.end() && claimed->is_string() ? claimed->get<std::string>() : std::string();
-  }
+  const auto holder = key_holder(user_id);
+  if (!holder) return std::nullopt;
+  return as_asker(msg, *holder);
+}
+
+std::optional<std::string> Security::key_holder(const std::string& user_id) const {
+  if (!required_) return std::string();
   const auto holder = keyring_->holder(user_id);
   if (!holder || holder->kind != KeyKind::user) return std::nullopt;
-  stamp_user(msg, holder->name);
   return holder->name;
+}
+
+std::string Security::as_asker(proto::Message& msg, const std::string& holder) {
+  if (!holder.empty()) {
+    stamp_user(msg, holder);
+    return holder;
+  }
+  // Without keys, whatever it claims; a malformed claim is the Farm's to refuse, not a throw here.
+  const Json& body = msg.body;
+  const auto claimed = body.is_object() ? body.find("user") : body.end();
+  return claimed != body.end() && claimed->is_string() ? claimed->get<std::string>() : std::string();
 }
 
 void Security::stamp_user(proto::Message& msg, const std::string& name) {

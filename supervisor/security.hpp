@@ -35,6 +35,11 @@ class Security {
   // the key is no longer held; refuse it), and the request's user fields are
   // replaced by that name. Without keys, the name the request claims.
   std::optional<std::string> authenticate_client(const std::string& user_id, proto::Message& msg) const;
+  // The same in two halves, for a request whose body is decoded elsewhere: the
+  // key's holder before (nullopt: refuse; "" without keys: the claim decides) ...
+  std::optional<std::string> key_holder(const std::string& user_id) const;
+  // ... and, once the body is decoded, the request made the holder's; who asks.
+  static std::string as_asker(proto::Message& msg, const std::string& holder);
   // Makes `msg` a request of `name`, as a key's holder: the user of a request
   // that changes something, and of the jobs a submission names for its submitter.
   // Also for the HTTP API, whose token holders are proven as a key's are.

@@ -51,6 +51,9 @@ constexpr double kListingWaitAtMost = 1.0;
 // Time a round gives to storing big agendas (AgendaWriter): with the round's own
 // work and the commit, a round stays well under the 50 ms no request may hold the loop.
 constexpr double kAgendaSlice = 0.005;
+// Submissions from this size on are decoded off the loop (Server::decoding_apart):
+// 64 KB is a couple of hundred jobs, a few ms of Json building.
+constexpr std::size_t kDecodedApartFrom = 64 * 1024;
 // A round longer than this is logged (issue 15: no request may hold the loop 50 ms).
 constexpr double kStallWarning = 0.050;
 // On SIGTERM, how long the writer may go on storing a big agenda before the exit.
@@ -265,25 +268,43 @@ void Server::receive_from_workers(int& heartbeats, int& others) {
 
 void Server::receive_from_clients(int& others) {
   for (int n = 0; n < kBatch; ++n) {
-    auto in = transport::receive(clients_, true);
-    if (!in) break;
+    auto raw = transport::receive_raw(clients_, true);
+    if (!raw) break;
     ++others;
-    if (!in->msg) {
-      spdlog::warn("rejected a malformed client message: {}", in->error);
-      client_replies_.emplace_back(in->routing_id,
-                                   proto::Message{proto::kReply, 0, Json{{"ok", false}, {"error", in->error}}});
+    if (decoding_apart(*raw)) continue;
+    transport::Incoming in = transport::decode(std::move(*raw));
+    if (!in.msg) {
+      spdlog::warn("rejected a malformed client message: {}", in.error);
+      client_replies_.emplace_back(in.routing_id,
+                                   proto::Message{proto::kReply, 0, Json{{"ok", false}, {"error", in.error}}});
       continue;
     }
-    const auto who = security_->authenticate_client(in->user_id, *in->msg);
+    const auto who = security_->authenticate_client(in.user_id, *in.msg);
     if (!who) {
-      spdlog::warn("keys: refused '{}' from a key that is no longer accepted", in->msg->type);
-      client_replies_.emplace_back(in->routing_id,
-                                   proto::reply_error(*in->msg, "refused: this key is not (or no longer) accepted "
+      spdlog::warn("keys: refused '{}' from a key that is no longer accepted", in.msg->type);
+      client_replies_.emplace_back(in.routing_id,
+                                   proto::reply_error(*in.msg, "refused: this key is not (or no longer) accepted "
                                                                 "by the supervisor"));
       continue;
     }
-    answer(client_replies_, in->routing_id, *in->msg, *who);
+    answer(client_replies_, in.routing_id, std::move(*in.msg), *who);
   }
+}
+
+bool Server::decoding_apart(transport::RawIncoming& raw) {
+  if (raw.body.size() < kDecodedApartFrom || !raw.error.empty() || outage_.active()) return false;
+  proto::Message header;
+  try {
+    header = proto::decode_header(raw.header.to_string_view());
+  } catch (const std::exception&) {
+    return false;  // the usual path answers it
+  }
+  if (header.type != proto::kSubmit) return false;
+  const auto holder = security_->key_holder(raw.user_id);
+  if (!holder) return false;  // the usual path refuses it
+  building_.push_back(Building{decode_and_build_apart(std::string(raw.body.to_string_view()), *holder),
+                               std::move(header), "", &client_replies_, std::move(raw.routing_id)});
+  return true;
 }
 
 void Server::receive_from_http(int& others) {
@@ -302,7 +323,7 @@ void Server::receive_from_http(int& others) {
       continue;
     }
     Security::stamp_user(*in->msg, who);
-    answer(http_replies_, in->routing_id, *in->msg, who);
+    answer(http_replies_, in->routing_id, std::move(*in->msg), who);
   }
 }
 
@@ -390,9 +411,10 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
 }
 
 void Server::answer(std::vector<std::pair<std::string, ClientReply>>& replies, const std::string& rid,
-                    const proto::Message& msg, const std::string& who) {
+                    proto::Message msg, const std::string& who) {
   if (msg.type == proto::kSubmit && !outage_.active() && worth_building_apart(msg.body)) {
-    building_.push_back(Building{build_apart(msg.body), msg, who, &replies, rid});
+    auto built = build_apart(std::exchange(msg.body, Json::object()));
+    building_.push_back(Building{std::move(built), std::move(msg), who, &replies, rid});
     return;
   }
   // A listing of all jobs, or of many, while many summaries are missing: answered
@@ -410,12 +432,13 @@ void Server::answer(std::vector<std::pair<std::string, ClientReply>>& replies, c
 void Server::submit_built() {
   std::erase_if(building_, [this](Building& b) {
     if (b.built.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
-    Submission submission = b.built.get();
+    BuiltSubmission built = b.built.get();
     respond(*b.queue, b.rid, b.msg, [&]() -> ClientReply {
-      // Refused, or not decoded apart: the usual path answers (and says why).
-      if (outage_.active() || submission.jobs.empty()) return handle_client(b.msg, b.who);
+      // Refused while the store cannot write: the usual path says why (and needs no body).
+      if (outage_.active()) return handle_client(b.msg, built.who.empty() ? b.who : built.who);
+      if (!built.error.empty()) return proto::reply_error(b.msg, built.error);
       try {
-        return proto::reply_ok(b.msg, farm_.submit(std::move(submission)));
+        return proto::reply_ok(b.msg, farm_.submit(std::move(built.submission)));
       } catch (const std::exception& e) {
         return proto::reply_error(b.msg, e.what());
       }

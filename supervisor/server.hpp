@@ -17,6 +17,7 @@
 #include "http/http_server.hpp"
 #include "lease.hpp"
 #include "qube/clock.hpp"
+#include "qube/transport.hpp"
 #include "logs.hpp"
 #include "security.hpp"
 #include "store/event_log.hpp"
@@ -47,11 +48,15 @@ class Server {
   ClientReply handle_client(const proto::Message& msg, const std::string& who);
   // handle_client, its reply queued on `replies`, or held back while the jobs it
   // concerns are still being stored by the AgendaWriter (a big submit or kill).
+  // Takes the message: a big submission's body goes to the thread that decodes it.
   void answer(std::vector<std::pair<std::string, ClientReply>>& replies, const std::string& rid,
-              const proto::Message& msg, const std::string& who);
+              proto::Message msg, const std::string& who);
   // The reply `produce` makes, queued, or held while its jobs are being stored.
   void respond(std::vector<std::pair<std::string, ClientReply>>& replies, const std::string& rid,
                const proto::Message& msg, const std::function<ClientReply()>& produce);
+  // A big submission's body (kDecodedApartFrom) handed to a thread to decode and
+  // build (agenda_builds.hpp); false: the message takes the usual path.
+  bool decoding_apart(transport::RawIncoming& raw);
   // Submissions whose agendas were built apart (agenda_builds.hpp) and are ready: submitted.
   void submit_built();
   // Warms a slice of missing summaries for the waiting `jobs` requests, and answers
@@ -120,8 +125,8 @@ class Server {
   std::vector<WaitingReply> waiting_replies_;
   // Big submissions whose agendas a thread is building, with whom to answer.
   struct Building {
-    std::future<Submission> built;
-    proto::Message msg;
+    std::future<BuiltSubmission> built;
+    proto::Message msg;  // without its body (decoded apart)
     std::string who;
     std::vector<std::pair<std::string, ClientReply>>* queue;
     std::string rid;

@@ -42,13 +42,17 @@ std::optional<RawIncoming> receive_raw(zmq::socket_t& socket, bool router) {
 std::optional<Incoming> receive(zmq::socket_t& socket, bool router) {
   auto raw = receive_raw(socket, router);
   if (!raw) return std::nullopt;
+  return decode(std::move(*raw));
+}
+
+Incoming decode(RawIncoming&& raw) {
   Incoming in;
-  in.routing_id = std::move(raw->routing_id);
-  in.user_id = std::move(raw->user_id);
-  in.error = std::move(raw->error);
+  in.routing_id = std::move(raw.routing_id);
+  in.user_id = std::move(raw.user_id);
+  in.error = std::move(raw.error);
   if (!in.error.empty()) return in;
   try {
-    in.msg = proto::decode(raw->header.to_string_view(), raw->body.to_string_view());
+    in.msg = proto::decode(raw.header.to_string_view(), raw.body.to_string_view());
   } catch (const std::exception& e) {
     in.error = e.what();
   }

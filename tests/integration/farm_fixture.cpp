@@ -169,6 +169,14 @@ void FarmTest::TearDown() {
   if (ec) std::cerr << "[farm] could not remove " << dir_ << ": " << ec.message() << "\n";
 }
 
+std::string FarmTest::many_jobs_file(int jobs) const {
+  const std::string file = path("many-" + std::to_string(jobs) + ".yaml");
+  std::ofstream out(file);
+  out << "name: many\njobs:\n";
+  for (int i = 1; i <= jobs; ++i) out << "  - {name: j" << i << ", blocked: true, package: {cmdline: /bin/true}}\n";
+  return file;
+}
+
 std::string FarmTest::bin(const std::string& tool) { return std::string(QUBE_BIN_DIR) + "/" + tool; }
 
 // ---------------------------------------------------------------- daemons

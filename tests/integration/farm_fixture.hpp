@@ -68,6 +68,8 @@ class FarmTest : public ::testing::Test {
   // The test's temporary directory, and a path inside it.
   const std::filesystem::path& dir() const { return dir_; }
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  // A job file of `jobs` blocked one-command jobs named j1, j2 ...; its path.
+  std::string many_jobs_file(int jobs) const;
   // A built tool, e.g. bin("qb").
   static std::string bin(const std::string& tool);
 

@@ -4,7 +4,6 @@
 // of it is durable too, whatever the supervisor's death in between.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <set>
 
 #include "farm_fixture.hpp"
@@ -70,25 +69,52 @@ TEST_F(BigAgenda, RunsOnceStoredAndWhatRanSurvivesARestart) {
   EXPECT_EQ(total, kItems) << after.dump();
 }
 
+class ManyJobs : public FarmTest {
+ protected:
+  // The names of the jobs `qb jobs --json` lists.
+  std::set<std::string> listed_names() {
+    const RunResult r = run({"qb", "jobs", "--json"});
+    EXPECT_EQ(r.code, 0) << r.describe();
+    const Json listed = Json::parse(r.out, nullptr, false);
+    EXPECT_TRUE(listed.is_array()) << r.out.substr(0, 500);
+    std::set<std::string> names;
+    for (const auto& j : listed.is_array() ? listed : Json::array()) names.insert(j.value("name", ""));
+    return names;
+  }
+};
+
+// A file of many jobs (more than kJobsPerRound, its body past kDecodedApartFrom)
+// is decoded off the loop and its rows stored a slice per round: acknowledged,
+// every job is durable, and each runs once stored.
+TEST_F(ManyJobs, OfOneFileAreAllDurableWhenAcknowledgedAndRun) {
+  start_supervisor();
+  constexpr int kJobs = 600;
+  const std::string file = many_jobs_file(kJobs);
+  RunResult r = run({"qbsub", "--file", file});
+  ASSERT_EQ(r.code, 0) << r.describe();
+  std::vector<std::uint64_t> ids;
+  for (std::size_t at = 0, end; (end = r.out.find('\n', at)) != std::string::npos; at = end + 1)
+    ids.push_back(std::stoull(r.out.substr(at, end - at)));
+  ASSERT_EQ(ids.size(), static_cast<std::size_t>(kJobs)) << r.out.substr(0, 300);
+  kill9_supervisor();
+  restart_supervisor();
+  EXPECT_EQ(listed_names().size(), static_cast<std::size_t>(kJobs)) << "every acknowledged job was stored";
+  start_worker("w1", 1);
+  ASSERT_EQ(run({"qb", "unblock", std::to_string(ids.back())}).code, 0);
+  EXPECT_TRUE(wait_until([&] { return show(ids.back()).value("status", "") == "complete"; }))
+      << show(ids.back()).dump();
+}
+
 // A listing that would encode hundreds of new jobs' summaries at once waits while
 // they are encoded a slice per round (Server::answer_listings), and then answers
 // with every job: none is left out, and the listing does not wait for ever.
-TEST_F(FarmTest, ListingRightAfterManyNewJobsHasThemAll) {
+TEST_F(ManyJobs, ListedRightAfterSubmissionAreAllThere) {
   start_supervisor();
   constexpr int kJobs = 2000;  // more than background warming gets through before qb asks
-  {
-    std::ofstream file(path("many.yaml"));
-    file << "name: many\njobs:\n";
-    for (int i = 1; i <= kJobs; ++i) file << "  - {name: j" << i << ", blocked: true, package: {cmdline: /bin/true}}\n";
-  }
-  RunResult r = run({"qbsub", "--file", path("many.yaml")});
+  const std::string file = many_jobs_file(kJobs);
+  RunResult r = run({"qbsub", "--file", file});
   ASSERT_EQ(r.code, 0) << r.describe();
-  r = run({"qb", "jobs", "--json"});
-  ASSERT_EQ(r.code, 0) << r.describe();
-  const Json listed = Json::parse(r.out, nullptr, false);
-  ASSERT_TRUE(listed.is_array()) << r.out.substr(0, 500);
-  std::set<std::string> names;
-  for (const auto& j : listed) names.insert(j.value("name", ""));
+  const std::set<std::string> names = listed_names();
   EXPECT_EQ(names.size(), static_cast<std::size_t>(kJobs));
   EXPECT_TRUE(names.count("j1") && names.count("j" + std::to_string(kJobs)));
 }

@@ -338,6 +338,26 @@ TEST_F(KeysFarm, AliceCannotKillBobsJobButAnAdminCan) {
   EXPECT_TRUE(contains(history.out, "killed by root")) << history.describe();
 }
 
+// A submission big enough to be decoded off the loop (Server::decoding_apart) is
+// its key holder's just the same.
+TEST_F(KeysFarm, AManyJobFileIsTheKeyHoldersWhateverItClaims) {
+  start_keyed_supervisor();
+  add_user("alice");
+  add_user("bob");
+  constexpr int kJobs = 600;
+  const std::string file = many_jobs_file(kJobs);
+  Env alice_as_bob = as("alice");
+  alice_as_bob["QB_USER"] = "bob";
+  const RunResult mine = run({"qbsub", "--file", file}, alice_as_bob);
+  ASSERT_EQ(mine.code, 0) << mine.describe();
+  const std::uint64_t first = std::stoull(mine.out);
+  EXPECT_EQ(show(first).value("user", ""), "alice");
+  EXPECT_EQ(show(first + kJobs - 1).value("user", ""), "alice");
+  const RunResult for_bob = run({"qbsub", "--user", "bob", "--file", file}, as("alice"));
+  EXPECT_EQ(for_bob.code, 1) << for_bob.describe();
+  EXPECT_FALSE(try_show(first + kJobs)) << "refused whole: no job made";
+}
+
 TEST_F(KeysFarm, KeysAreListedAndOnlyAdminsAddThem) {
   start_keyed_supervisor();
   const Json alice = add_user("alice");

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "agenda_builds.hpp"
 #include "farm.hpp"
 #include "qube/codec.hpp"
 #include "qube/json.hpp"
@@ -1678,6 +1679,47 @@ TEST_F(FarmTest, AHostSeveralJobsExcludeIsSuspectUntilAnAdminUnlocksIt) {
   lock_wire(farm, Json{{"hosts", {"a"}}, {"user", "root"}}, false);
   EXPECT_FALSE(host_a().at("suspect").get<bool>());
   EXPECT_EQ(host_a().at("state"), "active");
+}
+
+// ------------------------------------------------------------------ submissions decoded apart
+
+// A big submission's bytes decoded on a thread of their own answer as the loop
+// would: the same error for a bad body, and the same owner for its jobs.
+TEST(SubmissionsDecodedApart, AnswerAsTheLoopWould) {
+  const auto built = [](const Json& body, const std::string& holder) {
+    return qube::supervisor::decode_and_build_apart(qube::encode(body), holder).get();
+  };
+  EXPECT_NE(qube::supervisor::decode_and_build_apart("\xc1", "").get().error, "") << "not MessagePack";
+  EXPECT_NE(built(Json::array({1}), "").error, "") << "not a map";
+
+  JobSpec bad = make_spec("bad");
+  Json bad_job = qube::to_json(bad);
+  bad_job["cpus"] = "two";
+  const Json bad_body{{"jobs", Json::array({qube::to_json(make_spec("good")), bad_job})}, {"user", "bob"}};
+  std::string expected;
+  try {
+    (void)qube::supervisor::submission_from_json(bad_body);
+  } catch (const std::exception& e) {
+    expected = e.what();
+  }
+  ASSERT_NE(expected, "");
+  EXPECT_EQ(built(bad_body, "").error, expected);
+
+  JobSpec bobs = make_spec("claimed", qube::kDefaultPriority, "1-4");
+  bobs.user = "bob";
+  const Json body{{"jobs", Json::array({qube::to_json(bobs)})}, {"user", "bob"}};
+  const auto keyed = built(body, "alice");  // with keys: the key's holder, whatever is claimed
+  ASSERT_EQ(keyed.error, "");
+  EXPECT_EQ(keyed.who, "alice");
+  EXPECT_EQ(keyed.submission.submitter, "alice");
+  ASSERT_EQ(keyed.submission.jobs.size(), 1u);
+  EXPECT_EQ(keyed.submission.jobs[0].spec.user, "alice");
+  ASSERT_EQ(keyed.submission.agendas.size(), 1u);
+  ASSERT_TRUE(keyed.submission.agendas[0].has_value());
+  EXPECT_EQ(keyed.submission.agendas[0]->size(), 4u) << "built there too";
+  const auto claimed = built(body, "");  // without keys: the claim
+  EXPECT_EQ(claimed.who, "bob");
+  EXPECT_EQ(claimed.submission.jobs[0].spec.user, "bob");
 }
 
 }  // namespace

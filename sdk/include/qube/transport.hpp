@@ -30,6 +30,8 @@ struct RawIncoming {
   std::string error;  // not a header and a body: the frames are unusable
 };
 std::optional<RawIncoming> receive_raw(zmq::socket_t& socket, bool router);
+// The second half of receive: header and body decoded (or why they are malformed).
+Incoming decode(RawIncoming&& raw);
 
 // Sends without blocking. Returns false when the peer is gone or too slow
 // (EHOSTUNREACH/EAGAIN); never blocks the caller's event loop.
