@@ -41,9 +41,7 @@ const JobState* Farm::job(JobId id) const {
 
 HostRecord* Farm::find_host_rid(const std::string& rid) {
   auto it = rid_to_host_.find(rid);
-  if (it == rid_to_host_.end()) return nullptr;
-  auto h = hosts_.find(it->second);
-  return h == hosts_.end() ? nullptr : &h->second;
+  return it == rid_to_host_.end() ? nullptr : it->second;
 }
 
 const HostRecord* Farm::host_by_rid(const std::string& rid) const {

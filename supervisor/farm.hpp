@@ -390,7 +390,9 @@ class Farm final : private Scheduler::Actions {
   std::function<std::uint64_t(JobId, std::int32_t, bool)> log_size_;
   std::map<JobId, JobState> jobs_;
   std::map<std::string, HostRecord> hosts_;  // by name
-  std::unordered_map<std::string, std::string> rid_to_host_;  // looked up on every worker message
+  // Looked up on every worker message. Hosts are never erased from hosts_, and a
+  // map's nodes stay put, so the pointers stay good.
+  std::unordered_map<std::string, HostRecord*> rid_to_host_;
   // Instances the store says were running when this supervisor took over (or
   // restarted), by (job, subid): their workers may still run them. The item
   // each held, as stored. Adopted when their worker registers and reports

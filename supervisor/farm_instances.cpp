@@ -43,7 +43,7 @@ void Farm::on_register(const std::string& rid, const proto::Register& m, const s
   h.last_seen = clock_.steady();
   h.registered_facts = std::move(placement_facts);
   admin_.refresh(h);
-  rid_to_host_[rid] = facts.name;
+  rid_to_host_[rid] = &h;
   spdlog::info("worker {} registered: {} slots, {} MB, job types [{}]", facts.name, facts.slots,
                facts.memory_mb, fmt::join(facts.jobtypes, ", "));
   send_worker(rid, proto::make_message(proto::Registered{heartbeat_interval, client_endpoint}, msg_id));
@@ -81,7 +81,7 @@ bool Farm::owns_instance(const std::string& rid, JobId id, std::int32_t subid) c
   if (h == rid_to_host_.end() || js == jobs_.end() || subid < 0 ||
       static_cast<std::size_t>(subid) >= js->second.job.instances.size())
     return false;
-  return js->second.job.instances[static_cast<std::size_t>(subid)].host == h->second;
+  return js->second.job.instances[static_cast<std::size_t>(subid)].host == h->second->host.name;
 }
 
 void Farm::on_work_request(const std::string& rid, const proto::WorkRequest& request) {
@@ -309,7 +309,7 @@ void Farm::on_worker_stopping(const std::string& rid, const proto::WorkerStoppin
 void Farm::disconnect_worker(const std::string& rid, const std::string& reason) {
   const auto it = rid_to_host_.find(rid);
   if (it == rid_to_host_.end()) return;
-  HostRecord& h = hosts_.at(it->second);
+  HostRecord& h = *it->second;
   rid_to_host_.erase(it);
   if (h.host.state == HostState::down) return;
   spdlog::warn("worker {} disconnected: {}", h.host.name, reason);

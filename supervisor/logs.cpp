@@ -17,11 +17,21 @@ void LogStore::append(JobId job, std::int32_t subid, bool err, std::string_view 
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
   out.flush();
   sizes_[{job, subid, err}] = static_cast<std::uint64_t>(out.tellp());
+  dirs_[job] = true;
+}
+
+bool LogStore::has_dir(JobId job) {
+  auto [it, fresh] = dirs_.try_emplace(job, false);
+  if (fresh) {
+    std::error_code ec;
+    it->second = std::filesystem::exists(root_ / std::to_string(job), ec);
+  }
+  return it->second;
 }
 
 std::uint64_t LogStore::size(JobId job, std::int32_t subid, bool err) {
   auto [it, fresh] = sizes_.try_emplace({job, subid, err}, 0);
-  if (fresh) {
+  if (fresh && has_dir(job)) {
     std::error_code ec;
     const auto n = std::filesystem::file_size(file(job, subid, err), ec);
     it->second = ec ? 0 : n;
@@ -47,6 +57,7 @@ std::string LogStore::read(JobId job, std::int32_t subid, bool err, std::uint64_
 void LogStore::remove(JobId job) {
   sizes_.erase(sizes_.lower_bound({job, std::numeric_limits<std::int32_t>::min(), false}),
                sizes_.lower_bound({job + 1, std::numeric_limits<std::int32_t>::min(), false}));
+  dirs_.erase(job);
   std::error_code ec;
   std::filesystem::remove_all(root_ / std::to_string(job), ec);
 }

@@ -25,8 +25,12 @@ class LogStore {
 
  private:
   std::filesystem::path file(JobId job, std::int32_t subid, bool err) const;
+  // Whether the job has a log directory: an instance's streams of a job without
+  // one are empty, known without a stat per stream (every item's start asks).
+  bool has_dir(JobId job);
   std::filesystem::path root_;
   std::map<std::tuple<JobId, std::int32_t, bool>, std::uint64_t> sizes_;
+  std::map<JobId, bool> dirs_;
 };
 
 }  // namespace qube::supervisor

@@ -1083,6 +1083,26 @@ TEST_F(LogStoreTest, AppendThenReadWithOffsetAndLimit) {
   EXPECT_TRUE(fs::exists(dir_ / "logs" / "4" / "0.err"));
 }
 
+// A stream's size is where an item's output begins: a job without a log
+// directory has none (known without a stat per stream); one written before a
+// restart has its files' sizes.
+TEST_F(LogStoreTest, SizesOfStreamsWrittenBeforeARestartAndOfNone) {
+  {
+    LogStore before(dir_ / "logs");
+    before.append(7, 0, false, "12345");
+  }
+  LogStore logs(dir_ / "logs");
+  EXPECT_EQ(logs.size(8, 0, false), 0u);
+  EXPECT_EQ(logs.size(7, 0, false), 5u);
+  EXPECT_EQ(logs.size(7, 1, false), 0u);
+  logs.append(8, 3, true, "ab");
+  EXPECT_EQ(logs.size(8, 3, true), 2u);
+  logs.remove(7);
+  EXPECT_EQ(logs.size(7, 0, false), 0u);
+  logs.append(7, 0, false, "x");
+  EXPECT_EQ(logs.size(7, 0, false), 1u);
+}
+
 TEST_F(LogStoreTest, FollowingAGrowingStream) {
   LogStore logs(dir_ / "logs");
   std::string seen;
