@@ -22,10 +22,8 @@ namespace qube::supervisor {
 // of SQLite. Past it a job's agenda is written whole, a slice per round
 // (AgendaWriter), so that no request holds the loop (issue 15: 50 ms).
 inline constexpr std::size_t kRowsPerRound = 20000;
-// Jobs one submission may decode and store in one round. A job row costs ten
-// times an item row (its spec goes through Json), and a `qbsub --file` of 1,000
-// jobs held the loop for 60 to 90 ms; past this, the submission is decoded on a
-// thread of its own (AgendaBuilds) and its jobs stored by the AgendaWriter.
+// Jobs of one submission the loop decodes itself: past this, their specs are
+// decoded and their agendas built on a thread of their own (AgendaBuilds).
 inline constexpr std::size_t kJobsPerRound = 100;
 
 // A message to the worker at `routing_id`.

@@ -235,9 +235,11 @@ Json Farm::submit(Submission submission) {
     JobState& js = jobs_[id] = std::move(f);
     count_items(js);
     arm_preexec(js);
-    if (js.job.agenda.size() > kRowsPerRound || fresh.size() > kJobsPerRound) {
-      // Stored a slice per round (a big agenda, or one of many jobs); it runs
-      // once all of it is stored.
+    if (js.job.agenda.size() > kRowsPerRound) {
+      // Stored a slice per round; it runs once all of it is stored. (The jobs of
+      // one submission are stored in one commit, whatever their number: spread
+      // over rounds, a crash midway would leave part of a submission, and its
+      // token, sent again, would name only that part.)
       js.storing = true;
       fx_.whole_agendas.insert(id);
       fx_.fresh_agendas.insert(id);

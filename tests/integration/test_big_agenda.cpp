@@ -84,8 +84,7 @@ class ManyJobs : public FarmTest {
 };
 
 // A file of many jobs (more than kJobsPerRound, its body past kDecodedApartFrom)
-// is decoded off the loop and its rows stored a slice per round: acknowledged,
-// every job is durable, and each runs once stored.
+// is decoded off the loop: acknowledged, every job is durable, and each runs.
 TEST_F(ManyJobs, OfOneFileAreAllDurableWhenAcknowledgedAndRun) {
   start_supervisor();
   constexpr int kJobs = 600;
