@@ -91,7 +91,10 @@ void Security::stamp_user(proto::Message& msg, const std::string& name) {
   // $QB_USER) is the key holder's; one that names another user is a submission
   // on someone's behalf, which the Farm allows to admins only.
   if (msg.type == proto::kSubmit && body.is_object() && body.contains("jobs") && body["jobs"].is_array()) {
-    const std::string claimed = get_string(body, "user");
+    // A claim that is not a string claims nobody (and must not throw: this runs
+    // before anything catches, and a client's bad field may not end the daemon).
+    const auto user = body.find("user");
+    const std::string claimed = user != body.end() && user->is_string() ? user->get<std::string>() : "";
     for (Json& job : body["jobs"])
       if (job.is_object() && (!job.contains("user") || (job["user"].is_string() && job["user"] == claimed)))
         job["user"] = name;

@@ -54,6 +54,9 @@ constexpr double kAgendaSlice = 0.005;
 // Submissions from this size on are decoded off the loop (Server::decoding_apart):
 // 64 KB is a couple of hundred jobs, a few ms of Json building.
 constexpr std::size_t kDecodedApartFrom = 64 * 1024;
+// Submissions decoded and built apart at once, each on a thread of its own: more
+// wait their turn on the loop's usual path rather than pile up threads.
+constexpr std::size_t kBuildsAtOnce = 4;
 // A round longer than this is logged (issue 15: no request may hold the loop 50 ms).
 constexpr double kStallWarning = 0.050;
 // On SIGTERM, how long the writer may go on storing a big agenda before the exit.
@@ -292,7 +295,9 @@ void Server::receive_from_clients(int& others) {
 }
 
 bool Server::decoding_apart(transport::RawIncoming& raw) {
-  if (raw.body.size() < kDecodedApartFrom || !raw.error.empty() || outage_.active()) return false;
+  if (raw.body.size() < kDecodedApartFrom || !raw.error.empty() || outage_.active() ||
+      building_.size() >= kBuildsAtOnce)
+    return false;
   proto::Message header;
   try {
     header = proto::decode_header(raw.header.to_string_view());
@@ -302,8 +307,14 @@ bool Server::decoding_apart(transport::RawIncoming& raw) {
   if (header.type != proto::kSubmit) return false;
   const auto holder = security_->key_holder(raw.user_id);
   if (!holder) return false;  // the usual path refuses it
-  building_.push_back(Building{decode_and_build_apart(std::string(raw.body.to_string_view()), *holder),
-                               std::move(header), "", &client_replies_, std::move(raw.routing_id)});
+  std::future<BuiltSubmission> built;
+  try {
+    built = decode_and_build_apart(std::string(raw.body.to_string_view()), *holder);
+  } catch (const std::exception& e) {  // no thread to be had: the usual path
+    spdlog::warn("decoding a submission on the loop: {}", e.what());
+    return false;
+  }
+  building_.push_back(Building{std::move(built), std::move(header), "", &client_replies_, std::move(raw.routing_id)});
   return true;
 }
 
@@ -412,10 +423,17 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
 
 void Server::answer(std::vector<std::pair<std::string, ClientReply>>& replies, const std::string& rid,
                     proto::Message msg, const std::string& who) {
-  if (msg.type == proto::kSubmit && !outage_.active() && worth_building_apart(msg.body)) {
-    auto built = build_apart(std::exchange(msg.body, Json::object()));
-    building_.push_back(Building{std::move(built), std::move(msg), who, &replies, rid});
-    return;
+  if (msg.type == proto::kSubmit && !outage_.active() && building_.size() < kBuildsAtOnce &&
+      worth_building_apart(msg.body)) {
+    try {
+      auto built = build_apart(std::exchange(msg.body, Json::object()));
+      building_.push_back(Building{std::move(built), std::move(msg), who, &replies, rid});
+      return;
+    } catch (const std::exception& e) {  // no thread to be had: answered here (the body went with it)
+      replies.emplace_back(
+          rid, proto::reply_error(msg, std::string("the supervisor could not take the submission: ") + e.what()));
+      return;
+    }
   }
   // A listing of all jobs, or of many, while many summaries are missing: answered
   // once they are warmed (answer_listings).
@@ -432,7 +450,12 @@ void Server::answer(std::vector<std::pair<std::string, ClientReply>>& replies, c
 void Server::submit_built() {
   std::erase_if(building_, [this](Building& b) {
     if (b.built.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
-    BuiltSubmission built = b.built.get();
+    BuiltSubmission built;
+    try {
+      built = b.built.get();
+    } catch (const std::exception& e) {  // out of memory on its thread, say: refused, not the end of the daemon
+      built.error = std::string("the supervisor could not take the submission: ") + e.what();
+    }
     respond(*b.queue, b.rid, b.msg, [&]() -> ClientReply {
       // Refused while the store cannot write: the usual path says why (and needs no body).
       if (outage_.active()) return handle_client(b.msg, built.who.empty() ? b.who : built.who);

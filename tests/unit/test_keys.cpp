@@ -206,6 +206,15 @@ TEST(SecurityTest, TheKeyNotTheRequestSaysWhoAsks) {
   EXPECT_FALSE(jobs.body.contains("user"));
   // A key nobody holds (revoked since it connected) is no one.
   EXPECT_EQ(security.authenticate_client(qube::keys::generate("x").public_key, kill), std::nullopt);
+  // An odd claim is no claim: nothing is thrown (the loop would have no one to
+  // answer, and a client's bad field must not end the daemon); the jobs are the holder's.
+  for (const Json& claim : {Json(5), Json::array({"root"}), Json::object(), Json()}) {
+    qube::proto::Message odd{qube::proto::kSubmit, 6,
+                             Json{{"user", claim}, {"jobs", Json::array({Json{{"name", "j"}}, Json(7)})}}};
+    ASSERT_EQ(security.authenticate_client(alice.public_key, odd), "alice") << claim.dump();
+    EXPECT_EQ(odd.body["user"], "alice");
+    EXPECT_EQ(odd.body["jobs"][0]["user"], "alice");
+  }
 
   // Keys are for admins to give: alice may list them, not add or revoke.
   qube::proto::Message add{qube::proto::kKeyAdd, 3, Json{{"name", "eve"}, {"key", alice.public_key}}};
