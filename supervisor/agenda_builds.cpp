@@ -12,6 +12,10 @@ namespace qube::supervisor {
 
 namespace {
 
+// Jobs of one submission the loop decodes itself: past this, their specs are
+// decoded and their agendas built apart.
+constexpr std::size_t kJobsDecodedOnTheLoop = 100;
+
 std::size_t items_asked(const Json& job) {
   std::size_t n = 0;
   if (const auto agenda = job.find("agenda"); agenda != job.end() && agenda->is_array()) n += agenda->size();
@@ -29,7 +33,7 @@ std::size_t items_asked(const Json& job) {
 bool worth_building_apart(const Json& body) {
   try {
     const Json& jobs = get_array(body, "jobs");
-    if (jobs.size() > kJobsPerRound) return true;
+    if (jobs.size() > kJobsDecodedOnTheLoop) return true;
     std::size_t n = 0;
     for (const Json& job : jobs) n += items_asked(job);
     return n > kRowsPerRound;

@@ -11,8 +11,8 @@
 
 namespace qube::supervisor {
 
-// Whether a `submit` body asks for enough items (kRowsPerRound) or jobs
-// (kJobsPerRound) to build apart. Cheap: it reads the ranges' and agendas'
+// Whether a `submit` body asks for enough items (kRowsPerRound) or jobs (more
+// than 100) to build apart. Cheap: it reads the ranges' and agendas'
 // sizes, never builds.
 bool worth_building_apart(const Json& body);
 

@@ -22,9 +22,6 @@ namespace qube::supervisor {
 // of SQLite. Past it a job's agenda is written whole, a slice per round
 // (AgendaWriter), so that no request holds the loop (issue 15: 50 ms).
 inline constexpr std::size_t kRowsPerRound = 20000;
-// Jobs of one submission the loop decodes itself: past this, their specs are
-// decoded and their agendas built on a thread of their own (AgendaBuilds).
-inline constexpr std::size_t kJobsPerRound = 100;
 
 // A message to the worker at `routing_id`.
 struct Outgoing {

@@ -54,16 +54,24 @@ std::vector<std::string> get_string_list(const Json& j, const char* key) {
 
 namespace {
 
+// One value of item_fields or attempt_fields, as Json (codec.cpp's pack_field
+// writes the same as MessagePack).
+template <class T>
+Json field_json(const T& value) {
+  if constexpr (std::is_same_v<T, std::vector<Attempt>>) return attempts_json(value);
+  else if constexpr (std::is_same_v<T, detail::AttemptLog>)
+    return Json{{"out", {value.out_begin, value.out_end}}, {"err", {value.err_begin, value.err_end}}};
+  else if constexpr (std::is_same_v<T, Json>) return value.is_null() ? Json::object() : value;
+  else if constexpr (std::is_same_v<T, std::string_view>) return std::string(value);
+  else if constexpr (std::is_same_v<T, std::optional<std::string_view>>)
+    return value ? Json(std::string(*value)) : Json(nullptr);
+  else if constexpr (requires { value.has_value(); }) return opt_json(value);
+  else return value;
+}
+
 Json attempt_json(const Attempt& a) {
   Json j = Json::object();
-  detail::attempt_fields(a, [&j](const char* key, const auto& value) {
-    using T = std::decay_t<decltype(value)>;
-    if constexpr (std::is_same_v<T, detail::AttemptLog>)
-      j[key] = Json{{"out", {value.out_begin, value.out_end}}, {"err", {value.err_begin, value.err_end}}};
-    else if constexpr (std::is_same_v<T, std::string_view>) j[key] = std::string(value);
-    else if constexpr (requires { value.has_value(); }) j[key] = opt_json(value);
-    else j[key] = value;
-  });
+  detail::attempt_fields(a, [&j](const char* key, const auto& value) { j[key] = field_json(value); });
   return j;
 }
 
@@ -180,15 +188,7 @@ Json get_array(Json&& j, const char* key) {
 
 Json to_json(const AgendaItem& i) {
   Json j = Json::object();
-  detail::item_fields(i, [&j](const char* key, const auto& value) {
-    using T = std::decay_t<decltype(value)>;
-    if constexpr (std::is_same_v<T, std::vector<Attempt>>) j[key] = attempts_json(value);
-    else if constexpr (std::is_same_v<T, Json>) j[key] = value.is_null() ? Json::object() : value;
-    else if constexpr (std::is_same_v<T, std::string_view>) j[key] = std::string(value);
-    else if constexpr (std::is_same_v<T, std::optional<std::string_view>>) j[key] = value ? Json(std::string(*value)) : Json(nullptr);
-    else if constexpr (requires { value.has_value(); }) j[key] = opt_json(value);
-    else j[key] = value;
-  });
+  detail::item_fields(i, [&j](const char* key, const auto& value) { j[key] = field_json(value); });
   return j;
 }
 
@@ -368,8 +368,8 @@ void add_full_record_fields(Json& j, const Job& job, bool full) {
   }
 }
 
-// What the farm made of a job: id, status, family, times, reason and progress.
-void add_farm_fields(Json& j, const Job& job, const Progress& p) {
+// What the farm made of a job: id, status, family, times and reason.
+void add_farm_fields(Json& j, const Job& job) {
   j["id"] = job.id;
   j["status"] = to_string(job.status);
   j["pgrp"] = job.pgrp;
@@ -379,8 +379,6 @@ void add_farm_fields(Json& j, const Job& job, const Progress& p) {
   j["timestart"] = opt_json(job.timestart);
   j["timecomplete"] = opt_json(job.timecomplete);
   j["reason"] = job.reason;
-  j["progress"] = {{"total", p.total},     {"pending", p.pending}, {"running", p.running},
-                   {"complete", p.complete}, {"failed", p.failed}};
 }
 }  // namespace
 
@@ -392,7 +390,9 @@ Json to_json(const Job& job, bool with_agenda, const Progress& p) {
   Json j = to_json(job.spec);
   j.erase("agenda");
   j.erase("blocked");
-  add_farm_fields(j, job, p);
+  add_farm_fields(j, job);
+  j["progress"] = {{"total", p.total},     {"pending", p.pending}, {"running", p.running},
+                   {"complete", p.complete}, {"failed", p.failed}};
   if (with_agenda) {
     Json agenda = Json::array();
     for (const auto& i : job.agenda) agenda.push_back(to_json(i));
@@ -404,10 +404,9 @@ Json to_json(const Job& job, bool with_agenda, const Progress& p) {
 
 Json to_stored_json(const Job& job) {
   Json j = Json::object();
-  add_farm_fields(j, job, Progress{});
-  // Progress is counted from the items when the job is loaded: kept in the row,
-  // every item's result would rewrite its whole job (spec and all) as well.
-  j.erase("progress");
+  // No progress: it is counted from the items when the job is loaded. Kept in
+  // the row, every item's result would rewrite its whole job (spec and all).
+  add_farm_fields(j, job);
   add_full_record_fields(j, job, false);
   j["spec"] = to_json(job.spec);
   return j;
@@ -421,7 +420,7 @@ Json to_json_without_agenda(const Job& job, const Progress& progress) {
 
 namespace {
 
-// The fields add_farm_fields and add_full_record_fields write (progress aside: counted).
+// The fields add_farm_fields and add_full_record_fields write.
 void read_farm_fields(const Json& j, Job& job) {
   job.id = static_cast<JobId>(get_int(j, "id"));
   job.status = get_enum(j, "status", JobStatus::pending, parse_job_status);

@@ -83,7 +83,7 @@ class ManyJobs : public FarmTest {
   }
 };
 
-// A file of many jobs (more than kJobsPerRound, its body past kDecodedApartFrom)
+// A file of many jobs (more than 100, its body past kDecodedApartFrom)
 // is decoded off the loop: acknowledged, every job is durable, and each runs.
 TEST_F(ManyJobs, OfOneFileAreAllDurableWhenAcknowledgedAndRun) {
   start_supervisor();
