@@ -6,5 +6,5 @@
 set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
-QUBE_FIRST_PAINT_JOBS=${2:-10000} QBDIR=$build QUBE_BIN=$build/bin PYTHONDONTWRITEBYTECODE=1 \
+QUBE_FIRST_PAINT_JOBS=${2:-10000} QUBE_FIRST_PAINT_BUDGET_MS=1000 QBDIR=$build QUBE_BIN=$build/bin PYTHONDONTWRITEBYTECODE=1 \
   exec python3 -m pytest -q -s -rs -p no:cacheprovider "$src/tests/browser/test_dashboard.py" -k first_paint
