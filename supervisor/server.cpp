@@ -74,6 +74,12 @@ const std::map<std::string, SteerVerb, std::less<>>& steering_verbs() {
   return verbs;
 }
 
+// A submission built apart that failed for want of a thread or of memory: refused,
+// not the end of the daemon.
+std::string could_not_take(const std::exception& e) {
+  return std::string("the supervisor could not take the submission: ") + e.what();
+}
+
 }  // namespace
 
 Server::Server(Config config, const Clock& clock)
@@ -279,7 +285,7 @@ void Server::receive_from_clients(int& others) {
     if (!in.msg) {
       spdlog::warn("rejected a malformed client message: {}", in.error);
       client_replies_.emplace_back(in.routing_id,
-                                   proto::Message{proto::kReply, 0, Json{{"ok", false}, {"error", in.error}}});
+                                   proto::Message{proto::kReply, in.id, Json{{"ok", false}, {"error", in.error}}});
       continue;
     }
     const auto who = security_->authenticate_client(in.user_id, *in.msg);
@@ -430,8 +436,7 @@ void Server::answer(std::vector<std::pair<std::string, ClientReply>>& replies, c
       building_.push_back(Building{std::move(built), std::move(msg), who, &replies, rid});
       return;
     } catch (const std::exception& e) {  // no thread to be had: answered here (the body went with it)
-      replies.emplace_back(
-          rid, proto::reply_error(msg, std::string("the supervisor could not take the submission: ") + e.what()));
+      replies.emplace_back(rid, proto::reply_error(msg, could_not_take(e)));
       return;
     }
   }
@@ -453,8 +458,8 @@ void Server::submit_built() {
     BuiltSubmission built;
     try {
       built = b.built.get();
-    } catch (const std::exception& e) {  // out of memory on its thread, say: refused, not the end of the daemon
-      built.error = std::string("the supervisor could not take the submission: ") + e.what();
+    } catch (const std::exception& e) {  // out of memory on its thread, say
+      built.error = could_not_take(e);
     }
     respond(*b.queue, b.rid, b.msg, [&]() -> ClientReply {
       // Refused while the store cannot write: the usual path says why (and needs no body).

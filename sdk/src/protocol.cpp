@@ -27,14 +27,18 @@ Message decode_header(std::string_view header) {
   return m;
 }
 
-Message decode(std::string_view header, std::string_view body) {
-  Message m = decode_header(header);
+void decode_body(Message& m, std::string_view body) {
   try {
     m.body = qube::decode(body);
     require_object(m.body, "message body");
   } catch (const FormatError& e) {
     throw ProtocolError(e.what());
   }
+}
+
+Message decode(std::string_view header, std::string_view body) {
+  Message m = decode_header(header);
+  decode_body(m, body);
   return m;
 }
 

@@ -52,7 +52,10 @@ Incoming decode(RawIncoming&& raw) {
   in.error = std::move(raw.error);
   if (!in.error.empty()) return in;
   try {
-    in.msg = proto::decode(raw.header.to_string_view(), raw.body.to_string_view());
+    proto::Message msg = proto::decode_header(raw.header.to_string_view());
+    in.id = msg.id;
+    proto::decode_body(msg, raw.body.to_string_view());
+    in.msg = std::move(msg);
   } catch (const std::exception& e) {
     in.error = e.what();
   }

@@ -463,6 +463,7 @@ TEST_F(EndToEnd, MalformedMessagesDoNotHurtTheSupervisor) {
     if (endpoint == clients_endpoint()) {
       // The client socket answers every request, however bad, with an error.
       std::size_t errors = 0, replies = 0;
+      std::set<std::uint64_t> ids;  // of the replies
       wait_until([&] {
         zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
         zmq::poll(&item, 1, std::chrono::milliseconds(0));
@@ -480,6 +481,7 @@ TEST_F(EndToEnd, MalformedMessagesDoNotHurtTheSupervisor) {
             try {
               const auto reply = qube::proto::decode(frames[0].to_string_view(), frames[1].to_string_view());
               if (!reply.body.value("ok", true) && !reply.body.value("error", "").empty()) ++errors;
+              ids.insert(reply.id);
             } catch (const std::exception&) {
             }
           }
@@ -489,6 +491,9 @@ TEST_F(EndToEnd, MalformedMessagesDoNotHurtTheSupervisor) {
       }, 10s);
       EXPECT_EQ(replies, garbage.size()) << "every malformed client message should get a reply";
       EXPECT_EQ(errors, garbage.size()) << "every reply should be an error with a message";
+      // A good header over a bad body: the refusal carries the request's id, which
+      // the client waits on (else it would time out instead of reading the error).
+      for (const std::uint64_t id : {11, 12, 13, 14}) EXPECT_TRUE(ids.count(id)) << "no reply to request " << id;
     }
     const RunResult ping = run({"qb", "ping"});
     EXPECT_EQ(ping.code, 0) << "after garbage on " << endpoint << ": " << ping.describe();

@@ -26,6 +26,8 @@ Message decode(std::string_view header, std::string_view body);
 // The header alone (type and id; body left empty), for a reader that decodes the
 // body its own way.
 Message decode_header(std::string_view header);
+// The body frame into `m.body` (an object); throws ProtocolError.
+void decode_body(Message& m, std::string_view body);
 
 // A reply: {ok: true, ...fields} or {ok: false, error: "..."}.
 Message reply_ok(const Message& request, Json fields = Json::object());

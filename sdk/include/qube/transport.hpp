@@ -17,6 +17,9 @@ struct Incoming {
   std::string user_id;               // ROUTER sockets only: the peer's ZAP User-Id, "" without ZAP
   std::optional<proto::Message> msg;  // empty when the message was malformed
   std::string error;                  // why it was malformed
+  // The request's id when only its body was malformed (0: the header was too), so
+  // that the refusal reaches the client waiting on that id instead of timing out.
+  std::uint64_t id = 0;
 };
 
 // Receives one whole message without blocking; nullopt when none is waiting.
