@@ -90,6 +90,7 @@ void Worker::switch_supervisor(const std::string& hint, const std::string& why) 
                                : (current_ + 1) % supervisors_.size();
   spdlog::info("the supervisor at {} {}; trying {}", supervisor(), why, supervisors_[next]);
   socket_.disconnect(supervisor());
+  logs_.all_refused();  // what the silent one took cannot be known: sent again
   current_ = next;
   socket_.connect(supervisor());
   registered_ = false;
@@ -117,6 +118,23 @@ Worker::~Worker() { kill_all(); }
 void Worker::send(const std::string& type, Json body, std::uint64_t id) {
   if (!transport::send(socket_, proto::Message{type, id ? id : next_id_++, std::move(body)}))
     spdlog::debug("supervisor not reachable; '{}' not sent", type);
+}
+
+void Worker::send_log(proto::LogReport report) {
+  logs_.add(std::move(report));
+  if (const auto dropped = logs_.take_dropped_bytes())
+    spdlog::warn("{} bytes of instance output dropped: more than {} bytes waited for the supervisor", dropped,
+                 LogBacklog::kMaxBytes);
+  flush_logs();
+}
+
+void Worker::flush_logs() {
+  if (!registered_) return;
+  while (const proto::LogReport* report = logs_.next_to_send()) {
+    // A full queue to the supervisor (it is away): the rest waits, in order.
+    if (!transport::send(socket_, proto::Message{proto::kLog, next_id_, proto::to_json(*report)})) return;
+    logs_.sent_next(next_id_++);
+  }
 }
 
 void Worker::register_now() {
@@ -212,8 +230,11 @@ void Worker::round() {
   watch_handshakes(now);
   watch_silence(now);
   if (!registered_ && now >= next_register_) register_now();
+  flush_logs();
   if (registered_ && now >= next_heartbeat_) {
-    send(proto::Heartbeat{config_.name, instances_.size(), supervisors_.size() > 1});
+    // Acked when kept output waits for one (LogBacklog::taken_before), or to
+    // notice a silent supervisor among several.
+    send(proto::Heartbeat{config_.name, instances_.size(), supervisors_.size() > 1 || logs_.awaiting_ack()});
     next_heartbeat_ = now + heartbeat_interval_;
     counters_.last_heartbeat = now;
   }
@@ -268,6 +289,7 @@ void Worker::handle_supervisor(const proto::Message& msg) {
     switch_supervisor(m.active, "is a standby");
   } else if (msg.type == proto::kHeartbeatAck) {
     proto::decode_heartbeat_ack(b);
+    logs_.taken_before(msg.id);
   } else if (msg.type == proto::kStartInstance) {
     start_instance(proto::decode_start_instance(b));
   } else if (msg.type == proto::kWork) {
@@ -330,6 +352,9 @@ void Worker::on_registered(const proto::Registered& m) {
   client_endpoint_ = job_supervisor_endpoint(m.client_endpoint);
   next_heartbeat_ = clock_.steady() + heartbeat_interval_;
   spdlog::info("registered with the supervisor at {} (heartbeat every {} s)", supervisor(), heartbeat_interval_);
+  // Output first, so that an item's log is whole when its result is recorded.
+  logs_.registered();
+  flush_logs();
   // A supervisor that took over adopts what runs here: what it may not have
   // heard (a result, a request for work) is said again; a result it already
   // recorded, or does not take, is ignored there.
@@ -341,6 +366,7 @@ void Worker::on_registered(const proto::Registered& m) {
 }
 
 void Worker::on_reregister(std::uint64_t id) {
+  logs_.refused(id);  // if it was output, it is sent again once registered
   // Answers to messages sent before our latest registration are stale: acting
   // on each would register (and kill our instances) once per stale message.
   if (id < register_id_) return;
@@ -489,7 +515,7 @@ void Worker::handle_instance(InstanceProcess& p, const Json& msg) {
       // An answer to the request made ahead is on its way: it is given when it comes.
       if (!p.ahead_asked) worker.send_unless_registering(proto::WorkRequest{p.ref()});
     }
-    void operator()(proto::LogOutput& log) const { worker.send(proto::LogReport{p.ref(), std::move(log)}); }
+    void operator()(proto::LogOutput& log) const { worker.send_log(proto::LogReport{p.ref(), std::move(log)}); }
     void operator()(proto::WorkResult& result) const {
       p.result = result;
       p.last_walltime = result.walltime;

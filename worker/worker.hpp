@@ -17,6 +17,7 @@
 #include "config.hpp"
 #include "facts.hpp"
 #include "jobtype_registry.hpp"
+#include "log_backlog.hpp"
 #include "qube/account.hpp"
 #include "qube/clock.hpp"
 #include "qube/messages.hpp"
@@ -82,6 +83,9 @@ class Worker {
   void send_unless_registering(const M& message) {
     if (registered_) send(message);
   }
+  // An instance's output: kept (LogBacklog) and sent in the order made, while registered.
+  void send_log(proto::LogReport report);
+  void flush_logs();
   void register_now();
   void handle_supervisor(const proto::Message& msg);
   void on_registered(const proto::Registered& m);
@@ -122,6 +126,7 @@ class Worker {
   std::optional<SteadyTime> reconnect_at_;
   void watch_handshakes(SteadyTime now);
   std::map<pid_t, InstanceProcess> instances_;
+  LogBacklog logs_;  // output the supervisor may not have taken yet
   bool registered_ = false;
   bool stopping_ = false;  // draining on SIGTERM: no new instance, no new item
   double heartbeat_interval_ = 2.0;  // seconds

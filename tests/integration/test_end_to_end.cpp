@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -283,6 +284,34 @@ TEST_F(EndToEnd, SupervisorKill9KeepsQueuedAndRunningWork) {
     for (int f = 1; f <= frames; ++f)
       EXPECT_TRUE(seen.count(std::to_string(f))) << "job " << id << " frame " << f << " never ran";
   }
+}
+
+// A supervisor that restarts drops what a worker it does not know yet sends: the
+// output made while it was down (queued on the worker's socket) was lost, the
+// item's log left with a hole. The worker keeps it and sends it again once
+// registered (worker/log_backlog.hpp): every line, once, in order.
+TEST_F(EndToEnd, OutputMadeWhileTheSupervisorIsDownIsKeptOnceAndInOrder) {
+  start_supervisor();
+  start_worker("w1", 1);
+  const std::string go = path("go"), done = path("done");
+  const auto id = submit({"sh", "-c",
+                          "echo line1; echo line2; echo line3; while [ ! -e " + go +
+                              " ]; do sleep 0.02; done; i=4; while [ $i -le 40 ]; do echo line$i; i=$((i+1)); done; "
+                              "touch " + done});
+  ASSERT_TRUE(wait_until([&] { return contains(run({"qb", "out", id_text(id)}).out, "line3"); }))
+      << "the first lines never reached the supervisor";
+  kill9_supervisor();
+  std::ofstream{go};
+  ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(done); })) << "the item did not go on";
+  restart_supervisor();
+  EXPECT_EQ(wait_terminal(id), "complete");
+  std::vector<std::string> lines, expected;
+  for (int n = 1; n <= 40; ++n) expected.push_back("line" + std::to_string(n));
+  const RunResult out = run({"qb", "out", id_text(id)});
+  std::istringstream text(out.out);
+  for (std::string line; std::getline(text, line);)
+    if (line.rfind("line", 0) == 0) lines.push_back(line);
+  EXPECT_EQ(lines, expected) << out.describe();
 }
 
 // ---------------------------------------------------------------- 8
