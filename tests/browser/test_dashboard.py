@@ -22,6 +22,7 @@ try:
     from selenium import webdriver
     from selenium.webdriver.common.by import By
     from selenium.webdriver.chrome.service import Service
+    from selenium.common.exceptions import StaleElementReferenceException
     HAVE_SELENIUM = True
 except ImportError:
     HAVE_SELENIUM = False
@@ -90,6 +91,19 @@ def until(driver, script, what, timeout=20):
     return wait_until(lambda: driver.execute_script("return " + script), timeout=timeout, what=what)
 
 
+def click(driver, selector, timeout=10):
+    """Clicks the element `selector` finds. The page redraws what it watches live
+    (cells, rows): an element found just before a redraw is stale by the click,
+    and is found again."""
+    def clicked():
+        try:
+            driver.find_element(By.CSS_SELECTOR, selector).click()
+            return True
+        except StaleElementReferenceException:
+            return False
+    wait_until(clicked, timeout=timeout, what="a click on " + selector)
+
+
 def test_dashboard_watches_steers_and_refuses(farm, browser):
     alice, bob = token(farm, "alice"), token(farm, "bob")
     frames = qbsub(farm, "alice", "--name", "frames", "--range", "1-6",
@@ -120,7 +134,7 @@ def test_dashboard_watches_steers_and_refuses(farm, browser):
     assert green == "rgb(46, 158, 68)", green
 
     # An item's attempts and its log.
-    browser.find_element(By.CSS_SELECTOR, ".cell[data-work='3']").click()
+    click(browser, ".cell[data-work='3']")
     until(browser, "(document.getElementById('log') || {}).textContent?.includes('rendered frame 3')", "frame 3's log")
     until(browser, "document.querySelector('.item table tbody tr td:nth-child(3)')?.textContent === 'pyfarm-w1'",
           "the attempt's host")
@@ -135,17 +149,17 @@ def test_dashboard_watches_steers_and_refuses(farm, browser):
     # Block alice's sleeper from the jobs view.
     browser.get(farm.api_url + "/ui/#/jobs")
     until(browser, "document.querySelector('#jobs-table tr[data-id=\"%d\"]')" % sleeper, "the sleeper's row")
-    browser.find_element(By.CSS_SELECTOR, "tr[data-id='%d'] input[type=checkbox]" % sleeper).click()
-    browser.find_element(By.CSS_SELECTOR, "button[data-verb='block']").click()
+    click(browser, "tr[data-id='%d'] input[type=checkbox]" % sleeper)
+    click(browser, "button[data-verb='block']")
     wait_until(lambda: status(farm, sleeper) == "blocked", timeout=15, what="the sleeper blocked")
     until(browser, "document.querySelector('tr[data-id=\"%d\"] .badge')?.textContent === 'blocked'" % sleeper,
           "the row showing blocked")
     screenshot(browser, "dashboard-jobs.png")
 
     # Alice cannot kill bob's job from the page: refused, and it still runs.
-    browser.find_element(By.CSS_SELECTOR, "tr[data-id='%d'] input[type=checkbox]" % sleeper).click()
-    browser.find_element(By.CSS_SELECTOR, "tr[data-id='%d'] input[type=checkbox]" % bobs).click()
-    browser.find_element(By.CSS_SELECTOR, "button[data-verb='kill']").click()
+    click(browser, "tr[data-id='%d'] input[type=checkbox]" % sleeper)
+    click(browser, "tr[data-id='%d'] input[type=checkbox]" % bobs)
+    click(browser, "button[data-verb='kill']")
     browser.switch_to.alert.accept()  # "kill 1 job(s)?"
     message = until(browser, "document.querySelector('.result.error')?.textContent", "the refusal")
     assert "refused" in message and str(bobs) in message, message
@@ -153,7 +167,7 @@ def test_dashboard_watches_steers_and_refuses(farm, browser):
     # ... and the same holds on the job's own page.
     browser.get(farm.api_url + "/ui/#/job/%d" % bobs)
     until(browser, "document.querySelector('button[data-verb=\"kill\"]')", "bob's job page")
-    browser.find_element(By.CSS_SELECTOR, "button[data-verb='kill']").click()
+    click(browser, "button[data-verb='kill']")
     message = until(browser, "document.querySelector('.result.error')?.textContent", "the refusal")
     assert "kill" in message, message
     assert status(farm, bobs) in ("running", "pending"), status(farm, bobs)
