@@ -8,6 +8,7 @@
 
 #include "exit_codes.hpp"
 #include "format.hpp"
+#include "qube/range.hpp"
 #include "qube/wait.hpp"
 
 namespace qube::qb {
@@ -73,6 +74,17 @@ Json modify_request(const std::vector<ModifyField>& fields) {
   return set;
 }
 
+// A --work range that does not parse is the command's mistake (exit 2), found
+// before anything is asked.
+void check_work_range(const std::string& work) {
+  if (work.empty()) return;
+  try {
+    parse_range(work);
+  } catch (const RangeError& e) {
+    throw UsageError("--work '" + work + "': " + e.what());
+  }
+}
+
 // Qube!'s work lists name items as JOB:RANGE ("12:1-5", as qbblockwork and the
 // Python module's blockwork take them): the ids, and the one range they name
 // (--work is the other spelling of it).
@@ -93,6 +105,7 @@ std::pair<std::vector<JobId>, std::string> ids_and_work(const JobVerb& verb, con
     work = range;
     ids.push_back(text.substr(0, colon));
   }
+  check_work_range(work);
   return {parse_ids(ids), work};
 }
 
@@ -255,6 +268,7 @@ void stream_job_json(Client& client, JobId id, const JobOptions& o, std::ostream
 
 int show_job(Client& client, const JobOptions& o) {
   const JobId id = parse_job_ref(o.ref, false).first;
+  check_work_range(o.work);
   if (o.json && !o.failed_only) {
     stream_job_json(client, id, o, std::cout);
     return 0;
