@@ -132,6 +132,8 @@ class Farm final : private Scheduler::Actions {
   void on_work_request(const std::string& rid, const proto::WorkRequest& request);
   void on_work_result(const std::string& rid, const proto::WorkResultReport& report);
   void on_instance_done(const std::string& rid, const proto::InstanceDone& done);
+  // The worker gave back an item held ahead (answering revoke_long_holds).
+  void on_revoked(const std::string& rid, const proto::Revoked& m);
   // SIGTERM to the worker: finishing, its host gets no new instance and its
   // instances no new item; gone, it is down and its running items pending now.
   void on_worker_stopping(const std::string& rid, const proto::WorkerStopping& m);
@@ -144,6 +146,12 @@ class Farm final : private Scheduler::Actions {
   // The worker registered with routing id `rid` is shut out (its key was revoked):
   // it is down now, its work goes back to pending.
   void disconnect_worker(const std::string& rid, const std::string& reason);
+  // An item held ahead waits behind its instance's current item, which was
+  // expected short. Once that item has run kHoldBehindAtMost seconds and nothing
+  // else of the job is pending, its worker is asked to give the held one back
+  // (`revoke`), so that another host may run it meanwhile.
+  static constexpr double kHoldBehindAtMost = 2.0;
+  void revoke_long_holds();
   // Returns items whose retry delay has passed to pending.
   void release_due_retries();
   // Kills work past the job's --timelimit or the item's --agendatimelimit.
@@ -246,6 +254,8 @@ class Farm final : private Scheduler::Actions {
   // end_instance does it for every instance that ends; elsewhere only where
   // the instance lives on meanwhile (stop_running, a worker registering again).
   void return_held(JobState& js, RunningInstance& run);
+  // An item recorded running that its instance never started, back to pending.
+  void unstart(JobState& js, std::size_t index);
   void end_instance(JobState& js, std::int32_t subid, JobStatus status, const std::string& reason);
   // Notes that `host` will never run the job; true if no live host that offers its type is left.
   bool refused_everywhere(JobState& js, const std::string& host);

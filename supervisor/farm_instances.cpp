@@ -184,9 +184,62 @@ void Farm::return_held(JobState& js, RunningInstance& run) {
   if (!run.next) return;
   const std::size_t index = *run.next;
   run.next.reset();
+  unstart(js, index);
+}
+
+void Farm::unstart(JobState& js, std::size_t index) {
   if (js.job.agenda[index].status != WorkStatus::running) return;
   set_item_status(js, index, WorkStatus::pending);
   js.job.agenda[index].timestart.reset();
+}
+
+void Farm::revoke_long_holds() {
+  const double at = now();
+  for (const auto& [name, h] : hosts_) {
+    if (h.host.state == HostState::down) continue;
+    for (const auto& [id, subid] : h.instances) {
+      JobState* js = find_job(id);
+      if (!js || !js->pending.empty()) continue;  // a free host has pending items to take instead
+      const auto it = js->running.find(subid);
+      if (it == js->running.end()) continue;
+      RunningInstance& run = it->second;
+      if (!run.next || !run.item) continue;
+      const AgendaItem& current = js->job.agenda[*run.item];
+      if (!current.timestart || at - *current.timestart < kHoldBehindAtMost) continue;
+      const std::pair<std::size_t, std::uint64_t> held{*run.next, js->job.agenda[*run.next].attempt_id};
+      if (run.revoke_asked == held) continue;
+      run.revoke_asked = held;
+      proto::Revoke revoke;
+      revoke.instance = {id, subid};
+      revoke.index = static_cast<std::int64_t>(held.first);
+      revoke.attempt = held.second;
+      send_worker(h.routing_id, proto::make_message(revoke));
+    }
+  }
+}
+
+void Farm::on_revoked(const std::string& rid, const proto::Revoked& m) {
+  JobState* js = checked_instance(rid, m.instance);
+  if (!js || m.index < 0 || static_cast<std::size_t>(m.index) >= js->job.agenda.size()) return;
+  const auto index = static_cast<std::size_t>(m.index);
+  if (js->job.agenda[index].attempt_id != m.attempt) return;  // about an earlier attempt
+  RunningInstance& run = js->running[m.instance.subid];
+  if (run.next == index) {
+    return_held(*js, run);
+  } else if (run.item == index && run.began_held) {
+    // The result before it came first and began it here, but its worker had
+    // already given it back: the instance runs the item held after it, if any
+    // (its worker hands that one over when it comes), else asks.
+    run.item.reset();
+    unstart(*js, index);
+    if (run.next) js->job.agenda[begin_held(*js, run)].timestart = now();
+  } else {
+    return;
+  }
+  spdlog::info("job {}: item {} given back by {}: it waited behind a long item", js->job.id,
+               js->job.agenda[index].name, js->job.instances[static_cast<std::size_t>(m.instance.subid)].host);
+  scheduler_.requeue(*js);
+  scheduler_.need();
 }
 
 void Farm::on_work_result(const std::string& rid, const proto::WorkResultReport& report) {

@@ -27,6 +27,9 @@ struct RunningInstance {
   // instance finishes `item`. Recorded running (so no one else takes it), it
   // starts when `item`'s result comes (Farm::on_work_result).
   std::optional<std::size_t> next;
+  // The held item (index, attempt) a `revoke` was sent for (Farm::revoke_long_holds):
+  // asked once per hold.
+  std::optional<std::pair<std::size_t, std::uint64_t>> revoke_asked;
   bool began_held = false;          // `item` was `next`: it started without a fresh decision here
   bool ran_once = false;            // agenda-less jobs: the one run was handed out
   bool failed_run = false;          // agenda-less jobs: that run failed

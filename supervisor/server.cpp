@@ -208,6 +208,7 @@ void Server::run(const std::atomic<bool>& stop) {
       farm_.check_heartbeats(heartbeat_timeout);
       farm_.release_due_retries();
       farm_.check_time_limits();
+      farm_.revoke_long_holds();
       for (const auto& rid : security_->revoked_workers()) farm_.disconnect_worker(rid, "its key was revoked");
       farm_.expire_ended_jobs(config_.retention_days);  // docs/operations.md
       next_check = clock_.steady().seconds + std::min(1.0, config_.heartbeat_interval);
@@ -418,6 +419,8 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
     farm_.on_instance_done(rid, p::decode_instance_done(b));
   } else if (msg.type == p::kWorkerStopping) {
     farm_.on_worker_stopping(rid, p::decode_worker_stopping(b));
+  } else if (msg.type == p::kRevoked) {
+    farm_.on_revoked(rid, p::decode_revoked(b));
   } else if (msg.type == p::kLog) {
     const p::LogReport report = p::decode_log(b);
     if (!farm_.owns_instance(rid, report.instance.job, report.instance.subid)) return;

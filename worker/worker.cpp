@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -298,6 +299,8 @@ void Worker::handle_supervisor(const proto::Message& msg) {
     on_kill(proto::decode_kill_instance(b));
   } else if (msg.type == proto::kSuspendInstance) {
     on_suspend(proto::decode_suspend_instance(b));
+  } else if (msg.type == proto::kRevoke) {
+    on_revoke(proto::decode_revoke(b));
   } else {
     spdlog::warn("unknown message '{}' from the supervisor", msg.type);
   }
@@ -427,6 +430,22 @@ void Worker::on_kill(const proto::KillInstance& m) {
   if (!p) return;
   spdlog::info("killing instance {}.{} (process group {})", p->job, p->subid, p->pid);
   kill_instance(*p, SIGTERM);
+}
+
+// The item held for the instance waited too long behind its current one: given
+// back unless it was handed over (then the result before it, sent first, tells the
+// supervisor it started).
+void Worker::on_revoke(const proto::Revoke& m) {
+  InstanceProcess* p = find(m.instance);
+  if (!p) return;
+  const auto held = std::find_if(p->held.begin(), p->held.end(), [&](const proto::Assignment& a) {
+    return a.index == m.index && a.attempt == m.attempt;
+  });
+  if (held == p->held.end()) return;
+  p->held.erase(held);
+  spdlog::info("instance {}.{}: item {} given back to the supervisor (it waited behind a long item)", p->job,
+               p->subid, m.index);
+  send(proto::Revoked{m});
 }
 
 void Worker::on_suspend(const proto::SuspendInstance& m) {

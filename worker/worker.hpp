@@ -104,6 +104,7 @@ class Worker {
   bool ahead_wanted(const InstanceProcess& p) const;
   void on_kill(const proto::KillInstance& m);
   void on_suspend(const proto::SuspendInstance& m);
+  void on_revoke(const proto::Revoke& m);
   void start_instance(proto::StartInstance start);
   void handle_instance(InstanceProcess& p, const Json& msg);
   void kill_instance(InstanceProcess& p, int sig);

@@ -406,6 +406,12 @@ Json to_json(const SuspendInstance& m) {
   return j;
 }
 
+Json to_json(const HeldItem& m) {
+  Json j{{"index", m.index}, {"attempt", m.attempt}};
+  put(j, m.instance);
+  return j;
+}
+
 Json to_json(const WorkReply& m) {
   if (!m.assignment) return Json{{"t", "done"}};
   Json j{{"t", "work"}};
@@ -562,6 +568,17 @@ KillInstance decode_kill_instance(const Json& body) { return decode_about_instan
 SuspendInstance decode_suspend_instance(const Json& body) {
   return decode_about_instance<SuspendInstance>(body, [](Fields& f, SuspendInstance& m) { m.suspend = f.boolean("suspend"); });
 }
+
+namespace {
+constexpr auto kHeldItemRest = [](Fields& f, HeldItem& m) {
+  m.index = f.integer("index", 0, kInt64Max);
+  m.attempt = f.unsigned_integer("attempt");
+};
+}  // namespace
+
+Revoke decode_revoke(const Json& body) { return decode_about_instance<Revoke>(body, kHeldItemRest); }
+
+Revoked decode_revoked(const Json& body) { return decode_about_instance<Revoked>(body, kHeldItemRest); }
 
 WorkReply decode_work_reply(const Json& body) {
   constexpr const char* kWhat = "message to the instance";

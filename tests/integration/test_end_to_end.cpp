@@ -314,6 +314,33 @@ TEST_F(EndToEnd, OutputMadeWhileTheSupervisorIsDownIsKeptOnceAndInOrder) {
   EXPECT_EQ(lines, expected) << out.describe();
 }
 
+// After a short item the worker asks for the next one ahead, and the instance
+// holds it behind the one it runs. When that one turns out long, the held item
+// is given back (revoke, docs/protocol.md) and a free host runs it meanwhile.
+TEST_F(EndToEnd, AnItemHeldBehindALongOneIsGivenBackAndRunsOnAFreeHost) {
+  start_supervisor();
+  start_worker("w1", 1);
+  const std::string started = path("started"), release = path("release");
+  // Frame 1 is short; frame 2 waits for the test. As w1 hands frame 2 over, it
+  // asks for frame 3 ahead.
+  const auto id = submit({"--range", "1-3", "--cpus", "2", "sh", "-c",
+                          "if [ QB_FRAME_NUMBER = 2 ]; then touch " + started + "; while [ ! -e " + release +
+                              " ]; do sleep 0.05; done; fi"});
+  ASSERT_TRUE(wait_until([&] { return std::filesystem::exists(started); })) << "frame 2 never started";
+  ASSERT_TRUE(wait_until([&] {
+    const Json job = show(id);
+    return job.at("agenda")[2].value("status", "") == "running" && job.at("agenda")[2].value("host", "") == "w1";
+  })) << "frame 3 was not held on w1: " << show(id).dump();
+  start_worker("w2", 1);
+  EXPECT_TRUE(wait_until([&] { return show(id).at("agenda")[2].value("status", "") == "complete"; }, 20s))
+      << "frame 3 still waits behind frame 2: " << show(id).dump();
+  const Json job = show(id);
+  EXPECT_EQ(job.at("agenda")[2].value("host", ""), "w2") << job.dump();
+  EXPECT_EQ(job.at("agenda")[1].value("status", ""), "running") << job.dump();
+  std::ofstream{release};
+  EXPECT_EQ(wait_terminal(id), "complete");
+}
+
 // ---------------------------------------------------------------- 8
 
 TEST_F(EndToEnd, WorkerKill9TakesItsFramesAlongAndTheWorkIsRetried) {

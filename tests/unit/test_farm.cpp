@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -571,6 +572,72 @@ TEST_F(FarmTest, NothingIsHeldAheadOnADrainingHostOrForAJobThatEnded) {
   const Json stale = request_ahead("w1", id, 7);
   EXPECT_EQ(stale.value("ahead", false), true);
   EXPECT_FALSE(stale.contains("index"));
+}
+
+// What revoke_long_holds sent: (job, subid, index, attempt) of each revoke.
+std::vector<std::tuple<JobId, std::int32_t, std::int64_t, std::uint64_t>> revokes(const std::vector<Outgoing>& out) {
+  std::vector<std::tuple<JobId, std::int32_t, std::int64_t, std::uint64_t>> r;
+  for (const auto& o : out)
+    if (o.msg.type == proto::kRevoke) {
+      const proto::Revoke m = proto::decode_revoke(o.msg.body);
+      r.emplace_back(m.instance.job, m.instance.subid, m.index, m.attempt);
+    }
+  return r;
+}
+
+TEST_F(FarmTest, AnItemHeldBehindALongItemIsRevokedOnceAndGivenBackGoesToPending) {
+  const JobId id = start_first_item(make_spec("ahead", 9999, "1-2"));
+  ASSERT_EQ(request_ahead("w1", id, 0).at("index"), 1);
+  farm.revoke_long_holds();
+  EXPECT_TRUE(revokes(drain()).empty()) << "item 1 has not run long yet";
+  clock.advance(Farm::kHoldBehindAtMost + 0.5);
+  farm.revoke_long_holds();
+  const auto sent = revokes(drain());
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0], std::make_tuple(id, 0, std::int64_t{1}, std::uint64_t{1}));
+  farm.revoke_long_holds();
+  EXPECT_TRUE(revokes(drain()).empty()) << "asked once per hold";
+  // A late answer about another attempt is ignored; the right one returns it.
+  farm.on_revoked("w1", proto::Revoked{proto::HeldItem{{id, 0}, 1, 7}});
+  EXPECT_EQ(item(id, 1).status, WorkStatus::running);
+  farm.on_revoked("w1", proto::Revoked{proto::HeldItem{{id, 0}, 1, 1}});
+  EXPECT_EQ(item(id, 1).status, WorkStatus::pending);
+  EXPECT_TRUE(item(id, 1).history.empty());
+  EXPECT_FALSE(js(id).running.at(0).next);
+  EXPECT_EQ(js(id).running.at(0).item, 0u);  // it still runs its current item
+  result("w1", id, 0, 0, 1, "complete", 0);
+  EXPECT_EQ(item(id, 0).status, WorkStatus::complete);
+}
+
+TEST_F(FarmTest, NothingIsRevokedWhileTheJobHasPendingItemsForAFreeHostToTake) {
+  const JobId id = start_first_item(make_spec("ahead", 9999, "1-3"));
+  ASSERT_EQ(request_ahead("w1", id, 0).at("index"), 1);
+  clock.advance(Farm::kHoldBehindAtMost + 0.5);
+  farm.revoke_long_holds();
+  EXPECT_TRUE(revokes(drain()).empty());
+}
+
+TEST_F(FarmTest, AGivenBackItemThatTheResultBeforeItBeganGoesToPendingAndTheNextHeldOneRuns) {
+  const JobId id = start_first_item(make_spec("ahead", 9999, "1-3"));
+  ASSERT_EQ(request_ahead("w1", id, 0).at("index"), 1);
+  clock.advance(Farm::kHoldBehindAtMost + 0.5);
+  farm.revoke_long_holds();
+  drain();
+  // The worker gave item 1 back as item 0's result (asking ahead) was on its way:
+  // here the result comes first, begins item 1 and holds item 2.
+  Json report{{"job", id}, {"subid", 0}, {"index", 0}, {"attempt", 1}, {"status", "complete"},
+              {"exitcode", 0}, {"walltime", 0.01}, {"ahead", true}};
+  farm.on_work_result("w1", proto::decode_work_result(report));
+  drain();
+  ASSERT_EQ(js(id).running.at(0).item, 1u);
+  ASSERT_EQ(js(id).running.at(0).next, 2u);
+  farm.on_revoked("w1", proto::Revoked{proto::HeldItem{{id, 0}, 1, 1}});
+  EXPECT_EQ(item(id, 1).status, WorkStatus::pending);
+  EXPECT_EQ(js(id).running.at(0).item, 2u);  // its worker hands item 2 over when it comes
+  EXPECT_FALSE(js(id).running.at(0).next);
+  result("w1", id, 0, 2, 1, "complete", 0);
+  EXPECT_EQ(item(id, 2).status, WorkStatus::complete);
+  ASSERT_EQ(request("w1", id, 0).at("index"), 1);  // the given-back item, a new attempt
 }
 
 TEST_F(FarmTest, KillingAnItemHeldAheadStopsItsInstanceAndRequeuesTheOneItWasRunning) {

@@ -127,6 +127,11 @@ TEST(Messages, SupervisorToWorkerRoundTrip) {
   EXPECT_TRUE(round_trip(Work{{13, 1}, std::nullopt, true}, decode_work).ahead);
   round_trip(KillInstance{{13, 1}}, decode_kill_instance);
   EXPECT_FALSE(round_trip(SuspendInstance{{13, 1}, false}, decode_suspend_instance).suspend);
+  const HeldItem held_item{{13, 1}, 4, 2};
+  EXPECT_EQ(static_cast<const HeldItem&>(round_trip(Revoke{held_item}, decode_revoke)), held_item);
+  EXPECT_EQ(static_cast<const HeldItem&>(round_trip(Revoked{held_item}, decode_revoked)), held_item);
+  EXPECT_EQ(rejection(decode_revoked, Json{{"job", 1}, {"subid", 0}, {"index", -1}, {"attempt", 1}}),
+            "revoked: 'index' must be a non-negative integer");
 }
 
 TEST(Messages, ChannelRoundTrip) {

@@ -187,6 +187,22 @@ struct SuspendInstance {
   bool suspend = true;  // false: resume
 };
 
+// The item held ahead for an instance (Work::ahead), taken back: the supervisor
+// asks with Revoke when the instance's current item runs long and nothing else
+// of the job is pending; the worker answers Revoked if it still held the item.
+struct HeldItem {
+  InstanceRef instance;
+  std::int64_t index = 0;
+  std::uint64_t attempt = 0;
+  bool operator==(const HeldItem&) const = default;
+};
+struct Revoke : HeldItem {
+  static constexpr const char* kType = kRevoke;
+};
+struct Revoked : HeldItem {
+  static constexpr const char* kType = kRevoked;
+};
+
 // ---- the channel between a worker and one instance process. Each message but
 // the first (StartInstance) is tagged by its field `t`.
 
@@ -221,6 +237,7 @@ Json to_json(const StartInstance& m);
 Json to_json(const Work& m);
 Json to_json(const KillInstance& m);
 Json to_json(const SuspendInstance& m);
+Json to_json(const HeldItem& m);  // Revoke and Revoked
 // Channel messages, with their `t`.
 Json to_json(const WorkReply& m);
 Json to_json(const FromInstance& m);
@@ -248,6 +265,8 @@ StartInstance decode_start_instance(const Json& body);
 Work decode_work(const Json& body);
 KillInstance decode_kill_instance(const Json& body);
 SuspendInstance decode_suspend_instance(const Json& body);
+Revoke decode_revoke(const Json& body);
+Revoked decode_revoked(const Json& body);
 // Channel messages.
 WorkReply decode_work_reply(const Json& body);
 FromInstance decode_from_instance(const Json& body);

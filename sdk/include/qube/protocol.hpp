@@ -89,6 +89,8 @@ inline constexpr const char* kWorkResult = "work_result";    // {job, subid, ind
                                                              //  resultpackage, ahead?}
 inline constexpr const char* kLog = "log";                   // {job, subid, stream, data}
 inline constexpr const char* kInstanceDone = "instance_done";  // {job, subid, status, exitcode?, reason}
+// The item held ahead for an instance, given back on `revoke`: it will not run there.
+inline constexpr const char* kRevoked = "revoked";  // {job, subid, index, attempt}
 // The worker is stopping (SIGTERM): finishing: true, it lets its running items
 // finish and takes nothing new; false, it is gone and its running items go back
 // to pending at once (docs/daemons.md, "Stopping a worker").
@@ -114,5 +116,8 @@ inline constexpr const char* kWork = "work";  // {job, subid, index, item, attem
                                               // ahead?: true when it answers a request made ahead
 inline constexpr const char* kKillInstance = "kill_instance";  // {job, subid}
 inline constexpr const char* kSuspendInstance = "suspend_instance";  // {job, subid, suspend: bool}
+// Give back the item held ahead for the instance, unless it was handed over
+// (docs/protocol.md, "Items asked for ahead"): answered `revoked` if it was.
+inline constexpr const char* kRevoke = "revoke";  // {job, subid, index, attempt}
 
 }  // namespace qube::proto
