@@ -423,8 +423,17 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
     farm_.on_revoked(rid, p::decode_revoked(b));
   } else if (msg.type == p::kLog) {
     const p::LogReport report = p::decode_log(b);
-    if (!farm_.owns_instance(rid, report.instance.job, report.instance.subid)) return;
-    logs_.append(report.instance.job, report.instance.subid, report.log.stream == Stream::err, report.log.data);
+    const JobId job = report.instance.job;
+    const std::int32_t subid = report.instance.subid;
+    if (!farm_.owns_instance(rid, job, subid)) return;
+    const bool err = report.log.stream == Stream::err;
+    std::string_view data = report.log.data;
+    // Sent again (a worker registering again sends all output it has no ack
+    // for): what this stream already holds is skipped. This supervisor is the
+    // only writer of the file. Past its end (output lost on the way): appended.
+    if (const std::uint64_t have = logs_.size(job, subid, err); report.offset && *report.offset < have)
+      data.remove_prefix(static_cast<std::size_t>(std::min<std::uint64_t>(have - *report.offset, data.size())));
+    if (!data.empty()) logs_.append(job, subid, err, data);
   } else {
     throw FormatError("unknown message type '" + msg.type + "'");
   }

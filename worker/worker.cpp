@@ -52,6 +52,9 @@ Worker::Worker(const Clock& clock, Config config, std::map<std::string, JobTypeE
   me_ = current_account();
   transport::configure(socket_);
   socket_.set(zmq::sockopt::immediate, 1);
+  // Room for the output waiting for an ack (LogBacklog::kInFlightAtMost) and as
+  // much again, so that heartbeats and results always find the queue open.
+  socket_.set(zmq::sockopt::sndhwm, static_cast<int>(2 * LogBacklog::kInFlightAtMost));
   const auto keys = curve::find_client_keys(config_.keys_dir, curve::kWorkerKeyStem, {config_.keys_dir});
   if (keys) {
     curve::make_client(socket_, *keys);
@@ -91,7 +94,6 @@ void Worker::switch_supervisor(const std::string& hint, const std::string& why) 
                                : (current_ + 1) % supervisors_.size();
   spdlog::info("the supervisor at {} {}; trying {}", supervisor(), why, supervisors_[next]);
   socket_.disconnect(supervisor());
-  logs_.all_refused();  // what the silent one took cannot be known: sent again
   current_ = next;
   socket_.connect(supervisor());
   registered_ = false;
@@ -123,9 +125,15 @@ void Worker::send(const std::string& type, Json body, std::uint64_t id) {
 
 void Worker::send_log(proto::LogReport report) {
   logs_.add(std::move(report));
-  if (const auto dropped = logs_.take_dropped_bytes())
-    spdlog::warn("{} bytes of instance output dropped: more than {} bytes waited for the supervisor", dropped,
-                 LogBacklog::kMaxBytes);
+  dropped_log_bytes_ += logs_.take_dropped_bytes();
+  // Once in a while, not per message: a chatty job during an outage would flood the log.
+  constexpr double kDropWarningEvery = 10;  // seconds
+  if (dropped_log_bytes_ && clock_.steady() - last_drop_warning_ >= kDropWarningEvery) {
+    spdlog::warn("{} bytes of instance output dropped: more than {} bytes waited for the supervisor",
+                 dropped_log_bytes_, LogBacklog::kMaxBytes);
+    dropped_log_bytes_ = 0;
+    last_drop_warning_ = clock_.steady();
+  }
   flush_logs();
 }
 
@@ -181,7 +189,9 @@ void Worker::run(const std::atomic<bool>& stop) {
 
 void Worker::round() {
   service::watchdog_ping();  // a loop stalled for WatchdogSec gets the daemon restarted
-  std::vector<zmq::pollitem_t> items{{socket_.handle(), 0, ZMQ_POLLIN, 0}, handshakes_->pollitem()};
+  // Output left unsent (the socket's queue was full): woken when it has room.
+  const short supervisor_events = registered_ && logs_.next_to_send() ? ZMQ_POLLIN | ZMQ_POLLOUT : ZMQ_POLLIN;
+  std::vector<zmq::pollitem_t> items{{socket_.handle(), 0, supervisor_events, 0}, handshakes_->pollitem()};
   std::vector<pid_t> owners;
   for (auto& [pid, p] : instances_) {
     if (p.channel_closed) continue;
@@ -231,7 +241,6 @@ void Worker::round() {
   watch_handshakes(now);
   watch_silence(now);
   if (!registered_ && now >= next_register_) register_now();
-  flush_logs();
   if (registered_ && now >= next_heartbeat_) {
     // Acked when kept output waits for one (LogBacklog::taken_before), or to
     // notice a silent supervisor among several.
@@ -239,6 +248,7 @@ void Worker::round() {
     next_heartbeat_ = now + heartbeat_interval_;
     counters_.last_heartbeat = now;
   }
+  flush_logs();  // after the heartbeat: output never keeps it from going out
   publish_metrics();
 }
 
@@ -356,7 +366,7 @@ void Worker::on_registered(const proto::Registered& m) {
   next_heartbeat_ = clock_.steady() + heartbeat_interval_;
   spdlog::info("registered with the supervisor at {} (heartbeat every {} s)", supervisor(), heartbeat_interval_);
   // Output first, so that an item's log is whole when its result is recorded.
-  logs_.registered();
+  logs_.send_all_again();  // the supervisor skips what it has (LogReport::offset)
   flush_logs();
   // A supervisor that took over adopts what runs here: what it may not have
   // heard (a result, a request for work) is said again; a result it already
@@ -369,7 +379,6 @@ void Worker::on_registered(const proto::Registered& m) {
 }
 
 void Worker::on_reregister(std::uint64_t id) {
-  logs_.refused(id);  // if it was output, it is sent again once registered
   // Answers to messages sent before our latest registration are stale: acting
   // on each would register (and kill our instances) once per stale message.
   if (id < register_id_) return;
@@ -534,7 +543,12 @@ void Worker::handle_instance(InstanceProcess& p, const Json& msg) {
       // An answer to the request made ahead is on its way: it is given when it comes.
       if (!p.ahead_asked) worker.send_unless_registering(proto::WorkRequest{p.ref()});
     }
-    void operator()(proto::LogOutput& log) const { worker.send_log(proto::LogReport{p.ref(), std::move(log)}); }
+    void operator()(proto::LogOutput& log) const {
+      std::uint64_t& sent = p.log_bytes[log.stream == Stream::err ? 1 : 0];
+      const std::uint64_t offset = sent;
+      sent += log.data.size();
+      worker.send_log(proto::LogReport{p.ref(), std::move(log), offset});
+    }
     void operator()(proto::WorkResult& result) const {
       p.result = result;
       p.last_walltime = result.walltime;

@@ -52,6 +52,7 @@ struct InstanceProcess {
   bool ahead_asked = false;     // a request made ahead is unanswered
   double last_walltime = -1;    // how long its last item took (-1: none yet)
   int slots = 1;               // what the supervisor granted it (QB_JOBSLOTS)
+  std::uint64_t log_bytes[2] = {0, 0};  // of stdout, stderr forwarded: the next output's offset
   proto::InstanceRef ref() const { return {job, subid}; }
 };
 
@@ -128,6 +129,8 @@ class Worker {
   void watch_handshakes(SteadyTime now);
   std::map<pid_t, InstanceProcess> instances_;
   LogBacklog logs_;  // output the supervisor may not have taken yet
+  std::uint64_t dropped_log_bytes_ = 0;  // over LogBacklog's bound, not yet warned of
+  SteadyTime last_drop_warning_;
   bool registered_ = false;
   bool stopping_ = false;  // draining on SIGTERM: no new instance, no new item
   double heartbeat_interval_ = 2.0;  // seconds

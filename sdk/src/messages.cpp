@@ -360,6 +360,7 @@ Json to_json(const WorkResultReport& m) {
 Json to_json(const LogReport& m) {
   Json j = instance_body(m.instance);
   put(j, m.log);
+  if (m.offset) j["offset"] = *m.offset;
   return j;
 }
 
@@ -490,7 +491,10 @@ WorkResultReport decode_work_result(const Json& body) {
 }
 
 LogReport decode_log(const Json& body) {
-  return decode_about_instance<LogReport>(body, [](Fields& f, LogReport& m) { m.log = read_log(f); });
+  return decode_about_instance<LogReport>(body, [](Fields& f, LogReport& m) {
+    m.log = read_log(f);
+    if (f.find("offset", Need::optional)) m.offset = f.unsigned_integer("offset");
+  });
 }
 
 InstanceDone decode_instance_done(const Json& body) {

@@ -87,9 +87,13 @@ TEST(Messages, WorkerToSupervisorRoundTrip) {
   EXPECT_EQ(back.result.outcome.signal, 9);
   EXPECT_EQ(back.result.outcome.status, WorkStatus::failed);
 
-  const LogReport log = round_trip(LogReport{{13, 0}, LogOutput{Stream::err, std::string("a\0b", 3)}}, decode_log);
+  const LogReport log = round_trip(LogReport{{13, 0}, LogOutput{Stream::err, std::string("a\0b", 3)}, std::nullopt}, decode_log);
   EXPECT_EQ(log.log.data, std::string("a\0b", 3));
   EXPECT_EQ(log.log.stream, Stream::err);
+  EXPECT_FALSE(log.offset);
+  EXPECT_EQ(round_trip(LogReport{{13, 0}, LogOutput{Stream::out, "x"}, 4096}, decode_log).offset, 4096u);
+  EXPECT_EQ(rejection(decode_log, Json{{"job", 1}, {"subid", 0}, {"stream", "out"}, {"data", "x"}, {"offset", -1}}),
+            "log: 'offset' must be a non-negative integer");
 
   EXPECT_EQ(round_trip(InstanceDone{{13, 0}, JobStatus::killed, "killed", std::nullopt}, decode_instance_done).status,
             JobStatus::killed);
@@ -173,7 +177,7 @@ TEST(Messages, WireFormIsUnchanged) {
   EXPECT_EQ(to_json(InstanceDone{{13, 0}, JobStatus::complete, "", std::nullopt}),
             (Json{{"job", 13}, {"subid", 0}, {"status", "complete"}, {"reason", ""}}));
   EXPECT_FALSE(to_json(StartInstance{}).at("job").contains("supervisor")) << "the supervisor does not send it";
-  EXPECT_TRUE(to_json(LogReport{{1, 0}, LogOutput{Stream::out, "x"}}).at("data").is_binary());
+  EXPECT_TRUE(to_json(LogReport{{1, 0}, LogOutput{Stream::out, "x"}, std::nullopt}).at("data").is_binary());
 }
 
 // What today's peers send, fields left out included, is accepted.

@@ -99,10 +99,14 @@ struct WorkResultReport {  // work_result: {job, subid} and the WorkResult's fie
   bool ahead = false;
 };
 
-struct LogReport {  // log: {job, subid} and the LogOutput's fields
+struct LogReport {  // log: {job, subid} and the LogOutput's fields, offset?
   static constexpr const char* kType = kLog;
   InstanceRef instance;
   LogOutput log;
+  // Where `log.data` begins in the instance's stream: the bytes of it sent before.
+  // A worker sends output again when it cannot know it was taken (a supervisor
+  // restart, docs/daemons.md); the supervisor skips what it has.
+  std::optional<std::uint64_t> offset;
 };
 
 struct InstanceDone {
