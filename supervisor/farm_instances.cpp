@@ -175,6 +175,9 @@ std::size_t Farm::begin_held(JobState& js, RunningInstance& run) {
   const std::size_t index = *run.next;
   run.next.reset();
   begin_item(js, run, index, true);
+  // It starts now, not when it was held (in memory; stored with its result):
+  // its time so far is what revoke_long_holds reads.
+  js.job.agenda[index].timestart = now();
   return index;
 }
 
@@ -232,7 +235,7 @@ void Farm::on_revoked(const std::string& rid, const proto::Revoked& m) {
     // (its worker hands that one over when it comes), else asks.
     run.item.reset();
     unstart(*js, index);
-    if (run.next) js->job.agenda[begin_held(*js, run)].timestart = now();
+    if (run.next) begin_held(*js, run);
   } else {
     return;
   }
@@ -287,7 +290,7 @@ void Farm::record_result(const std::string& rid, const proto::WorkResultReport& 
   close_attempt(*js, item);  // before the next item's log offsets replace this one's
   if (run.next) {
     // The item held ahead starts now: its worker hands it over as this result leaves.
-    js->job.agenda[begin_held(*js, run)].timestart = now();  // in memory; stored with its result
+    begin_held(*js, run);
   }
   if (item.status == WorkStatus::failed) {
     emit_work(*js, i, "failed", "item " + item.name + " failed on " + item.host + ": " + outcome_text(item), true);

@@ -15,6 +15,11 @@ class LogStore {
  public:
   explicit LogStore(std::filesystem::path root) : root_(std::move(root)) {}
   void append(JobId job, std::int32_t subid, bool err, std::string_view data);
+  // `data` as the bytes from `offset` of the stream (LogReport::offset): what the
+  // stream already holds is skipped; a gap before it is filled with a notice of
+  // the lost output, so that the file's length stays the stream's.
+  void append_at(JobId job, std::int32_t subid, bool err, std::uint64_t offset, std::string_view data);
+  static constexpr std::uint64_t kGapWrittenUpTo = 1u << 20;
   // Up to `limit` bytes from `offset` of one instance's stream; sets `size` to the
   // stream's whole length so that a follower knows where to continue.
   std::string read(JobId job, std::int32_t subid, bool err, std::uint64_t offset,

@@ -427,13 +427,10 @@ void Server::handle_worker(const std::string& rid, const proto::Message& msg) {
     const std::int32_t subid = report.instance.subid;
     if (!farm_.owns_instance(rid, job, subid)) return;
     const bool err = report.log.stream == Stream::err;
-    std::string_view data = report.log.data;
-    // Sent again (a worker registering again sends all output it has no ack
-    // for): what this stream already holds is skipped. This supervisor is the
-    // only writer of the file. Past its end (output lost on the way): appended.
-    if (const std::uint64_t have = logs_.size(job, subid, err); report.offset && *report.offset < have)
-      data.remove_prefix(static_cast<std::size_t>(std::min<std::uint64_t>(have - *report.offset, data.size())));
-    if (!data.empty()) logs_.append(job, subid, err, data);
+    // A worker registering again sends all output it has no ack for: placed by
+    // its offset, it is stored once (this supervisor is the file's only writer).
+    if (report.offset) logs_.append_at(job, subid, err, *report.offset, report.log.data);
+    else logs_.append(job, subid, err, report.log.data);
   } else {
     throw FormatError("unknown message type '" + msg.type + "'");
   }

@@ -52,9 +52,10 @@ Worker::Worker(const Clock& clock, Config config, std::map<std::string, JobTypeE
   me_ = current_account();
   transport::configure(socket_);
   socket_.set(zmq::sockopt::immediate, 1);
-  // Room for the output waiting for an ack (LogBacklog::kInFlightAtMost) and as
-  // much again, so that heartbeats and results always find the queue open.
-  socket_.set(zmq::sockopt::sndhwm, static_cast<int>(2 * LogBacklog::kInFlightAtMost));
+  // Room for the output waiting for an ack (LogBacklog::kInFlightAtMost), for as
+  // much again still queued when a registration sends it all again, and more, so
+  // that heartbeats and results always find the queue open.
+  socket_.set(zmq::sockopt::sndhwm, static_cast<int>(3 * LogBacklog::kInFlightAtMost));
   const auto keys = curve::find_client_keys(config_.keys_dir, curve::kWorkerKeyStem, {config_.keys_dir});
   if (keys) {
     curve::make_client(socket_, *keys);

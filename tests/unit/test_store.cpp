@@ -1103,6 +1103,32 @@ TEST_F(LogStoreTest, SizesOfStreamsWrittenBeforeARestartAndOfNone) {
   EXPECT_EQ(logs.size(7, 0, false), 1u);
 }
 
+// Output placed by its offset in the stream (LogReport::offset): sent again, it
+// is stored once; after a gap, the gap says so and what follows still lines up.
+TEST_F(LogStoreTest, OutputPlacedByItsOffsetIsStoredOnceAndAGapIsSaid) {
+  LogStore logs(dir_ / "logs");
+  std::uint64_t size = 0;
+  logs.append_at(5, 0, false, 0, "abc");
+  logs.append_at(5, 0, false, 0, "abc");    // all of it again
+  logs.append_at(5, 0, false, 1, "bcdef");  // part again
+  EXPECT_EQ(logs.read(5, 0, false, 0, 100, size), "abcdef");
+  logs.append_at(5, 0, false, 6 + 100, "after");  // 100 bytes never came
+  const std::string all = logs.read(5, 0, false, 0, 1000, size);
+  EXPECT_EQ(size, 111u);
+  EXPECT_EQ(all.substr(106), "after");
+  EXPECT_NE(all.find("[100 bytes of output lost]"), std::string::npos) << all;
+  logs.append_at(5, 0, false, 106, "after, again");  // lines up: only the new part
+  EXPECT_EQ(logs.read(5, 0, false, 106, 1000, size), "after, again");
+  logs.append_at(5, 0, false, 118 + 3, "x");  // a gap too short to say it in
+  EXPECT_EQ(logs.read(5, 0, false, 118, 1000, size), "...x");
+  // A gap past kGapWrittenUpTo: the notice, then a hole; the length still the stream's.
+  const std::uint64_t far = 122 + LogStore::kGapWrittenUpTo + 1;
+  logs.append_at(5, 0, false, far, "end");
+  EXPECT_EQ(logs.size(5, 0, false), far + 3);
+  EXPECT_EQ(logs.read(5, 0, false, far, 10, size), "end");
+  EXPECT_NE(logs.read(5, 0, false, 122, 100, size).find("bytes of output lost"), std::string::npos);
+}
+
 TEST_F(LogStoreTest, FollowingAGrowingStream) {
   LogStore logs(dir_ / "logs");
   std::string seen;
